@@ -1,0 +1,58 @@
+// The operators of Kiln's graph IR: their arity, attributes and shape/dtype inference.
+//
+// Front ends translate every source operator (ONNX, TF.js layers) into these, with
+// attributes in canonical form, independent of the source opset:
+//   Conv               {strides[2], pads[4] (top,left,bottom,right), dilations[2], group}  X, W, B?
+//   MaxPool            {kernel_shape[2], strides[2], pads[4], dilations[2], ceil_mode}
+//   AveragePool        {kernel_shape[2], strides[2], pads[4], ceil_mode, count_include_pad}
+//   GlobalAveragePool, GlobalMaxPool
+//   BatchNormalization {epsilon}  X, scale, bias, mean, var
+//   Gemm               {transA, transB, alpha, beta}  A, B, C?
+//   MatMul             numpy-style batched matrix product
+//   Add Sub Mul Div Pow          numpy broadcasting
+//   Relu Sigmoid Tanh Exp Log Sqrt Neg Abs Reciprocal Erf Floor Ceil, LeakyRelu {alpha},
+//   Clip {min, max}, Cast {to (DType as int)}
+//   Softmax            {axis}  (normalised over that one axis)
+//   Concat {axis}, Reshape {shape (fully resolved)}, Transpose {perm}, Gather {axis},
+//   Slice {starts, ends, steps (one per dimension, resolved)}, Pad {pads (begin..., end...), value},
+//   ReduceMean / ReduceSum / ReduceMax {axes (resolved, sorted), keepdims}, Shape
+// Axes are always non-negative after import.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kiln/ir/graph.h"
+
+namespace kiln {
+
+struct OpSchema {
+  std::string name;
+  int minInputs = 1;
+  int maxInputs = 1;
+  int numOutputs = 1;
+  // Sets the dtype and shape of the node's outputs from its inputs and attributes, and
+  // checks that they are consistent. Throws kiln::Error (without the node prefix).
+  std::function<void(Node&)> infer;
+  // Multiply-accumulate count; null for operators that do none.
+  std::function<int64_t(const Node&)> macs;
+};
+
+// The schema of an operator, or null when Kiln has no such operator.
+const OpSchema* findOp(const std::string& op);
+std::vector<std::string> registeredOps();
+
+// Runs shape/dtype inference for one node; errors are prefixed with the node's description
+// unless withPrefix is false (the caller adds its own context).
+void inferNode(Node& node, bool withPrefix = true);
+int64_t nodeMacs(const Node& node);
+
+// Shape helpers shared by front ends and kernels.
+Shape broadcastShapes(const Shape& a, const Shape& b);  // throws on incompatible shapes
+// Output size of a sliding window along one axis (Conv, pooling).
+int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t padBegin,
+                         int64_t padEnd, int64_t dilation, bool ceilMode);
+int64_t normalizeAxis(int64_t axis, int64_t rank, const std::string& what);
+
+}  // namespace kiln

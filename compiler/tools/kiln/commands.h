@@ -1,0 +1,28 @@
+// The subcommands of the `kiln` command line. Each registers its options on a CLI11 app
+// and returns the function that runs it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kiln/frontend/load_model.h"
+
+namespace kiln::cli {
+
+using Runner = std::function<int()>;
+
+Runner addInfo(CLI::App& app);
+Runner addRun(CLI::App& app);
+
+// "input=1x3x224x224" -> {"input": {1,3,224,224}}; throws kiln::Error on bad syntax.
+std::map<std::string, Shape> parseShapes(const std::vector<std::string>& specs);
+// Loads a model, printing nothing; throws kiln::Error with the front end's message.
+Graph loadOrThrow(const std::string& path, const std::vector<std::string>& shapeSpecs);
+// Class labels for a classifier output of `classes` entries: an explicit file, the model's
+// own metadata, or a well-known label set (ImageNet) when one is installed.
+std::vector<std::string> findLabels(const Graph& g, const std::string& labelsFile, int64_t classes);
+
+}  // namespace kiln::cli

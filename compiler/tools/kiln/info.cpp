@@ -1,0 +1,65 @@
+// `kiln info MODEL`: what a model is made of (inputs, outputs, operators, parameters, MACs).
+#include <iomanip>
+#include <iostream>
+
+#include "commands.h"
+#include "kiln/ops/op_registry.h"
+
+namespace kiln::cli {
+
+namespace {
+std::string withCommas(int64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+std::string human(double v, const char* unit) {
+  const char* prefixes[] = {"", "K", "M", "G", "T"};
+  int k = 0;
+  while (v >= 1000 && k < 4) v /= 1000, ++k;
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(2) << v << " " << prefixes[k] << unit;
+  return os.str();
+}
+}  // namespace
+
+Runner addInfo(CLI::App& app) {
+  struct Opts {
+    std::string model;
+    std::vector<std::string> shapes;
+    bool dump = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand("info", "Summarise a model: inputs, outputs, operators, parameters, MACs");
+  sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory)")->required();
+  sub->add_option("--shape", o->shapes, "Input shape override NAME=DIMS (e.g. input=1x3x224x224)");
+  sub->add_flag("--dump", o->dump, "Also print the whole graph IR");
+  return [o]() {
+    Graph g = loadOrThrow(o->model, o->shapes);
+    std::map<std::string, int> ops;
+    int64_t macs = 0;
+    for (Node* n : g.nodes()) {
+      ++ops[n->op];
+      macs += nodeMacs(*n);
+    }
+    int64_t paramBytes = 0;
+    for (Value* v : g.values())
+      if (v->isConstant()) paramBytes += static_cast<int64_t>(v->constant->nbytes());
+    std::cout << "model       " << o->model;
+    if (g.opset) std::cout << " (ONNX opset " << g.opset << ")";
+    std::cout << "\n";
+    for (Value* v : g.inputs())
+      std::cout << "input       " << v->name << " " << dtypeName(v->dtype) << shapeStr(v->shape) << "\n";
+    for (Value* v : g.outputs())
+      std::cout << "output      " << v->name << " " << dtypeName(v->dtype) << shapeStr(v->shape) << "\n";
+    std::cout << "nodes       " << g.nodes().size() << "\n";
+    for (auto& [op, count] : ops) std::cout << "  " << std::left << std::setw(20) << op << count << "\n";
+    std::cout << "parameters  " << withCommas(g.parameterCount()) << " (" << human(static_cast<double>(paramBytes), "B")
+              << ")\n";
+    std::cout << "MACs        " << withCommas(macs) << " (" << human(static_cast<double>(macs), "MAC") << ")\n";
+    if (o->dump) std::cout << "\n" << printGraph(g);
+    return 0;
+  };
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,161 @@
+// `kiln run MODEL --input FILE`: runs a model on an image or a .npy tensor and prints the
+// top-5 classes (or the output shapes), with timings.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <numeric>
+
+#include "commands.h"
+#include "kiln/ref/executor.h"
+#include "kiln/runtime/image.h"
+#include "kiln/runtime/npy.h"
+
+namespace kiln::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+bool isNpy(const std::string& path) { return std::filesystem::path(path).extension() == ".npy"; }
+
+// Builds the tensor for one graph input from a .npy file or an image.
+NDArray loadInput(const std::string& file, const Value& in, const std::string& preprocess,
+                  const Graph& g) {
+  if (isNpy(file)) {
+    NDArray a = readNpy(file);
+    if (a.dtype() != in.dtype || a.shape() != in.shape)
+      throw Error(file + " holds " + std::string(dtypeName(a.dtype())) + shapeStr(a.shape()) + " but input '" +
+                  in.name + "' expects " + std::string(dtypeName(in.dtype)) + shapeStr(in.shape));
+    return a;
+  }
+  // An image: the input must look like a batch of one RGB picture.
+  const Shape& s = in.shape;
+  bool nchw = s.size() == 4 && s[0] == 1 && s[1] == 3;
+  bool nhwc = s.size() == 4 && s[0] == 1 && s[3] == 3;
+  if (!nchw && !nhwc)
+    throw Error("input '" + in.name + "' has shape " + shapeStr(s) +
+                ", which is not a single RGB image (1x3xHxW or 1xHxWx3); pass a .npy tensor instead");
+  std::string preset = preprocess;
+  if (preset == "auto") {
+    auto it = g.metadata.find("preprocess");
+    preset = it != g.metadata.end() ? it->second : (nhwc && !nchw ? "tf" : "imagenet");
+  }
+  Preprocess pp = Preprocess::preset(preset);
+  pp.nhwc = nhwc && !nchw;
+  return imageToTensor(loadImage(file), pp.nhwc ? s[1] : s[2], pp.nhwc ? s[2] : s[3], pp);
+}
+
+}  // namespace
+
+Runner addRun(CLI::App& app) {
+  struct Opts {
+    std::string model;
+    std::vector<std::string> inputs, outputs, shapes;
+    std::string preprocess = "auto", labels;
+    int top = 5;
+    int repeat = 1;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand("run", "Run a model on an image or tensor and print its answer");
+  sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory)")->required();
+  sub->add_option("-i,--input", o->inputs,
+                  "Input: an image (PNG/JPEG) or a .npy tensor; NAME=FILE for a model with several inputs")
+      ->required();
+  sub->add_option("-o,--output", o->outputs,
+                  "Write output tensors as .npy: one FILE per output, in order (or NAME=FILE)");
+  sub->add_option("--shape", o->shapes, "Input shape override NAME=DIMS (e.g. input=1x3x224x224)");
+  sub->add_option("--preprocess", o->preprocess,
+                  "Image preprocessing: imagenet (resize 256, crop, mean/std, NCHW), tf (resize, /255, NHWC), "
+                  "or auto (from the model)")
+      ->check(CLI::IsMember({"auto", "imagenet", "tf"}));
+  sub->add_option("--labels", o->labels, "Class names, one per line (default: the model's, or ImageNet's)");
+  sub->add_option("--top", o->top, "How many classes to print")->check(CLI::Range(1, 1000));
+  sub->add_option("--repeat", o->repeat, "Run the model N times and report the median time")->check(CLI::Range(1, 100000));
+  return [o]() {
+    auto t0 = Clock::now();
+    Graph g = loadOrThrow(o->model, o->shapes);
+    double loadMs = msSince(t0);
+
+    // Map --input values to graph inputs: NAME=FILE, or positionally.
+    std::map<std::string, NDArray> feeds;
+    size_t pos = 0;
+    for (const std::string& spec : o->inputs) {
+      auto eq = spec.find('=');
+      const Value* in = nullptr;
+      std::string file = spec;
+      if (eq != std::string::npos && eq > 0) {
+        in = g.findValue(spec.substr(0, eq));
+        if (!in || std::find(g.inputs().begin(), g.inputs().end(), in) == g.inputs().end())
+          throw Error("--input " + spec + ": the model has no input named '" + spec.substr(0, eq) + "'");
+        file = spec.substr(eq + 1);
+      } else {
+        if (pos >= g.inputs().size())
+          throw Error("more --input values than the model's " + std::to_string(g.inputs().size()) + " input(s)");
+        in = g.inputs()[pos++];
+      }
+      feeds[in->name] = loadInput(file, *in, o->preprocess, g);
+    }
+    for (Value* in : g.inputs())
+      if (!feeds.count(in->name)) throw Error("no --input given for model input '" + in->name + "'");
+
+    ref::Executor exec(g);
+    std::vector<double> times;
+    std::vector<NDArray> outs;
+    for (int r = 0; r < o->repeat; ++r) {
+      auto t = Clock::now();
+      outs = exec.run(feeds);
+      times.push_back(msSince(t));
+    }
+    std::sort(times.begin(), times.end());
+
+    std::cout << "model    " << o->model << " (loaded in " << std::fixed << std::setprecision(1) << loadMs << " ms)\n";
+    std::cout << "device   reference executor\n";
+    std::cout << "time     " << std::setprecision(2) << times[times.size() / 2] << " ms"
+              << (times.size() > 1 ? " (median of " + std::to_string(times.size()) + ")" : "") << "\n";
+    for (size_t k = 0; k < outs.size(); ++k) {
+      const NDArray& y = outs[k];
+      std::cout << "output   " << g.outputs()[k]->name << " " << dtypeName(y.dtype()) << shapeStr(y.shape()) << "\n";
+      // A classifier output: print the top classes.
+      int64_t classes = y.shape().empty() ? 0 : y.shape().back();
+      if (y.dtype() == DType::F32 && classes > 1 && y.numel() == classes) {
+        auto labels = findLabels(g, o->labels, classes);
+        std::vector<int64_t> idx(static_cast<size_t>(classes));
+        std::iota(idx.begin(), idx.end(), 0);
+        const float* p = y.data<float>();
+        int top = static_cast<int>(std::min<int64_t>(o->top, classes));
+        std::partial_sort(idx.begin(), idx.begin() + top, idx.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });
+        for (int t = 0; t < top; ++t) {
+          std::cout << "  #" << t + 1 << "  " << std::setw(5) << idx[t] << "  " << std::setprecision(5) << std::setw(10)
+                    << p[idx[t]];
+          if (!labels.empty()) std::cout << "  " << labels[idx[t]];
+          std::cout << "\n";
+        }
+      }
+    }
+    // Write outputs.
+    for (size_t k = 0; k < o->outputs.size(); ++k) {
+      std::string spec = o->outputs[k];
+      auto eq = spec.find('=');
+      size_t which = k;
+      std::string file = spec;
+      if (eq != std::string::npos && eq > 0 && !isNpy(spec.substr(0, eq))) {
+        auto it = std::find_if(g.outputs().begin(), g.outputs().end(),
+                               [&](Value* v) { return v->name == spec.substr(0, eq); });
+        if (it == g.outputs().end()) throw Error("--output " + spec + ": no model output named '" + spec.substr(0, eq) + "'");
+        which = static_cast<size_t>(it - g.outputs().begin());
+        file = spec.substr(eq + 1);
+      }
+      if (which >= outs.size()) throw Error("more --output files than the model's " + std::to_string(outs.size()) + " output(s)");
+      writeNpy(file, outs[which]);
+      std::cout << "wrote    " << file << "\n";
+    }
+    return 0;
+  };
+}
+
+}  // namespace kiln::cli

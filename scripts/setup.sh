@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs every dependency Kiln needs on Debian 12, from Debian packages and npm.
+# Idempotent and non-interactive: safe to run again; it only installs what is missing.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+DEB_PACKAGES=(
+  # build
+  build-essential cmake ninja-build ccache pkg-config git
+  clang-14 libclang-rt-14-dev clang-format
+  # libraries
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev nlohmann-json3-dev
+  libpng-dev libjpeg-dev
+  # model generation, operator test data
+  python3 python3-numpy python3-onnx libonnx-testdata
+  # labelled photos and real data
+  opencv-doc python3-skimage darknet
+  nodejs
+)
+# npm ships inside some nodejs builds and as its own Debian package in others.
+if ! command -v npm >/dev/null 2>&1; then DEB_PACKAGES+=(npm); fi
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages live in scripts/node (package.json + package-lock.json).
+# onnxruntime-node ships its CPU binaries inside the package; skip its optional download step.
+if [ ! -d "$ROOT/scripts/node/node_modules/onnxruntime-node" ] || \
+   [ "$ROOT/scripts/node/package-lock.json" -nt "$ROOT/scripts/node/node_modules/.package-lock.json" ]; then
+  echo "setup: installing npm packages"
+  (cd "$ROOT/scripts/node" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "setup: done"
