@@ -93,6 +93,12 @@ class Importer {
     if (!vi.type().has_tensor_type()) throw Error(what + " is not a tensor");
     const auto& tt = vi.type().tensor_type();
     DType dt = onnxDType(tt.elem_type(), what);
+    auto bound = opts_.constantInputs.find(vi.name());
+    if (bound != opts_.constantInputs.end()) {
+      NDArray a = bound->second.dtype() == dt ? bound->second : bound->second.cast(dt);
+      define(vi.name(), g_.addConstant(vi.name(), a));
+      return;
+    }
     Shape shape;
     auto ov = opts_.inputShapes.find(vi.name());
     if (ov != opts_.inputShapes.end()) {
@@ -126,6 +132,7 @@ class Importer {
                   " but the graph computes " + shapeStr(v->shape) + " (inconsistent shapes)");
   }
 
+public:
   NDArray tensorToArray(const onnx::TensorProto& t, const std::string& what) {
     if (t.data_type() == onnx::TensorProto::STRING) throw Error(what + " is a string tensor");
     DType dt = onnxDType(t.data_type(), what);
@@ -205,6 +212,7 @@ class Importer {
     return a;
   }
 
+private:
   std::string readExternal(const onnx::TensorProto& t, const std::string& what) {
     std::string location;
     int64_t offset = 0, length = -1;
@@ -718,6 +726,14 @@ struct Handlers {
     return {c.required(0)};
   }
 
+  static V pow(Importer& im, const Ctx& c) {
+    Value* x = c.required(0);
+    Value* e = c.required(1);
+    if (e->dtype != x->dtype)
+      e = im.emit1("Cast", {e}, {{"to", static_cast<int64_t>(x->dtype)}}, c.out(0) + "_exponent");
+    return {im.emit1("Pow", {x, e}, {}, c.out(0))};
+  }
+
   static V same(Importer& im, const Ctx& c) {
     // Operators whose ONNX form is already Kiln's (inputs as given, no attributes).
     V in;
@@ -731,12 +747,13 @@ const std::map<std::string, Importer::Handler>& Importer::handlers() {
   static const std::map<std::string, Handler> h = [] {
     std::map<std::string, Handler> m;
     for (const char* op : {"Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Erf",
-                           "Floor", "Ceil", "Add", "Sub", "Mul", "Div", "Pow", "MatMul", "GlobalAveragePool",
+                           "Floor", "Ceil", "Add", "Sub", "Mul", "Div", "MatMul", "GlobalAveragePool",
                            "GlobalMaxPool"})
       m[op] = H::same;
     m["LeakyRelu"] = [](Importer& im, const Ctx& c) -> std::vector<Value*> {
       return {im.emit1("LeakyRelu", {c.required(0)}, {{"alpha", c.f("alpha", 0.01)}}, c.out(0))};
     };
+    m["Pow"] = H::pow;
     m["Conv"] = H::conv;
     m["MaxPool"] = [](Importer& im, const Ctx& c) { return H::pool(im, c, "MaxPool"); };
     m["AveragePool"] = [](Importer& im, const Ctx& c) { return H::pool(im, c, "AveragePool"); };
@@ -796,6 +813,40 @@ Expected<Graph> importOnnx(const std::string& path, const OnnxImportOptions& opt
 Expected<Graph> importOnnxBytes(std::string_view bytes, const std::string& baseDir,
                                 const OnnxImportOptions& options) {
   return catchErrors([&]() -> Graph { return importModel(std::string(bytes), baseDir, options, "model"); });
+}
+
+Expected<NDArray> readOnnxTensor(const std::string& path) {
+  return catchErrors([&]() -> NDArray {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw Error(path + ": cannot open file");
+    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    onnx::TensorProto t;
+    if (!t.ParseFromString(bytes)) throw Error(path + ": not a serialized ONNX TensorProto");
+    OnnxImportOptions opts;
+    Importer im(std::filesystem::path(path).parent_path().string(), opts);
+    return im.tensorToArray(t, path);
+  });
+}
+
+std::vector<ModelInput> listOnnxInputs(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  onnx::ModelProto model;
+  if (!f || !model.ParseFromIstream(&f)) return {};
+  std::set<std::string> inits;
+  for (const auto& t : model.graph().initializer()) inits.insert(t.name());
+  std::vector<ModelInput> r;
+  for (const auto& vi : model.graph().input())
+    if (!inits.count(vi.name())) r.push_back({vi.name()});
+  return r;
+}
+
+std::vector<std::string> listOnnxOps(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  onnx::ModelProto model;
+  if (!f || !model.ParseFromIstream(&f)) return {};
+  std::vector<std::string> ops;
+  for (const auto& n : model.graph().node()) ops.push_back(n.op_type());
+  return ops;
 }
 
 std::vector<std::string> supportedOnnxOps() {

@@ -318,8 +318,9 @@ std::map<std::string, OpSchema> buildRegistry() {
     r[name] = std::move(s);
   };
   for (const char* op : {"Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs",
-                         "Reciprocal", "Erf", "Floor", "Ceil", "LeakyRelu", "Clip"})
+                         "Reciprocal", "Erf", "Floor", "Ceil", "LeakyRelu"})
     add(op, 1, 1, inferFloatUnary);
+  add("Clip", 1, 1, inferUnary);
   add("Identity", 1, 1, inferUnary);
   add("Cast", 1, 1, inferCast);
   for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow"}) add(op, 2, 2, inferBinary);

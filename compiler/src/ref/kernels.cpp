@@ -74,6 +74,8 @@ Kernel binary(Op op) {
       case DType::F32: return {binaryTyped<float>(a, b, [&](float x, float y) { return static_cast<float>(op(double(x), double(y))); })};
       case DType::I64: return {binaryTyped<int64_t>(a, b, [&](int64_t x, int64_t y) { return op(x, y); })};
       case DType::I32: return {binaryTyped<int32_t>(a, b, [&](int32_t x, int32_t y) { return static_cast<int32_t>(op(int64_t(x), int64_t(y))); })};
+      case DType::I8: return {binaryTyped<int8_t>(a, b, [&](int8_t x, int8_t y) { return static_cast<int8_t>(op(int64_t(x), int64_t(y))); })};
+      case DType::U8: return {binaryTyped<uint8_t>(a, b, [&](uint8_t x, uint8_t y) { return static_cast<uint8_t>(op(int64_t(x), int64_t(y))); })};
       default: throw Error(n.describe() + ": no reference kernel for element type " + std::string(dtypeName(a.dtype())));
     }
   };
@@ -452,9 +454,16 @@ std::map<std::string, Kernel> buildKernels() {
   u("Ceil", [](const Node&, double x) { return std::ceil(x); });
   u("LeakyRelu", [](const Node& n, double x) { return x >= 0 ? x : x * n.f("alpha"); });
   // Clip bounds are float32 values in the model; compare in float32 like the source framework.
-  u("Clip", [](const Node& n, double x) {
-    return std::min<double>(std::max<double>(x, float(n.f("min"))), float(n.f("max")));
-  });
+  k["Clip"] = [](const Node& n, const Args& in) -> std::vector<NDArray> {
+    // Bounds are float32 in a float model; integer inputs clip exactly in double.
+    const NDArray x = in[0]->dtype() == DType::F32 ? *in[0] : in[0]->cast(DType::F32);
+    const double lo = in[0]->dtype() == DType::F32 ? double(float(n.f("min"))) : n.f("min");
+    const double hi = in[0]->dtype() == DType::F32 ? double(float(n.f("max"))) : n.f("max");
+    NDArray y(DType::F32, x.shape());
+    for (int64_t i = 0; i < x.numel(); ++i)
+      y.data<float>()[i] = static_cast<float>(std::min(std::max(double(x.data<float>()[i]), lo), hi));
+    return {in[0]->dtype() == DType::F32 ? y : y.cast(in[0]->dtype())};
+  };
   k["Identity"] = [](const Node&, const Args& in) -> std::vector<NDArray> { return {in[0]->clone()}; };
   k["Cast"] = [](const Node& n, const Args& in) -> std::vector<NDArray> {
     return {in[0]->cast(static_cast<DType>(n.i("to")))};
