@@ -11,7 +11,9 @@
 // Usage: node extract_tfjs.mjs PKGDIR_OR_MINJS OUTDIR [--model NAME]
 //   PKGDIR_OR_MINJS  the nsfwjs package directory, its dist/models/<model>
 //                    directory, or a model.min.js file
-//   NAME             mobilenet_v2 (default) | mobilenet_v2_mid | inception_v3
+//   NAME             mobilenet_v2 (default, layers model, 224x224)
+//                    | inception_v3 (layers model, 299x299)
+//                    | mobilenet_v2_mid (a TF.js *graph* model, 224x224)
 // The output is deterministic: same package, same bytes.
 
 import fs from 'node:fs';
@@ -119,8 +121,11 @@ function main() {
   }
 
   fs.writeFileSync(path.join(out, 'model.json'), JSON.stringify(modelJson, null, 1) + '\n');
-  const layers = modelJson.modelTopology.model_config.config.layers.length;
-  console.log(`model.json: ${model}, ${layers} layers, ${totalWeights} weights, ` +
+  const topo = modelJson.modelTopology;
+  const size = topo.model_config ? `${topo.model_config.config.layers.length} layers`
+                                 : `${(topo.node || []).length} graph nodes`;
+  console.log(`model.json: ${model} (${modelJson.format || 'layers-model'}), ${size}, ` +
+              `${totalWeights} weights, ` +
               `${totalBytes} weight bytes -> ${path.resolve(out)}`);
 }
 
