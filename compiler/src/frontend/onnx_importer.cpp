@@ -370,6 +370,10 @@ private:
   // auto_pad / explicit pads -> pads[4] (top, left, bottom, right).
   static std::vector<int64_t> resolvePads(const Ctx& c, const Shape& in, const std::vector<int64_t>& k,
                                           const std::vector<int64_t>& strides, const std::vector<int64_t>& dil) {
+    for (size_t a = 0; a < 2; ++a)
+      if (k[a] < 1 || strides[a] < 1 || dil[a] < 1)
+        throw Error("kernel size " + shapeStr(k) + ", strides " + shapeStr(strides) + " and dilations " +
+                    shapeStr(dil) + " must all be >= 1");
     std::string autoPad = c.s("auto_pad", "NOTSET");
     if (autoPad == "NOTSET") {
       auto pads = c.ints("pads", {0, 0, 0, 0});
