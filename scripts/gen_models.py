@@ -257,7 +257,10 @@ class Net:
         pp = auto_pads(auto_pad, self.shape_of(x)[2:], kk, ss, [1, 1]) if auto_pad else _pads4(pads)
         y = np_pool(self.val[x], "max", kk, ss, pp, ceil or 0)
         attrs = dict(kernel_shape=kk, strides=ss)
-        attrs.update(auto_pad=auto_pad) if auto_pad else attrs.update(pads=pp)
+        if auto_pad:
+            attrs["auto_pad"] = auto_pad
+        else:
+            attrs["pads"] = pp
         if ceil is not None:
             attrs["ceil_mode"] = ceil
         return self.emit("MaxPool", [x], y, name=name, **attrs)
@@ -591,7 +594,7 @@ def concat_reshape(seed):
     t = net.concat([x, c], axis=1)                  # 1x12x6x6
     t = net.reshape(t, [0, 3, -1, 6])               # 1x3x24x6
     t = net.transpose(t, [0, 2, 1, 3])              # 1x24x3x6
-    net.flatten(t, 2, name="output")                # 72x6
+    net.flatten(t, 2, name="output")                # 24x18
     net.output("output")
     return net
 

@@ -68,6 +68,20 @@ class Importer {
       Value* v = lookup(vi.name());
       if (!v) throw Error("graph output '" + vi.name() + "' is not produced by any node");
       checkDeclared(vi, v);
+      // Keep the model's output names (Identity/Dropout may have aliased another value).
+      if (v->name != vi.name()) {
+        bool renamable = v->producer && !g_.findValue(vi.name()) &&
+                         std::find(g_.outputs().begin(), g_.outputs().end(), v) == g_.outputs().end();
+        if (renamable) {
+          g_.renameValue(v, vi.name());
+        } else {
+          curName_ = vi.name();
+          Value* copy = g_.addValue(vi.name(), v->dtype, v->shape);
+          Node* n = g_.addNode("Identity", vi.name(), {v}, {copy});
+          inferNode(*n);
+          v = copy;
+        }
+      }
       g_.markOutput(v);
     }
     if (g_.outputs().empty()) throw Error("the model's graph has no outputs");

@@ -48,6 +48,15 @@ std::string Graph::uniqueName(const std::string& base) {
   }
 }
 
+void Graph::renameValue(Value* v, const std::string& name) {
+  if (v->name == name) return;
+  auto it = byName_.find(name);
+  if (it != byName_.end() && it->second != v) throw Error("value name '" + name + "' is already in use");
+  byName_.erase(v->name);
+  v->name = name;
+  byName_[name] = v;
+}
+
 Value* Graph::addValue(std::string name, DType dtype, Shape shape) {
   auto v = std::make_unique<Value>();
   v->name = uniqueName(name);

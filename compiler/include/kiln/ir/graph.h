@@ -74,6 +74,8 @@ class Graph {
   Node* addNode(std::string op, std::string name, std::vector<Value*> inputs,
                 std::vector<Value*> outputs);
   void markOutput(Value* v) { outputs_.push_back(v); }
+  // Renames a value; throws if the name is taken by another value.
+  void renameValue(Value* v, const std::string& name);
   // A fresh value name derived from base ("x" -> "x", "x_1", ...).
   std::string uniqueName(const std::string& base);
 
