@@ -155,25 +155,31 @@ NDArray imageToTensor(const Image& img, int64_t height, int64_t width, const Pre
         for (int c = 0; c < 3; ++c)
           src[(y * width + x) * 3 + c] = r.rgb[((y + oy) * rw + x + ox) * 3 + c];
   } else if (pp.tfResize) {
-    // TensorFlow resizes in float without rounding back to 8 bits.
+    // TF.js: float32 pixels / divisor, then bilinear with aligned corners, interpolated in
+    // double and stored as float32 (tfjs-backend-cpu's resizeBilinear).
     src.resize(static_cast<size_t>(height * width * 3));
-    const double sy = static_cast<double>(img.height) / height;
-    const double sx = static_cast<double>(img.width) / width;
+    auto ratio = [](int64_t in, int64_t out) {
+      return out > 1 ? static_cast<double>(in - 1) / static_cast<double>(out - 1) : static_cast<double>(in) / out;
+    };
+    const double ry = ratio(img.height, height), rx = ratio(img.width, width);
+    const bool same = img.height == height && img.width == width;
+    auto px = [&](int64_t yy, int64_t xx, int c) {
+      return static_cast<double>(static_cast<float>(img.rgb[(yy * img.width + xx) * 3 + c]) / pp.divisor);
+    };
     for (int64_t y = 0; y < height; ++y) {
-      double cy = y * sy;
-      int64_t y0 = static_cast<int64_t>(std::floor(cy)), y1 = std::min(y0 + 1, img.height - 1);
-      float fy = static_cast<float>(cy - y0);
+      const double fy = same ? y : ry * y;
+      const int64_t y0 = std::max<int64_t>(0, static_cast<int64_t>(std::floor(fy)));
+      const int64_t y1 = std::min<int64_t>(img.height - 1, static_cast<int64_t>(std::ceil(fy)));
+      const double dy = fy - y0;
       for (int64_t x = 0; x < width; ++x) {
-        double cx = x * sx;
-        int64_t x0 = static_cast<int64_t>(std::floor(cx)), x1 = std::min(x0 + 1, img.width - 1);
-        float fx = static_cast<float>(cx - x0);
+        const double fx = same ? x : rx * x;
+        const int64_t x0 = std::max<int64_t>(0, static_cast<int64_t>(std::floor(fx)));
+        const int64_t x1 = std::min<int64_t>(img.width - 1, static_cast<int64_t>(std::ceil(fx)));
+        const double dx = fx - x0;
         for (int c = 0; c < 3; ++c) {
-          auto px = [&](int64_t yy, int64_t xx) {
-            return static_cast<float>(img.rgb[(yy * img.width + xx) * 3 + c]);
-          };
-          float top = px(y0, x0) + (px(y0, x1) - px(y0, x0)) * fx;
-          float bot = px(y1, x0) + (px(y1, x1) - px(y1, x0)) * fx;
-          src[(y * width + x) * 3 + c] = top + (bot - top) * fy;
+          const double top = px(y0, x0, c) + (px(y0, x1, c) - px(y0, x0, c)) * dx;
+          const double bot = px(y1, x0, c) + (px(y1, x1, c) - px(y1, x0, c)) * dx;
+          src[(y * width + x) * 3 + c] = static_cast<float>(top + (bot - top) * dy);
         }
       }
     }
@@ -188,7 +194,9 @@ NDArray imageToTensor(const Image& img, int64_t height, int64_t width, const Pre
     for (int64_t x = 0; x < width; ++x)
       for (int c = 0; c < 3; ++c) {
         int sc = pp.bgr ? 2 - c : c;
-        float v = (src[(y * width + x) * 3 + sc] * pp.scale - pp.mean[c]) / pp.stddev[c];
+        // The TF.js path has already divided (in its own order of operations).
+        float s = pp.tfResize ? src[(y * width + x) * 3 + sc] : src[(y * width + x) * 3 + sc] / pp.divisor;
+        float v = (s - pp.mean[c]) / pp.stddev[c];
         if (pp.nhwc)
           out[(y * width + x) * 3 + c] = v;
         else

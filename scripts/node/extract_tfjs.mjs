@@ -19,6 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
+import { createRequire } from 'node:module';
 
 const MODELS = ['mobilenet_v2', 'mobilenet_v2_mid', 'inception_v3'];
 
@@ -77,6 +78,22 @@ function evalBundle(file) {
   return module.exports;
 }
 
+// The package's class names (dist/cjs/nsfw_classes.js, index -> name), as labels.txt beside
+// model.json, one per line in class order; Kiln prints them with its top-5.
+function writeLabels(bundleDir, out) {
+  let d = path.resolve(bundleDir);
+  while (d !== path.dirname(d) && !fs.existsSync(path.join(d, 'dist', 'cjs', 'nsfw_classes.js'))) {
+    d = path.dirname(d);
+  }
+  const classesFile = path.join(d, 'dist', 'cjs', 'nsfw_classes.js');
+  if (!fs.existsSync(classesFile)) return;
+  const mod = createRequire(import.meta.url)(classesFile);
+  const classes = mod.NSFW_CLASSES || mod.default || mod;
+  const n = Object.keys(classes).length;
+  const names = Array.from({ length: n }, (_, i) => classes[i]);
+  fs.writeFileSync(path.join(out, 'labels.txt'), names.join('\n') + '\n');
+}
+
 function main() {
   const { src, out, model } = parseArgs(process.argv.slice(2));
   const dir = findBundleDir(src, model);
@@ -121,6 +138,7 @@ function main() {
   }
 
   fs.writeFileSync(path.join(out, 'model.json'), JSON.stringify(modelJson, null, 1) + '\n');
+  writeLabels(dir, out);
   const topo = modelJson.modelTopology;
   const size = topo.model_config ? `${topo.model_config.config.layers.length} layers`
                                  : `${(topo.node || []).length} graph nodes`;

@@ -90,14 +90,15 @@ class TfjsImporter {
           size_t es = qd == "uint8" ? 1 : qd == "uint16" ? 2 : qd == "float16" ? 2 : 0;
           if (!es) throw Error("weight '" + name + "': quantization dtype '" + qd + "' is not supported");
           need(bytes, offset, n * es, name);
+          const double scale = q.value("scale", 1.0), min = q.value("min", 0.0);
           for (int64_t i = 0; i < n; ++i) {
             const auto* p = reinterpret_cast<const uint8_t*>(bytes.data() + offset + i * es);
             if (qd == "float16") {
               a.data<float>()[i] = halfToFloat(static_cast<uint16_t>(p[0] | (p[1] << 8)));
             } else {
               double qv = es == 1 ? p[0] : (p[0] | (p[1] << 8));
-              // value = q * scale + min, computed in float32 as TF.js does.
-              a.data<float>()[i] = static_cast<float>(qv) * q.at("scale").get<float>() + q.at("min").get<float>();
+              // value = q * scale + min, in double and then rounded, as TF.js does.
+              a.data<float>()[i] = static_cast<float>(qv * scale + min);
             }
           }
           offset += static_cast<size_t>(n) * es;
@@ -301,15 +302,22 @@ class TfjsImporter {
     return {v.at(0).get<int64_t>(), v.at(1).get<int64_t>()};
   }
 
+  // The layer's output is named after the layer; with a non-linear activation the value
+  // before it is "<layer>_linear" (for a classifier's last Dense layer: its logits).
+  static std::string linearName(const json& c, const std::string& name) {
+    std::string act = c.value("activation", "linear");
+    return act == "linear" ? name : name + "_linear";
+  }
+
   Value* activation(const std::string& act, Value* x, const std::string& name) {
     if (act.empty() || act == "linear") return x;
-    if (act == "relu") return emit("Relu", {x}, {}, name + "_relu");
-    if (act == "relu6") return emit("Clip", {x}, {{"min", 0.0}, {"max", 6.0}}, name + "_relu6");
-    if (act == "sigmoid") return emit("Sigmoid", {x}, {}, name + "_sigmoid");
-    if (act == "tanh") return emit("Tanh", {x}, {}, name + "_tanh");
+    if (act == "relu") return emit("Relu", {x}, {}, name);
+    if (act == "relu6") return emit("Clip", {x}, {{"min", 0.0}, {"max", 6.0}}, name);
+    if (act == "sigmoid") return emit("Sigmoid", {x}, {}, name);
+    if (act == "tanh") return emit("Tanh", {x}, {}, name);
     if (act == "softmax") {
       int64_t axis = x->shape.size() == 4 ? 1 : static_cast<int64_t>(x->shape.size()) - 1;
-      return emit("Softmax", {x}, {{"axis", axis}}, name + "_softmax");
+      return emit("Softmax", {x}, {{"axis", axis}}, name);
     }
     throw Error("activation '" + act + "' is not supported");
   }
@@ -322,7 +330,8 @@ class TfjsImporter {
     auto pads = tfPads(c.value("padding", "valid"), x->shape, k, s, d);
     std::vector<Value*> in = {x, constant(name + "/kernel", w)};
     if (c.value("use_bias", true)) in.push_back(constant(name + "/bias", weight(name, "bias")));
-    Value* y = emit("Conv", in, {{"strides", s}, {"pads", pads}, {"dilations", d}, {"group", group}}, name);
+    Value* y = emit("Conv", in, {{"strides", s}, {"pads", pads}, {"dilations", d}, {"group", group}},
+                    linearName(c, name));
     return activation(c.value("activation", "linear"), y, name);
   }
 
@@ -383,7 +392,10 @@ class TfjsImporter {
         if (std::isinf(maxValue)) return {{emit("Relu", {x}, {}, name)}};
         return {{emit("Clip", {x}, {{"min", 0.0}, {"max", maxValue}}, name)}};
       }
-      if (cls == "Activation") return {{activation(c.at("activation"), x, name)}};
+      if (cls == "Activation") {
+        if (c.at("activation") == "linear") return {{x}};
+        return {{activation(c.at("activation"), x, name)}};
+      }
       if (cls == "Softmax") return {{activation("softmax", x, name)}};
       if (cls == "Dropout" || cls == "SpatialDropout2D" || cls == "GaussianNoise") return {{x}};
       if (cls == "Add" || cls == "Multiply" || cls == "Subtract") {
@@ -448,7 +460,8 @@ class TfjsImporter {
         if (x->shape.size() != 2) throw Error("Dense on a rank-" + std::to_string(x->shape.size()) + " input is not supported");
         std::vector<Value*> in = {x, constant(name + "/kernel", weight(name, "kernel"))};
         if (c.value("use_bias", true)) in.push_back(constant(name + "/bias", weight(name, "bias")));
-        Value* y = emit("Gemm", in, {{"transA", int64_t{0}}, {"transB", int64_t{0}}, {"alpha", 1.0}, {"beta", 1.0}}, name);
+        Value* y = emit("Gemm", in, {{"transA", int64_t{0}}, {"transB", int64_t{0}}, {"alpha", 1.0}, {"beta", 1.0}},
+                        linearName(c, name));
         return {{activation(c.value("activation", "linear"), y, name)}};
       }
       throw Error("unsupported layer class " + cls);

@@ -24,11 +24,13 @@ Image resizeBilinear(const Image& img, int64_t height, int64_t width, bool halfP
 
 // How an image becomes a model input. Two presets cover the usual classifiers:
 //   "imagenet": shorter side to 256, centre crop to the model's size, (x/255 - mean)/std, NCHW
-//   "tf":       resize straight to the model's size (TF bilinear), x/255, NHWC
+//   "tf":       x/255, then TF.js resizeBilinear(alignCorners=true) straight to the model's
+//               size (skipped when the image already has it), NHWC — as TF.js image
+//               classifiers (e.g. nsfwjs) prepare their input
 struct Preprocess {
   int64_t resizeShorter = 256;  // 0: resize straight to the target size
-  bool tfResize = false;        // sampling convention of the resize (see resizeBilinear)
-  float scale = 1.0f / 255.0f;
+  bool tfResize = false;        // TF.js float resize with aligned corners (see above)
+  float divisor = 255.0f;       // pixel values are divided by this first
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
   std::array<float, 3> stddev{0.229f, 0.224f, 0.225f};
   bool nhwc = false;
