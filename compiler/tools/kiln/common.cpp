@@ -70,7 +70,7 @@ std::vector<std::string> findLabels(const Graph& g, const std::string& labelsFil
   }
   if (classes == 1000) {
     // ImageNet class names as Debian's opencv-doc ships them.
-    for (const char* p : {"/usr/share/doc/opencv-doc/examples/dnn/classification_classes_ILSVRC2012.txt",
+    for (const char* p : {"/usr/share/doc/opencv-doc/examples/data/dnn/classification_classes_ILSVRC2012.txt",
                           "/usr/share/opencv4/samples/data/dnn/classification_classes_ILSVRC2012.txt"}) {
       std::ifstream f(p);
       if (!f) continue;
