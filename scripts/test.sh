@@ -9,11 +9,12 @@ cd "$ROOT"
 scripts/setup.sh
 cmake --preset release > /dev/null
 cmake --build --preset release
+# A short fuzzing run first, so the test summary is the last thing printed.
+if [ "${KILN_FUZZ_SECONDS:-60}" != 0 ]; then
+  scripts/fuzz.sh "${KILN_FUZZ_SECONDS:-60}"
+fi
 if [ -n "${KILN_TEST_LABELS:-}" ]; then
   ctest --preset release -j2 --timeout 900
 else
   ctest --preset release -j2 --timeout 900 -LE slow
-fi
-if [ "${KILN_FUZZ_SECONDS:-60}" != 0 ]; then
-  scripts/fuzz.sh "${KILN_FUZZ_SECONDS:-60}"
 fi
