@@ -20,23 +20,21 @@ namespace {
 
 fs::path nsfwModel() { return fs::path(KILN_BINARY_DIR) / "nsfwjs-mobilenetv2"; }
 
-class VsTensorflowJs : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(VsTensorflowJs, MobileNetV2MatchesOnPhoto) {
+// Compares one model directory on one photo; `size` is the model's input resolution.
+void compareWithTfjs(const fs::path& model, int64_t size, const fs::path& photo) {
   if (std::string why = nodeOracleMissing(); !why.empty()) GTEST_SKIP() << why;
-  const fs::path photo = GetParam();
   if (!fs::exists(photo)) GTEST_SKIP() << photo << " is not installed";
-  ASSERT_TRUE(fs::exists(nsfwModel() / "model.json")) << "the extract_nsfwjs fixture did not run";
+  ASSERT_TRUE(fs::exists(model / "model.json")) << model << ": the extraction fixture did not run";
 
-  Expected<Graph> g = importTfjs((nsfwModel() / "model.json").string());
+  Expected<Graph> g = importTfjs((model / "model.json").string());
   ASSERT_TRUE(g) << g.message();
   Value* logits = g->findValue("dense_3_linear");
   ASSERT_NE(logits, nullptr) << "the last Dense layer's logits are not in the graph";
   g->markOutput(logits);
 
-  fs::path prefix = scratchDir("tfjs") / photo.stem();
+  fs::path prefix = scratchDir("tfjs/" + model.filename().string()) / photo.stem();
   std::string out;
-  std::string cmd = "node " + (sourceDir() / "scripts/node/tfjs_run.mjs").string() + " " + nsfwModel().string() +
+  std::string cmd = "node " + (sourceDir() / "scripts/node/tfjs_run.mjs").string() + " " + model.string() +
                     " " + photo.string() + " " + prefix.string();
   ASSERT_EQ(runCommand(cmd, &out), 0) << cmd << "\n" << out;
   NDArray tfInput = readNpy(prefix.string() + ".input.npy");
@@ -54,7 +52,7 @@ TEST_P(VsTensorflowJs, MobileNetV2MatchesOnPhoto) {
 
   // Kiln's own decoding and preprocessing.
   Preprocess pp = Preprocess::preset("tf");
-  NDArray mine = imageToTensor(loadImage(photo.string()), 224, 224, pp);
+  NDArray mine = imageToTensor(loadImage(photo.string()), size, size, pp);
   if (photo.extension() == ".png") {
     Diff in = diff(mine, tfInput);
     EXPECT_LE(in.maxAbs, 1e-6) << "preprocessed input differs from TF.js's on a lossless image";
@@ -64,6 +62,26 @@ TEST_P(VsTensorflowJs, MobileNetV2MatchesOnPhoto) {
   EXPECT_EQ(ownProbs.argmaxGot, ownProbs.argmaxWant) << "top-1 from Kiln's own image pipeline differs";
   std::cout << "[ " << photo.filename().string() << " ] top-1 class " << probs.argmaxWant << " p=" << tfProbs.data<float>()[probs.argmaxWant]
             << "  logits rel diff " << lg.relative << "  own-pipeline prob diff " << ownProbs.maxAbs << "\n";
+}
+
+class VsTensorflowJs : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(VsTensorflowJs, MobileNetV2MatchesOnPhoto) { compareWithTfjs(nsfwModel(), 224, GetParam()); }
+
+// Inception v3 (299x299, 22 MB of weights) takes ~20 s with TF.js: run with the slow label
+// (ctest -L slow), which sets KILN_SLOW_TESTS=1.
+TEST(VsTensorflowJsSlow, InceptionV3MatchesOnPhoto) {
+  if (!std::getenv("KILN_SLOW_TESTS")) GTEST_SKIP() << "slow test: run with ctest -L slow";
+  fs::path model = scratchDir("nsfwjs-inceptionv3");
+  if (!fs::exists(model / "model.json")) {
+    std::string out;
+    std::string cmd = "node " + (sourceDir() / "scripts/node/extract_tfjs.mjs").string() + " " +
+                      (sourceDir() / "scripts/node/node_modules/nsfwjs").string() + " " + model.string() +
+                      " --model inception_v3";
+    ASSERT_EQ(runCommand(cmd, &out), 0) << cmd << "\n" << out;
+  }
+  compareWithTfjs(model, 299, "/usr/lib/python3/dist-packages/skimage/data/chelsea.png");
+  compareWithTfjs(model, 299, "/usr/share/doc/opencv-doc/examples/data/messi5.jpg");
 }
 
 // The photos where the answer is not simply "Neutral" discriminate best (see scripts/photos.txt).
