@@ -1,9 +1,11 @@
 // `kiln info MODEL`: what a model is made of (inputs, outputs, operators, parameters, MACs).
 #include <iomanip>
 #include <iostream>
+#include <set>
 
 #include "commands.h"
 #include "kiln/ops/op_registry.h"
+#include "kiln/passes/pass.h"
 
 namespace kiln::cli {
 
@@ -28,14 +30,33 @@ Runner addInfo(CLI::App& app) {
     std::string model;
     std::vector<std::string> shapes;
     bool dump = false;
+    bool optimize = false;
+    bool dumpPasses = false;
+    bool timePasses = false;
+    std::vector<std::string> disabled;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("info", "Summarise a model: inputs, outputs, operators, parameters, MACs");
   sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory)")->required();
   sub->add_option("--shape", o->shapes, "Input shape override NAME=DIMS (e.g. input=1x3x224x224)");
   sub->add_flag("--dump", o->dump, "Also print the whole graph IR");
+  sub->add_flag("-O,--optimize", o->optimize,
+                "Run the graph passes first (constant and batch-norm folding, simplification, fusion) and "
+                "report kernels and the activation memory plan");
+  sub->add_flag("--dump-passes", o->dumpPasses, "With --optimize: print the graph after every pass");
+  sub->add_flag("--time-passes", o->timePasses, "With --optimize: print each pass's time");
+  sub->add_option("--disable-pass", o->disabled, "With --optimize: skip the named pass (repeatable)");
   return [o]() {
     Graph g = loadOrThrow(o->model, o->shapes);
+    if (o->optimize) {
+      PassOptions po;
+      po.disabled = {o->disabled.begin(), o->disabled.end()};
+      if (o->dumpPasses) po.dumpAfterEach = &std::cout;
+      if (o->timePasses) po.timings = &std::cout;
+      optimizeGraph(g, po);
+    } else if (!o->disabled.empty() || o->dumpPasses || o->timePasses) {
+      throw Error("--disable-pass, --dump-passes and --time-passes need --optimize");
+    }
     std::map<std::string, int> ops;
     int64_t macs = 0;
     for (Node* n : g.nodes()) {
@@ -57,6 +78,15 @@ Runner addInfo(CLI::App& app) {
     std::cout << "parameters  " << withCommas(g.parameterCount()) << " (" << human(static_cast<double>(paramBytes), "B")
               << ")\n";
     std::cout << "MACs        " << withCommas(macs) << " (" << human(static_cast<double>(macs), "MAC") << ")\n";
+    if (o->optimize) {
+      std::set<int64_t> groups;
+      for (Node* n : g.nodes())
+        if (n->has(kFuseGroupAttr)) groups.insert(n->i(kFuseGroupAttr));
+      MemoryPlan plan = planMemory(g);
+      std::cout << "kernels     " << groups.size() << " (after fusion)\n";
+      std::cout << "activations " << human(static_cast<double>(plan.arenaBytes), "B") << " peak with reuse ("
+                << human(static_cast<double>(plan.naiveBytes), "B") << " without)\n";
+    }
     if (o->dump) std::cout << "\n" << printGraph(g);
     return 0;
   };

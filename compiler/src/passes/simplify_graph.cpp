@@ -1,0 +1,39 @@
+// Graph simplification: nodes that do nothing (Identity, a Reshape or Transpose that keeps
+// the layout, a Clip with infinite bounds) are removed and their users read the input.
+#include <cmath>
+
+#include "graph_edit.h"
+#include "kiln/passes/pass.h"
+
+namespace kiln {
+
+namespace {
+bool isNoOp(const Node& n) {
+  const Value* in = n.input(0);
+  if (!in || n.outputs.size() != 1 || in->dtype != n.outputs[0]->dtype) return false;
+  if (n.op == "Identity") return true;
+  if (n.op == "Reshape") return in->shape == n.outputs[0]->shape;
+  if (n.op == "Transpose") {
+    const auto& perm = n.ints("perm");
+    for (size_t i = 0; i < perm.size(); ++i)
+      if (perm[i] != static_cast<int64_t>(i)) return false;
+    return true;
+  }
+  if (n.op == "Clip") return std::isinf(n.f("min")) && n.f("min") < 0 && std::isinf(n.f("max")) && n.f("max") > 0;
+  return false;
+}
+}  // namespace
+
+void simplifyGraph(Graph& g) {
+  for (Node* n : g.nodes()) {
+    if (!isNoOp(*n)) continue;
+    Value* in = n->inputs[0];
+    Value* out = n->outputs[0];
+    // Keep a node whose removal would turn a graph input or constant into a named output.
+    if (isGraphOutput(g, out) && (!in->producer || isGraphOutput(g, in))) continue;
+    g.removeNode(n);
+    replaceValue(g, out, in);
+  }
+}
+
+}  // namespace kiln

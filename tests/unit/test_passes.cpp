@@ -1,0 +1,98 @@
+// Graph passes on small hand-built graphs: fusion boundaries, batch-norm folding, the pass
+// manager's checks.
+#include <gtest/gtest.h>
+
+#include "kiln/ops/op_registry.h"
+#include "kiln/passes/pass.h"
+#include "kiln/ref/executor.h"
+
+namespace kiln {
+namespace {
+
+Value* node(Graph& g, const std::string& op, std::vector<Value*> in, std::map<std::string, Attribute> attrs,
+            const std::string& out) {
+  Value* o = g.addValue(out, DType::F32, {});
+  Node* n = g.addNode(op, out, std::move(in), {o});
+  n->attrs = std::move(attrs);
+  inferNode(*n);
+  return o;
+}
+
+std::map<std::string, Attribute> conv1x1() {
+  return {{"strides", std::vector<int64_t>{1, 1}}, {"pads", std::vector<int64_t>{0, 0, 0, 0}},
+          {"dilations", std::vector<int64_t>{1, 1}}, {"group", int64_t{1}}};
+}
+
+int64_t groupOf(const Graph& g, const std::string& value) { return g.findValue(value)->producer->i(kFuseGroupAttr); }
+
+TEST(FuseOps, ConvResidualAddReluIsOneKernel) {
+  Graph g;
+  Value* x = g.addInput("x", DType::F32, {1, 2, 4, 4});
+  Value* w = g.addConstant("w", NDArray(DType::F32, {2, 2, 1, 1}));
+  Value* c = node(g, "Conv", {x, w}, conv1x1(), "c");
+  Value* a = node(g, "Add", {c, x}, {}, "a");
+  Value* r = node(g, "Relu", {a}, {}, "r");
+  g.markOutput(r);
+  fuseOps(g);
+  EXPECT_EQ(groupOf(g, "c"), groupOf(g, "a"));
+  EXPECT_EQ(groupOf(g, "a"), groupOf(g, "r"));
+  MemoryPlan plan = planMemory(g);
+  ASSERT_EQ(plan.slots.size(), 1u) << "only the kernel's output needs memory";
+  EXPECT_EQ(plan.slots[0].value->name, "r");
+}
+
+TEST(FuseOps, StopsAtValuesWithTwoReaders) {
+  Graph g;
+  Value* x = g.addInput("x", DType::F32, {1, 2, 4, 4});
+  Value* w = g.addConstant("w", NDArray(DType::F32, {2, 2, 1, 1}));
+  Value* c = node(g, "Conv", {x, w}, conv1x1(), "c");
+  Value* r = node(g, "Relu", {c}, {}, "r");
+  Value* s = node(g, "Sigmoid", {c}, {}, "s");
+  g.markOutput(r);
+  g.markOutput(s);
+  fuseOps(g);
+  EXPECT_NE(groupOf(g, "c"), groupOf(g, "r"));
+  EXPECT_NE(groupOf(g, "c"), groupOf(g, "s"));
+}
+
+TEST(FoldBatchNorm, MatchesUnfoldedGraph) {
+  Graph g;
+  Value* x = g.addInput("x", DType::F32, {1, 3, 5, 5});
+  NDArray w(DType::F32, {4, 3, 3, 3});
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = 0.01f * static_cast<float>(i % 17) - 0.05f;
+  auto vec = [](std::vector<float> v) { return NDArray::fromVector<float>({4}, v); };
+  auto attrs = conv1x1();
+  attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  Value* c = node(g, "Conv", {x, g.addConstant("w", w), g.addConstant("b", vec({0.1f, -0.2f, 0.3f, 0}))}, attrs, "c");
+  Value* y = node(g, "BatchNormalization",
+                  {c, g.addConstant("gamma", vec({1.5f, 0.5f, 1, 2})), g.addConstant("beta", vec({0, 0.1f, -0.1f, 1})),
+                   g.addConstant("mean", vec({0.2f, -0.1f, 0, 0.5f})), g.addConstant("var", vec({1, 0.25f, 4, 0.1f}))},
+                  {{"epsilon", 1e-5}}, "y");
+  g.markOutput(y);
+  NDArray in(DType::F32, {1, 3, 5, 5});
+  for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = static_cast<float>(i % 7) - 3.0f;
+  auto want = ref::Executor(g).run({{"x", in}})[0];
+  optimizeGraph(g);
+  ASSERT_EQ(g.nodes().size(), 1u);
+  EXPECT_EQ(g.nodes()[0]->op, "Conv");
+  EXPECT_EQ(g.outputs()[0]->name, "y") << "the output keeps its name";
+  auto got = ref::Executor(g).run({{"x", in}})[0];
+  for (int64_t i = 0; i < want.numel(); ++i)
+    EXPECT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-5 * (1 + std::abs(want.data<float>()[i]))) << i;
+}
+
+TEST(PassManager, UnknownDisabledPassIsAnError) {
+  Graph g;
+  g.markOutput(node(g, "Relu", {g.addInput("x", DType::F32, {2})}, {}, "y"));
+  PassOptions o;
+  o.disabled = {"fold-everything"};
+  try {
+    optimizeGraph(g, o);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown pass 'fold-everything'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace kiln
