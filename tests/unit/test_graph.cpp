@@ -9,20 +9,11 @@
 namespace kiln {
 namespace {
 
-Value* addNode(Graph& g, const std::string& op, std::vector<Value*> in, std::map<std::string, Attribute> attrs,
-               const std::string& out) {
-  Value* o = g.addValue(out, DType::F32, {});
-  Node* n = g.addNode(op, out, std::move(in), {o});
-  n->attrs = std::move(attrs);
-  inferNode(*n);
-  return o;
-}
-
 TEST(Graph, ConvShapeInferenceWithStridePadDilation) {
   Graph g;
   Value* x = g.addInput("x", DType::F32, {2, 4, 17, 13});
   Value* w = g.addConstant("w", NDArray(DType::F32, {6, 2, 3, 3}));
-  Value* y = addNode(g, "Conv", {x, w},
+  Value* y = addOpNode(g, "Conv", {x, w},
                      {{"strides", std::vector<int64_t>{2, 1}}, {"pads", std::vector<int64_t>{1, 0, 2, 1}},
                       {"dilations", std::vector<int64_t>{1, 2}}, {"group", int64_t{2}}},
                      "y");
@@ -63,7 +54,7 @@ TEST(Graph, ShapeErrorsNameTheNode) {
 TEST(Graph, VerifierCatchesStaleShapes) {
   Graph g;
   Value* x = g.addInput("x", DType::F32, {1, 8});
-  Value* y = addNode(g, "Relu", {x}, {}, "y");
+  Value* y = addOpNode(g, "Relu", {x}, {}, "y");
   g.markOutput(y);
   EXPECT_NO_THROW(verifyGraph(g));
   y->shape = {1, 9};  // a pass that forgot to update the shape
@@ -90,8 +81,8 @@ TEST(Graph, DeadCodeEliminationAndDump) {
   Graph g;
   g.name = "tiny";
   Value* x = g.addInput("x", DType::F32, {1, 3});
-  Value* used = addNode(g, "Relu", {x}, {}, "used");
-  addNode(g, "Sigmoid", {x}, {}, "unused");
+  Value* used = addOpNode(g, "Relu", {x}, {}, "used");
+  addOpNode(g, "Sigmoid", {x}, {}, "unused");
   g.markOutput(used);
   g.eliminateDeadCode();
   ASSERT_EQ(g.nodes().size(), 1u);
@@ -109,9 +100,9 @@ TEST(RefKernels, AveragePoolCountIncludePad) {
                                             {"pads", std::vector<int64_t>{1, 1, 0, 0}},
                                             {"ceil_mode", int64_t{0}}};
   attrs["count_include_pad"] = int64_t{1};
-  Value* inc = addNode(g, "AveragePool", {x}, attrs, "inc");
+  Value* inc = addOpNode(g, "AveragePool", {x}, attrs, "inc");
   attrs["count_include_pad"] = int64_t{0};
-  Value* exc = addNode(g, "AveragePool", {x}, attrs, "exc");
+  Value* exc = addOpNode(g, "AveragePool", {x}, attrs, "exc");
   g.markOutput(inc);
   g.markOutput(exc);
   auto out = ref::Executor(g).run({{"x", NDArray::fromVector<float>({1, 1, 2, 2}, {1, 2, 3, 4})}});
@@ -126,7 +117,7 @@ TEST(RefKernels, ConvMatchesHandComputation) {
   Value* x = g.addInput("x", DType::F32, {1, 1, 3, 3});
   Value* w = g.addConstant("w", NDArray::fromVector<float>({1, 1, 2, 2}, {1, 0, 0, -1}));
   Value* b = g.addConstant("b", NDArray::fromVector<float>({1}, {0.5f}));
-  Value* y = addNode(g, "Conv", {x, w, b},
+  Value* y = addOpNode(g, "Conv", {x, w, b},
                      {{"strides", std::vector<int64_t>{1, 1}}, {"pads", std::vector<int64_t>{0, 0, 0, 0}},
                       {"dilations", std::vector<int64_t>{1, 1}}, {"group", int64_t{1}}},
                      "y");
@@ -139,7 +130,7 @@ TEST(RefKernels, ConvMatchesHandComputation) {
 TEST(RefKernels, ExecutorChecksInputs) {
   Graph g;
   Value* x = g.addInput("x", DType::F32, {2});
-  g.markOutput(addNode(g, "Relu", {x}, {}, "y"));
+  g.markOutput(addOpNode(g, "Relu", {x}, {}, "y"));
   ref::Executor e(g);
   EXPECT_THROW(e.run({}), Error);
   EXPECT_THROW(e.run({{"x", NDArray(DType::F32, {3})}}), Error);

@@ -9,15 +9,6 @@
 namespace kiln {
 namespace {
 
-Value* node(Graph& g, const std::string& op, std::vector<Value*> in, std::map<std::string, Attribute> attrs,
-            const std::string& out) {
-  Value* o = g.addValue(out, DType::F32, {});
-  Node* n = g.addNode(op, out, std::move(in), {o});
-  n->attrs = std::move(attrs);
-  inferNode(*n);
-  return o;
-}
-
 std::map<std::string, Attribute> conv1x1() {
   return {{"strides", std::vector<int64_t>{1, 1}}, {"pads", std::vector<int64_t>{0, 0, 0, 0}},
           {"dilations", std::vector<int64_t>{1, 1}}, {"group", int64_t{1}}};
@@ -29,9 +20,9 @@ TEST(FuseOps, ConvResidualAddReluIsOneKernel) {
   Graph g;
   Value* x = g.addInput("x", DType::F32, {1, 2, 4, 4});
   Value* w = g.addConstant("w", NDArray(DType::F32, {2, 2, 1, 1}));
-  Value* c = node(g, "Conv", {x, w}, conv1x1(), "c");
-  Value* a = node(g, "Add", {c, x}, {}, "a");
-  Value* r = node(g, "Relu", {a}, {}, "r");
+  Value* c = addOpNode(g, "Conv", {x, w}, conv1x1(), "c");
+  Value* a = addOpNode(g, "Add", {c, x}, {}, "a");
+  Value* r = addOpNode(g, "Relu", {a}, {}, "r");
   g.markOutput(r);
   fuseOps(g);
   EXPECT_EQ(groupOf(g, "c"), groupOf(g, "a"));
@@ -45,9 +36,9 @@ TEST(FuseOps, StopsAtValuesWithTwoReaders) {
   Graph g;
   Value* x = g.addInput("x", DType::F32, {1, 2, 4, 4});
   Value* w = g.addConstant("w", NDArray(DType::F32, {2, 2, 1, 1}));
-  Value* c = node(g, "Conv", {x, w}, conv1x1(), "c");
-  Value* r = node(g, "Relu", {c}, {}, "r");
-  Value* s = node(g, "Sigmoid", {c}, {}, "s");
+  Value* c = addOpNode(g, "Conv", {x, w}, conv1x1(), "c");
+  Value* r = addOpNode(g, "Relu", {c}, {}, "r");
+  Value* s = addOpNode(g, "Sigmoid", {c}, {}, "s");
   g.markOutput(r);
   g.markOutput(s);
   fuseOps(g);
@@ -63,8 +54,8 @@ TEST(FoldBatchNorm, MatchesUnfoldedGraph) {
   auto vec = [](std::vector<float> v) { return NDArray::fromVector<float>({4}, v); };
   auto attrs = conv1x1();
   attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
-  Value* c = node(g, "Conv", {x, g.addConstant("w", w), g.addConstant("b", vec({0.1f, -0.2f, 0.3f, 0}))}, attrs, "c");
-  Value* y = node(g, "BatchNormalization",
+  Value* c = addOpNode(g, "Conv", {x, g.addConstant("w", w), g.addConstant("b", vec({0.1f, -0.2f, 0.3f, 0}))}, attrs, "c");
+  Value* y = addOpNode(g, "BatchNormalization",
                   {c, g.addConstant("gamma", vec({1.5f, 0.5f, 1, 2})), g.addConstant("beta", vec({0, 0.1f, -0.1f, 1})),
                    g.addConstant("mean", vec({0.2f, -0.1f, 0, 0.5f})), g.addConstant("var", vec({1, 0.25f, 4, 0.1f}))},
                   {{"epsilon", 1e-5}}, "y");
@@ -83,7 +74,7 @@ TEST(FoldBatchNorm, MatchesUnfoldedGraph) {
 
 TEST(PassManager, UnknownDisabledPassIsAnError) {
   Graph g;
-  g.markOutput(node(g, "Relu", {g.addInput("x", DType::F32, {2})}, {}, "y"));
+  g.markOutput(addOpNode(g, "Relu", {g.addInput("x", DType::F32, {2})}, {}, "y"));
   PassOptions o;
   o.disabled = {"fold-everything"};
   try {

@@ -149,11 +149,7 @@ class TfjsImporter {
   // ---- graph building ---------------------------------------------------------------
   Value* emit(const std::string& op, std::vector<Value*> in, std::map<std::string, Attribute> attrs,
               const std::string& name) {
-    Value* out = g_.addValue(name, DType::F32, {});
-    Node* n = g_.addNode(op, curLayer_, std::move(in), {out});
-    n->attrs = std::move(attrs);
-    inferNode(*n, false);
-    return out;
+    return addOpNode(g_, op, std::move(in), std::move(attrs), name, curLayer_, /*withPrefix=*/false);
   }
   Value* constant(const std::string& name, NDArray a) { return g_.addConstant(name, std::move(a)); }
 

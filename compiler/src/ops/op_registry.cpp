@@ -384,6 +384,16 @@ void inferNode(Node& node, bool withPrefix) {
   }
 }
 
+Value* addOpNode(Graph& g, const std::string& op, std::vector<Value*> inputs,
+                 std::map<std::string, Attribute> attrs, const std::string& outName, const std::string& nodeName,
+                 bool withPrefix) {
+  Value* out = g.addValue(outName, DType::F32, {});
+  Node* n = g.addNode(op, nodeName.empty() ? out->name : nodeName, std::move(inputs), {out});
+  n->attrs = std::move(attrs);
+  inferNode(*n, withPrefix);
+  return out;
+}
+
 int64_t nodeMacs(const Node& node) {
   const OpSchema* s = findOp(node.op);
   return s && s->macs ? s->macs(node) : 0;

@@ -48,6 +48,13 @@ std::vector<std::string> registeredOps();
 void inferNode(Node& node, bool withPrefix = true);
 int64_t nodeMacs(const Node& node);
 
+// Appends a single-output node to the graph and infers its output's type and shape; returns
+// the output. Throws kiln::Error when the node is invalid, prefixed with the node's
+// description unless the caller adds its own context (withPrefix = false).
+Value* addOpNode(Graph& g, const std::string& op, std::vector<Value*> inputs,
+                 std::map<std::string, Attribute> attrs, const std::string& outName,
+                 const std::string& nodeName = "", bool withPrefix = true);
+
 // Shape helpers shared by front ends and kernels.
 Shape broadcastShapes(const Shape& a, const Shape& b);  // throws on incompatible shapes
 // Output size of a sliding window along one axis (Conv, pooling).
