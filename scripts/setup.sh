@@ -11,6 +11,8 @@ DEB_PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config git
   clang-14 libclang-rt-14-dev clang-format
+  # cross-compiling the runtime for boards, and running it under emulation
+  g++-arm-linux-gnueabihf g++-aarch64-linux-gnu qemu-user
   # libraries
   libonnx-dev libprotobuf-dev protobuf-compiler
   libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev nlohmann-json3-dev

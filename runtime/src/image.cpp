@@ -1,8 +1,10 @@
 // PNG (libpng) and JPEG (libjpeg) decoding and classifier preprocessing.
 #include "kiln/runtime/image.h"
 
+#if KILN_HAVE_IMAGE_CODECS
 #include <jpeglib.h>
 #include <png.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -15,12 +17,13 @@ namespace kiln {
 
 namespace {
 
-std::vector<uint8_t> readFile(const std::string& path) {
+[[maybe_unused]] std::vector<uint8_t> readFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(path + ": cannot open image");
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 
+#if KILN_HAVE_IMAGE_CODECS
 Image decodePng(const std::vector<uint8_t>& bytes, const std::string& path) {
   png_image img{};
   img.version = PNG_IMAGE_VERSION;
@@ -78,15 +81,21 @@ Image decodeJpeg(const std::vector<uint8_t>& bytes, const std::string& path) {
   jpeg_destroy_decompress(&cinfo);
   return out;
 }
+#endif  // KILN_HAVE_IMAGE_CODECS
 
 }  // namespace
 
 Image loadImage(const std::string& path) {
+#if !KILN_HAVE_IMAGE_CODECS
+  throw Error(path + ": this build of Kiln has no PNG/JPEG decoder (built without libpng/libjpeg); "
+                     "pass the input as a .npy tensor");
+#else
   std::vector<uint8_t> bytes = readFile(path);
   if (bytes.size() >= 8 && png_sig_cmp(bytes.data(), 0, 8) == 0) return decodePng(bytes, path);
   if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF)
     return decodeJpeg(bytes, path);
   throw Error(path + ": not a PNG or JPEG image");
+#endif
 }
 
 Image resizeBilinear(const Image& img, int64_t height, int64_t width, bool halfPixel) {
