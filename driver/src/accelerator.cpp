@@ -176,6 +176,13 @@ std::map<std::string, uint64_t> Accelerator::readCounters() {
   return r;
 }
 
-void Accelerator::reset() { backend_->reset(); }
+void Accelerator::reset() {
+  backend_->reset();
+  const accel::Spec& spec = config_.spec();
+  if (backend_->readReg(reg("STATUS")) & bitOf(spec, "STATUS", "BUSY"))
+    throw Error(backend_->name() + ": the accelerator is still busy after a reset; reload its bitstream "
+                                   "(kiln board load) to recover it");
+  backend_->writeReg(reg("CONTROL"), bitOf(spec, "CONTROL", "CLEAR_COUNTERS"));
+}
 
 }  // namespace kiln::driver

@@ -10,6 +10,7 @@
 #include "kiln/accel/isa.h"
 #include "kiln/driver/accelerator.h"
 #include "kiln/driver/sim_func.h"
+#include "streams.h"
 
 namespace kiln::driver {
 namespace {
@@ -28,20 +29,7 @@ std::unique_ptr<Accelerator> openSim(const accel::Config& c) {
   return std::move(*a);
 }
 
-// On the small config (1x4x4): DRAM layout of the test buffer, in each type's elements.
-//   inp tile (4 bytes) at inp element 0      -> bytes 0..3
-//   wgt tile (16 bytes) at wgt element 1     -> bytes 16..31
-//   uop (4 bytes) at uop element 8           -> bytes 32..35
-//   out tile (4 bytes) at out element 16     -> bytes 64..67
-const char* kGemmTile = R"(
-LOAD memory_type=inp sram_base=0 dram_base=0 y_size=1 x_size=1 x_stride=1
-LOAD memory_type=wgt sram_base=0 dram_base=1 y_size=1 x_size=1 x_stride=1 push_next
-LOAD memory_type=uop sram_base=0 dram_base=8 y_size=1 x_size=1 x_stride=1
-GEMM reset uop_begin=0 uop_end=1 iter_out=1 iter_in=1
-GEMM pop_prev uop_begin=0 uop_end=1 iter_out=1 iter_in=1 push_next
-STORE memory_type=out sram_base=0 dram_base=16 y_size=1 x_size=1 x_stride=1 pop_prev push_prev
-FINISH pop_next
-)";
+using test::kGemmTile;
 
 TEST(Driver, RefusesHardwareOfAnotherConfig) {
   accel::Config small = config("small"), pynq = config("pynq-z1");
@@ -55,24 +43,12 @@ TEST(Driver, RunsAGemmTileThroughTheRegisters) {
   accel::Config c = config("small");
   auto acc = openSim(c);
   DmaBuffer buf = acc->allocate(128);
-  const int8_t inp[4] = {1, -2, 3, 4};
-  int8_t wgt[16];
-  for (int o = 0; o < 4; ++o)
-    for (int i = 0; i < 4; ++i) wgt[o * 4 + i] = static_cast<int8_t>(o + i - 2);
-  std::memcpy(buf.host + 0, inp, 4);
-  std::memcpy(buf.host + 16, wgt, 16);
-  const uint64_t uop = accel::encodeUop(c.layout(), {0, 0, 0});
-  std::memcpy(buf.host + 32, &uop, 4);
-
+  std::vector<int8_t> want = test::fillGemmTile(buf.host, c.layout());
   Expected<std::vector<uint8_t>> stream = accel::assemble(kGemmTile, c);
   ASSERT_TRUE(stream) << stream.message();
   Expected<RunResult> r = acc->run(*stream, buf.deviceAddr, 1000ms);
   ASSERT_TRUE(r) << r.message();
-  for (int o = 0; o < 4; ++o) {
-    int want = 0;
-    for (int i = 0; i < 4; ++i) want += inp[i] * wgt[o * 4 + i];
-    EXPECT_EQ(static_cast<int8_t>(buf.host[64 + o]), want) << "output channel " << o;
-  }
+  for (int o = 0; o < 4; ++o) EXPECT_EQ(static_cast<int8_t>(buf.host[64 + o]), want[o]) << "output channel " << o;
   EXPECT_EQ(r->counters.at("FETCH_INSNS"), 7u);
   EXPECT_EQ(r->counters.at("COMPUTE_GEMM_UOPS"), 2u);
   EXPECT_EQ(r->counters.at("STORE_DMA_BYTES"), 4u);
