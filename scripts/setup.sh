@@ -13,6 +13,8 @@ DEB_PACKAGES=(
   clang-14 libclang-rt-14-dev clang-format
   # cross-compiling the runtime for boards, and running it under emulation
   g++-arm-linux-gnueabihf g++-aarch64-linux-gnu qemu-user
+  # checking the Vivado flow's Tcl without Vivado
+  tcl
   # the accelerator: lint (Verilator) and synthesis (Yosys) checks of its generated RTL package
   verilator yosys
   # libraries

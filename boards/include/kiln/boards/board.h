@@ -49,3 +49,21 @@ Expected<Board> findBoard(const std::string& nameOrPath);
 std::vector<std::string> boardNames();
 
 }  // namespace kiln::boards
+
+namespace kiln::boards {
+
+// What the Vivado flow (boards/vivado/build.tcl) needs besides the board.
+struct VivadoInputs {
+  std::vector<std::string> rtlFiles;  // SystemVerilog sources, the config's package first
+  std::string top;                    // the accelerator's top module
+  std::string ctrlInterface;          // its AXI4-Lite slave interface (port prefix)
+  std::string memInterface;           // its AXI4 master interface (port prefix)
+  std::string outDir;
+  int jobs = 2;
+};
+
+// The params.tcl that build.tcl reads: the board's part, PS ports, clock and register window,
+// and the inputs above, as Tcl.
+std::string vivadoParams(const Board& board, const VivadoInputs& inputs);
+
+}  // namespace kiln::boards
