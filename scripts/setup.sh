@@ -11,6 +11,8 @@ DEB_PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config git
   clang-14 libclang-rt-14-dev clang-format
+  # the CPU back end (ORC JIT, code generation)
+  llvm-19-dev
   # cross-compiling the runtime for boards, and running it under emulation
   g++-arm-linux-gnueabihf g++-aarch64-linux-gnu qemu-user
   # checking the Vivado flow's Tcl without Vivado

@@ -1,0 +1,53 @@
+// Compiles a whole graph for the CPU and runs it: every node becomes one kernel (its
+// operator's tensor-expression definition, the default schedule, lower(), the LLVM back
+// end), all kernels are JIT-compiled together, and run() calls them in graph order on
+// buffers it allocates. Same interface as ref::Executor, so the two compare directly.
+//
+// A graph annotated by the fuse-ops pass ("kiln.group", passes/pass.h) gets one kernel per
+// group instead: the definitions of the group's nodes are chained, and every elementwise
+// value inside the group is computed inline (compute_inline) where it is used, so a
+// convolution's bias, batch norm, residual add and activation never go through memory.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "kiln/codegen/llvm_jit.h"
+#include "kiln/ir/graph.h"
+
+namespace kiln::codegen {
+
+struct CompileOptions {
+  std::ostream* dumpIr = nullptr;    // loop IR after every lowering pass, per kernel
+  std::ostream* dumpLLVM = nullptr;  // the optimized LLVM module
+};
+
+class CompiledGraph {
+ public:
+  // Compiles every node; throws kiln::Error naming the first node that cannot be compiled.
+  CompiledGraph(const Graph& graph, const CompileOptions& options = {});
+  // Inputs by graph-input name; returns the graph outputs in order. Throws kiln::Error when
+  // an input is missing or has the wrong dtype or shape.
+  std::vector<NDArray> run(const std::map<std::string, NDArray>& inputs) const;
+
+  double lowerMs() const { return lowerMs_; }
+  double llvmMs() const { return llvmMs_; }
+  size_t kernelCount() const { return steps_.size(); }
+  std::string target() const { return jit_->targetDescription(); }
+
+ private:
+  struct Step {
+    const Node* node;
+    KernelFn fn;
+    std::vector<const Value*> args;  // kernel parameters: inputs then outputs
+  };
+  const Graph& graph_;
+  std::unique_ptr<LLVMJit> jit_;
+  std::vector<Step> steps_;
+  double lowerMs_ = 0, llvmMs_ = 0;
+};
+
+}  // namespace kiln::codegen

@@ -1,0 +1,125 @@
+// Schedules: how to loop over the tensors that an operator's definition computes.
+//
+// A Schedule has one Stage per computed tensor. A Stage starts with one loop per axis
+// (spatial axes in order, then reduce axes) and is reshaped by primitives that never change
+// what is computed, only the order and the way the loops run:
+//   split(v, factor) -> {outer, inner}   fuse(outer, inner) -> fused   reorder({...})
+//   tile(x, y, fx, fy)   vectorize(v)   parallel(v)   unroll(v)   computeInline()
+// A split whose factor does not divide the extent is guarded, so every schedule is correct.
+//   computeAt(consumer, loop): computed inside the consumer's loop, each iteration producing
+//   (and storing) just the region of it that the iteration reads.
+// Later targets' primitives (cache_read/cache_write, bind to GPU threads, tensorize) are
+// declared below and refuse with a clear error until they are implemented.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kiln/te/tensor.h"
+#include "kiln/tir/stmt.h"
+
+namespace kiln::schedule {
+
+using te::Expr;
+using te::IterVar;
+using te::Tensor;
+using te::Var;
+
+// One loop of a stage as it will be emitted.
+struct Loop {
+  Var var;
+  int64_t extent;
+  tir::ForKind kind = tir::ForKind::Serial;
+  bool isReduce = false;
+};
+
+struct SplitRelation {
+  Var parent, outer, inner;
+  int64_t factor;
+  int64_t parentExtent;
+};
+struct FuseRelation {
+  Var outer, inner, fused;
+  int64_t innerExtent;
+};
+
+class Stage {
+ public:
+  explicit Stage(Tensor t);
+
+  const Tensor& tensor() const { return tensor_; }
+  // The spatial axes and the reduce axes of the compute, as defined.
+  const std::vector<IterVar>& axes() const { return axes_; }
+  const std::vector<IterVar>& reduceAxes() const { return reduceAxes_; }
+  Var axis(size_t i) const;
+  Var reduceAxis(size_t i) const;
+  // The loops, outermost first.
+  const std::vector<Loop>& loops() const { return loops_; }
+  bool inlined() const { return inlined_; }
+  const std::vector<SplitRelation>& splits() const { return splits_; }
+  const std::vector<FuseRelation>& fuses() const { return fuses_; }
+  // The order in which relations were created (true = split, index into splits/fuses).
+  const std::vector<std::pair<bool, size_t>>& relationOrder() const { return order_; }
+
+  std::pair<Var, Var> split(const Var& v, int64_t factor);
+  Var fuse(const Var& outer, const Var& inner);
+  // Fuses a run of adjacent loops, outermost first.
+  Var fuse(const std::vector<Var>& vars);
+  // The given loops take the positions they occupied, in the given order.
+  void reorder(const std::vector<Var>& order);
+  // split both, then order {xo, yo, xi, yi}; returns {xo, yo, xi, yi}.
+  std::vector<Var> tile(const Var& x, const Var& y, int64_t fx, int64_t fy);
+  void vectorize(const Var& v);
+  void parallel(const Var& v);
+  void unroll(const Var& v);
+  void computeInline();
+
+  // Only a stage without splits or fuses may be attached; it must be read by `parent` alone.
+  void computeAt(Stage& parent, const Var& v);
+  // The consumer stage's tensor and loop this stage is computed at (null when at the root).
+  const Tensor& attachedTo() const { return attachTo_; }
+  const Var& attachLoop() const { return attachVar_; }
+
+  // Hooks for later targets; each throws kiln::Error saying it is not implemented yet.
+  void bind(const Var& v, const std::string& thread);
+  void tensorize(const Var& v, const std::string& intrinsic);
+
+  // The loop of v; throws kiln::Error naming the stage when v is not one of its loops.
+  size_t loopIndex(const Var& v) const;
+
+ private:
+  void setKind(const Var& v, tir::ForKind k);
+  void checkNotAttached(const char* primitive) const;
+  Tensor tensor_;
+  std::vector<IterVar> axes_, reduceAxes_;
+  std::vector<Loop> loops_;
+  std::vector<SplitRelation> splits_;
+  std::vector<FuseRelation> fuses_;
+  std::vector<std::pair<bool, size_t>> order_;
+  bool inlined_ = false;
+  Tensor attachTo_;
+  Var attachVar_;
+};
+
+class Schedule {
+ public:
+  // One stage per computed tensor that the outputs depend on, producers first.
+  explicit Schedule(std::vector<Tensor> outputs);
+  const std::vector<Tensor>& outputs() const { return outputs_; }
+  std::vector<Stage>& stages() { return stages_; }
+  const std::vector<Stage>& stages() const { return stages_; }
+  // The stage of a computed tensor; throws kiln::Error when t has none.
+  Stage& operator[](const Tensor& t);
+
+  // Cache stages for later targets; throw kiln::Error until implemented.
+  Tensor cacheRead(const Tensor& t, const std::string& scope);
+  Tensor cacheWrite(const Tensor& t, const std::string& scope);
+
+ private:
+  std::vector<Tensor> outputs_;
+  std::vector<Stage> stages_;
+};
+
+}  // namespace kiln::schedule

@@ -1,0 +1,26 @@
+// lower(): a scheduled tensor computation -> one kernel in loop IR.
+//
+// The whole pipeline is one function in lower.cpp, a list of passes in order; with a log
+// stream it prints the IR after each pass ("Lowering after storage flattening: ...").
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "kiln/schedule/schedule.h"
+#include "kiln/tir/kernel.h"
+
+namespace kiln::tir {
+
+struct LowerOptions {
+  std::ostream* log = nullptr;  // the --dump-ir hook: IR after every pass
+};
+
+// args: the placeholders the kernel reads and the tensors it writes, in parameter order.
+// Throws kiln::Error when the computation reads a tensor that is neither an argument nor
+// computed by the schedule, or reads out of bounds.
+Kernel lower(const schedule::Schedule& sch, const std::vector<Tensor>& args,
+             const std::string& name, const LowerOptions& options = {});
+
+}  // namespace kiln::tir

@@ -1,0 +1,70 @@
+// The operator library: every graph operator Kiln compiles, defined once as a tensor
+// expression. Targets differ only in how they schedule these definitions.
+//
+// Conventions: data is NCHW; attributes are the graph IR's canonical ones (ops/op_registry.h);
+// padded reads are guarded by clamping the index and selecting the pad value, so a
+// definition never reads outside its input (bound inference proves it).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kiln/te/tensor.h"
+
+namespace kiln::topi {
+
+using te::Expr;
+using te::Indices;
+using te::Tensor;
+
+// t[idx] where each index may leave [0, extent) only within the given range
+// (ranges[d] = {lo, hi}); outside the tensor the result is `pad`.
+Expr guardedRead(const Tensor& t, const Indices& idx,
+                 const std::vector<std::pair<int64_t, int64_t>>& ranges, Expr pad);
+
+// Convolution over NCHW data and OIHW weights; pads = {top, left, bottom, right}.
+// bias may be null. Grouped (group > 1) and depthwise (group == channels) included.
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias,
+              const std::vector<int64_t>& strides, const std::vector<int64_t>& pads,
+              const std::vector<int64_t>& dilations, int64_t group, const std::string& name);
+
+// Y = alpha * op(A) * op(B) + beta * C (C broadcast to [M, N], may be null).
+Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& c, bool transA, bool transB,
+            double alpha, double beta, const std::string& name);
+// numpy-style batched matrix product with broadcast batch dimensions.
+Tensor matmul(const Tensor& a, const Tensor& b, const Shape& outShape, const std::string& name);
+
+enum class PoolKind { Max, Average };
+Tensor pool2d(const Tensor& x, PoolKind kind, const std::vector<int64_t>& kernel,
+              const std::vector<int64_t>& strides, const std::vector<int64_t>& pads,
+              const std::vector<int64_t>& dilations, bool ceilMode, bool countIncludePad,
+              const std::string& name);
+Tensor globalPool(const Tensor& x, PoolKind kind, const std::string& name);
+
+enum class BinaryKind { Add, Sub, Mul, Div, Pow };
+// numpy broadcasting.
+Tensor broadcastBinary(const Tensor& a, const Tensor& b, BinaryKind kind, const std::string& name);
+// out[i] = f(x[i]).
+Tensor elementwise(const Tensor& x, const std::function<Expr(Expr)>& f, const std::string& name);
+
+Tensor batchNorm(const Tensor& x, const Tensor& scale, const Tensor& bias, const Tensor& mean,
+                 const Tensor& var, double epsilon, const std::string& name);
+Tensor softmax(const Tensor& x, int64_t axis, const std::string& name);
+
+Tensor concat(const std::vector<Tensor>& xs, int64_t axis, const std::string& name);
+Tensor transpose(const Tensor& x, const std::vector<int64_t>& perm, const std::string& name);
+Tensor reshape(const Tensor& x, const Shape& shape, const std::string& name);
+// pads = {begin..., end...}; negative pads crop.
+Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value,
+           const std::string& name);
+Tensor slice(const Tensor& x, const std::vector<int64_t>& starts, const std::vector<int64_t>& steps,
+             const Shape& outShape, const std::string& name);
+// x gathered along axis at the given integer indices (negative ones count from the end;
+// out-of-range ones are clamped, since a generated kernel cannot throw).
+Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis, const std::string& name);
+enum class ReduceOp { Sum, Mean, Max };
+// axes sorted; keepdims as in ONNX.
+Tensor reduce(const Tensor& x, ReduceOp op, const std::vector<int64_t>& axes, bool keepdims,
+              const std::string& name);
+
+}  // namespace kiln::topi

@@ -1,0 +1,158 @@
+// Graph -> one JIT-compiled kernel per node, and the loop that runs them (see graph_compiler.h).
+#include "kiln/codegen/graph_compiler.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
+#include "kiln/passes/pass.h"
+#include "kiln/runtime/error.h"
+#include "kiln/schedule/default_schedule.h"
+#include "kiln/tir/lower.h"
+#include "kiln/tir/printer.h"
+#include "kiln/topi/registry.h"
+
+namespace kiln::codegen {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+std::string identifier(const std::string& s) {
+  std::string r = s;
+  for (char& c : r)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+  return r;
+}
+
+// The kernels of a graph: one per fusion group ("kiln.group", set by the fuse-ops pass), or
+// one per node when the graph was not fused. A group's nodes are in graph order.
+std::vector<std::vector<const Node*>> kernelGroups(const Graph& graph) {
+  std::vector<std::vector<const Node*>> groups;
+  std::map<int64_t, size_t> byId;
+  for (const Node* n : graph.nodes()) {
+    auto it = n->attrs.find(kFuseGroupAttr);
+    if (it == n->attrs.end() || !std::holds_alternative<int64_t>(it->second)) {
+      groups.push_back({n});
+      continue;
+    }
+    int64_t id = std::get<int64_t>(it->second);
+    auto [pos, fresh] = byId.emplace(id, groups.size());
+    if (fresh) groups.emplace_back();
+    groups[pos->second].push_back(n);
+  }
+  // A group runs when its last node would have: every input from outside is ready by then.
+  std::map<const Node*, size_t> order;
+  for (const Node* n : graph.nodes()) order.emplace(n, order.size());
+  std::sort(groups.begin(), groups.end(),
+            [&](const auto& a, const auto& b) { return order[a.back()] < order[b.back()]; });
+  return groups;
+}
+
+}  // namespace
+
+CompiledGraph::CompiledGraph(const Graph& graph, const CompileOptions& options) : graph_(graph) {
+  auto t0 = Clock::now();
+  std::map<const Value*, int> readers;
+  for (const Node* n : graph.nodes())
+    for (const Value* v : n->inputs)
+      if (v) ++readers[v];
+  for (const Value* v : graph.outputs()) ++readers[v];
+
+  std::vector<tir::Kernel> kernels;
+  int index = 0;
+  for (const std::vector<const Node*>& group : kernelGroups(graph)) {
+    const Node* last = group.back();
+    std::string name = "k" + std::to_string(index++) + "_" +
+                       identifier(last->name.empty() ? last->op : last->name);
+    try {
+      // Chain the definitions: a value computed inside the group is read as its tensor, a
+      // value from outside becomes a placeholder (a kernel parameter).
+      std::map<const Value*, te::Tensor> tensors;
+      std::map<const Value*, int> groupReads;
+      std::vector<te::Tensor> args, inlined;
+      Step step{last, nullptr, {}};
+      for (const Node* n : group) {
+        std::vector<te::Tensor> inputs;
+        for (const Value* v : n->inputs) {
+          if (!v) {
+            inputs.push_back(nullptr);
+            continue;
+          }
+          ++groupReads[v];
+          auto it = tensors.find(v);
+          if (it == tensors.end()) {
+            te::Tensor p = te::placeholder(identifier(v->name), v->dtype, v->shape);
+            it = tensors.emplace(v, p).first;
+            args.push_back(p);
+            step.args.push_back(v);
+          }
+          inputs.push_back(it->second);
+        }
+        std::vector<te::Tensor> outs = topi::computeNode(*n, inputs);
+        for (size_t k = 0; k < outs.size(); ++k) tensors[n->outputs[k]] = outs[k];
+      }
+      // The group's results: values read outside it (or graph outputs). The others are
+      // computed inline where they are used, never stored.
+      std::vector<te::Tensor> outs;
+      for (const Node* n : group)
+        for (const Value* v : n->outputs) {
+          if (readers[v] > groupReads[v]) {
+            outs.push_back(tensors[v]);
+            args.push_back(tensors[v]);
+            step.args.push_back(v);
+          } else if (n != last) {
+            inlined.push_back(tensors[v]);
+          }
+        }
+      schedule::Schedule sch = schedule::defaultSchedule(outs);
+      for (const te::Tensor& t : inlined)
+        if (t->op && t->tag == "injective") sch[t].computeInline();
+      tir::Kernel kernel = tir::lower(sch, args, name, tir::LowerOptions{options.dumpIr});
+      if (options.dumpIr) *options.dumpIr << tir::printKernel(kernel) << "\n";
+      kernels.push_back(std::move(kernel));
+      steps_.push_back(std::move(step));
+    } catch (const Error& e) {
+      std::string msg = e.what();
+      if (msg.rfind("node '", 0) == 0) throw;
+      throw Error(last->describe() + ": " + msg);
+    }
+  }
+  lowerMs_ = msSince(t0);
+  auto t1 = Clock::now();
+  jit_ = LLVMJit::compile(kernels, JitOptions{options.dumpLLVM});
+  for (size_t i = 0; i < steps_.size(); ++i) steps_[i].fn = jit_->lookup(kernels[i].name);
+  llvmMs_ = msSince(t1);
+}
+
+std::vector<NDArray> CompiledGraph::run(const std::map<std::string, NDArray>& inputs) const {
+  std::map<const Value*, NDArray> env;
+  for (const Value* in : graph_.inputs()) {
+    auto it = inputs.find(in->name);
+    if (it == inputs.end()) throw Error("no value given for graph input '" + in->name + "'");
+    if (it->second.dtype() != in->dtype || it->second.shape() != in->shape)
+      throw Error("input '" + in->name + "' is " + std::string(dtypeName(it->second.dtype())) +
+                  shapeStr(it->second.shape()) + " but the graph expects " +
+                  std::string(dtypeName(in->dtype)) + shapeStr(in->shape));
+    env[in] = it->second;
+  }
+  auto valueOf = [&](const Value* v) -> NDArray& {
+    auto it = env.find(v);
+    if (it != env.end()) return it->second;
+    if (v->isConstant()) return env[v] = *v->constant;
+    return env[v] = NDArray(v->dtype, v->shape);
+  };
+  std::vector<void*> ptrs;
+  for (const Step& s : steps_) {
+    ptrs.clear();
+    for (const Value* v : s.args) ptrs.push_back(valueOf(v).rawData());
+    s.fn(ptrs.data());
+  }
+  std::vector<NDArray> outs;
+  for (const Value* v : graph_.outputs()) outs.push_back(valueOf(v));
+  return outs;
+}
+
+}  // namespace kiln::codegen
