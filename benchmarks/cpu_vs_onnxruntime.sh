@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Kiln's LLVM CPU back end against onnxruntime (npm onnxruntime-node, CPU execution provider)
+# on the same machine, in the same run, with the same thread count: batch 1, fp32.
+#   benchmarks/cpu_vs_onnxruntime.sh [THREADS] [RUNS]
+# Prints per model Kiln's median latency, onnxruntime's, and the ratio (> 1: Kiln is faster),
+# plus Kiln's compile time. Needs a release build (scripts/test.sh or scripts/demo.sh).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+THREADS="${1:-2}"
+RUNS="${2:-10}"
+KILN="$ROOT/build/release/bin/kiln"
+MODELS="$ROOT/build/release/models"
+[ -x "$KILN" ] || { echo "build first: cmake --preset release && cmake --build --preset release" >&2; exit 2; }
+[ -f "$MODELS/MANIFEST.txt" ] || /usr/bin/python3 "$ROOT/scripts/gen_models.py" "$MODELS" > /dev/null
+SCRATCH="$(mktemp -d)"
+trap 'rm -rf "$SCRATCH"' EXIT
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); threads: $THREADS"
+printf '%-12s %12s %12s %10s %12s\n' model kiln_ms ort_ms ratio compile_ms
+for m in resnet18 mobilenetv2 resnet50; do
+  /usr/bin/python3 - "$MODELS/$m.onnx" "$SCRATCH/$m.npy" <<'PY'
+import sys, numpy as np
+np.save(sys.argv[2], np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32))
+PY
+  out="$(KILN_NUM_THREADS=$THREADS "$KILN" run "$MODELS/$m.onnx" --input "$SCRATCH/$m.npy" --target llvm --repeat "$RUNS")"
+  kiln_ms="$(sed -n 's/^time *\([0-9.]*\) ms.*/\1/p' <<< "$out")"
+  compile_ms="$(sed -n 's/.*kernels compiled in \([0-9.]*\) ms.*/\1/p' <<< "$out")"
+  ort_ms="$(node "$ROOT/scripts/node/bench_ort.mjs" "$MODELS/$m.onnx" --threads "$THREADS" --runs "$RUNS" --warmup 2 |
+            sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p')"
+  ratio="$(/usr/bin/python3 -c "print(f'{$ort_ms/$kiln_ms:.3f}')")"
+  printf '%-12s %12s %12s %10s %12s\n' "$m" "$kiln_ms" "$ort_ms" "${ratio}x" "$compile_ms"
+done
