@@ -314,5 +314,19 @@ TEST(TeOps, UnsupportedOperatorIsAClearError) {
   }
 }
 
+TEST(TeOps, OutOfRangeConstantGatherIndexIsACompileError) {
+  // The reference executor refuses it; the compiled kernel must not clamp it silently.
+  Graph g;
+  Value* x = g.addInput("x", DType::F32, {4, 3});
+  Value* idx = g.addConstant("idx", NDArray::fromVector<int64_t>({2}, {1, 4}));
+  g.markOutput(addOpNode(g, "Gather", {x, idx}, {{"axis", int64_t{0}}}, "y"));
+  try {
+    codegen::CompiledGraph c(g);
+    FAIL() << "compiled a Gather with index 4 on an axis of size 4";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("index 4 out of range for axis of size 4"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace kiln

@@ -70,6 +70,15 @@ std::map<std::string, Def> buildTable() {
   };
   t["Gather"] = [](const Node& n, const Inputs& in,
                    const std::string& name) -> std::vector<Tensor> {
+    // Constant indices (the usual case) are checked here, as the reference executor checks
+    // them; indices computed at run time are clamped into range by the kernel.
+    if (const Value* idx = n.input(1); idx && idx->isConstant()) {
+      const int64_t size = n.inputs[0]->shape.at(static_cast<size_t>(n.i("axis")));
+      for (int64_t i : idx->constant->toInt64Vector())
+        if (i < -size || i >= size)
+          throw Error(n.describe() + ": index " + std::to_string(i) + " out of range for axis of size " +
+                      std::to_string(size));
+    }
     return {gather(in[0], in[1], n.i("axis"), name)};
   };
   // The shape is known statically: a constant vector.
