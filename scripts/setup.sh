@@ -19,6 +19,8 @@ DEB_PACKAGES=(
   tcl
   # the accelerator: lint (Verilator) and synthesis (Yosys) checks of its generated RTL package
   verilator yosys
+  # the accelerator's cycle-level model (SystemC, found through pkg-config)
+  libsystemc-dev
   # libraries
   libonnx-dev libprotobuf-dev protobuf-compiler
   libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev nlohmann-json3-dev

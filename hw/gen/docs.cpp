@@ -202,6 +202,11 @@ std::string isaPage(const Spec& spec, const std::vector<Config>& configs) {
   for (const NamedValue& e : spec.error_codes)
     s += row({std::to_string(e.value), e.name, cell(e.doc)});
 
+  s += "\n## Timing\n\n" + trimmed(spec.timing_doc) + "\n\n";
+  s += header({"value", "cycles", "meaning"});
+  for (const NamedValue& t : spec.timing)
+    s += row({code(t.name), std::to_string(t.value), cell(t.doc)});
+
   s += "\n## Assembly\n\n" + trimmed(spec.assembly_doc) + "\n\n";
   s += "```\n" + trimmed(spec.assembly_example) + "\n```\n";
   return s;

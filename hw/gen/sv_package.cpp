@@ -153,6 +153,9 @@ std::string svPackage(const Config& config) {
       if (r.name == "STATUS" && f.name == "ERROR_CODE") code_width = f.width;
   for (const NamedValue& e : spec.error_codes) w.bits("ERR_" + e.name, code_width, e.value, e.doc);
 
+  w.section("Timing: cycle counts the RTL implements and the cycle model predicts with");
+  for (const NamedValue& t : spec.timing) w.number("TIMING_" + upper(t.name), t.value, t.doc);
+
   w.raw("\nendpackage\n/* verilator lint_on UNUSEDPARAM */\n");
   return w.text();
 }

@@ -468,6 +468,22 @@ std::shared_ptr<Spec> parseSpec(std::string_view yaml, const std::string& origin
                      [&](const NamedValue& v) { return v.name == n; }))
       r.fail("mmio.error_codes", "'" + n + "' is missing");
 
+  YAML::Node timing = r.child(root, "timing", "top level");
+  s.timing_doc = r.text(timing, "doc", "timing");
+  YAML::Node tvalues = r.list(timing, "values", "timing");
+  for (size_t i = 0; i < tvalues.size(); ++i) {
+    std::string w = at("timing.values", i);
+    s.timing.push_back({r.text(tvalues[i], "name", w), r.integer(tvalues[i], "value", w),
+                        r.text(tvalues[i], "doc", w)});
+    if (s.timing.back().value < 0) r.fail(w, "must not be negative");
+  }
+  for (const char* n :
+       {"issue_cycles", "token_cycles", "gemm_ii", "gemm_depth", "alu_read_cycles", "alu_depth",
+        "sram_write_cycles", "sram_read_cycles", "fetch_burst", "watchdog_cycles"})
+    if (std::none_of(s.timing.begin(), s.timing.end(),
+                     [&](const NamedValue& v) { return v.name == n; }))
+      r.fail("timing.values", "'" + std::string(n) + "' is missing");
+
   YAML::Node assembly = r.child(root, "assembly", "top level");
   s.assembly_doc = r.text(assembly, "doc", "assembly");
   s.assembly_example = r.text(assembly, "example", "assembly");
@@ -531,6 +547,12 @@ const MemTypeSpec& Spec::memType(MemType id) const {
 
 const AluOpSpec& Spec::aluOp(AluOp id) const {
   return *std::find_if(alu_ops.begin(), alu_ops.end(), [&](auto& a) { return a.id == id; });
+}
+
+int64_t Spec::timingValue(std::string_view n) const {
+  for (const NamedValue& v : timing)
+    if (v.name == n) return v.value;
+  throw Error("spec " + origin + ": no timing value '" + std::string(n) + "'");
 }
 
 const std::string& Spec::semanticsOf(std::string_view section) const {

@@ -159,5 +159,18 @@ TEST(Spec, RefusesWhatTheReferenceDoesNotImplement) {
   EXPECT_NE(e.find("'inp_bits' is not defined before it"), std::string::npos) << e;
 }
 
+// The timing the RTL and the cycle model share: every value is present and readable.
+TEST(Spec, TimingNamesEveryValueTheCycleModelUses) {
+  auto spec = Spec::builtin();
+  EXPECT_EQ(spec->timingValue("gemm_ii"), 1) << "the GEMM core takes one micro-op per cycle";
+  EXPECT_EQ(spec->timingValue("watchdog_cycles"), int64_t{1} << 24);
+  EXPECT_THROW(spec->timingValue("no_such_value"), Error);
+  std::string e =
+      specError("    - {name: gemm_depth, value: 5,", "    - {name: gemm_stages, value: 5,");
+  EXPECT_NE(e.find("timing.values: 'gemm_depth' is missing"), std::string::npos) << e;
+  e = specError("{name: fetch_burst, value: 16,", "{name: fetch_burst, value: -16,");
+  EXPECT_NE(e.find("must not be negative"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace kiln::accel

@@ -95,9 +95,44 @@ class Machine {
   // The fault that stopped the last run, if it stopped on one.
   const std::optional<Fault>& fault() const { return fault_; }
 
- private:
   struct Execution;  // one run: scheduler, semantics and checks (reference.cpp)
 
+  // Runs a stream one instruction at a time, in an order a timing model chooses (the cycle
+  // model in sim/ does), with run()'s semantics and checks: the same bytes and the same
+  // faults. The caller dispatches instructions in stream order into their modules' command
+  // queues and executes each module's instructions in order, each once the tokens it pops
+  // have been pushed and the queues it pushes to have room (as the caller's own queues
+  // tell). A method that returns false has recorded a fault in fault().
+  class Stepper {
+   public:
+    Stepper(Machine& machine, std::span<const Insn> stream);
+    ~Stepper();
+    Stepper(const Stepper&) = delete;
+    Stepper& operator=(const Stepper&) = delete;
+
+    // The static checks run() starts with; call once, first.
+    bool check();
+    // The module that executes instruction i (after check()).
+    Module moduleOf(size_t i) const;
+    // Fetch puts instruction i, the next in stream order, into its module's command queue.
+    void dispatch(size_t i);
+    // Executes instruction i, the head of its module's queue: pops its tokens, applies it to
+    // DRAM and the buffers, pushes its tokens.
+    bool execute(size_t i);
+    // Records the deadlock fault of the present state (every module blocked), as run() does.
+    void deadlock();
+    // After every instruction executed: checks that no token is left; the run's statistics.
+    Expected<RunStats> finish();
+    // The recorded fault as an error.
+    Error error() const;
+
+   private:
+    Machine& m_;
+    std::unique_ptr<Execution> e_;
+    size_t fetched_ = 0;
+  };
+
+ private:
   Config config_;
   std::vector<uint8_t> dram_;
   std::vector<int8_t> inp_, wgt_, out_;

@@ -151,6 +151,8 @@ struct Spec {
   uint32_t counters_base = 0;
   std::vector<CounterSpec> counters;
   std::vector<NamedValue> error_codes;
+  std::string timing_doc;
+  std::vector<NamedValue> timing;  // cycle counts of the micro-architecture
   std::string assembly_doc;
   std::string assembly_example;
 
@@ -170,6 +172,8 @@ struct Spec {
   const MemTypeSpec& memType(MemType id) const;
   const AluOpSpec& aluOp(AluOp id) const;
   const std::string& semanticsOf(std::string_view section) const;
+  // A timing value (see the spec's timing section); throws kiln::Error for an unknown name.
+  int64_t timingValue(std::string_view name) const;
 };
 
 }  // namespace kiln::accel
