@@ -12,6 +12,8 @@
 // Integer Div/Mod follow the IR's floor semantics.
 #include "codegen_llvm.h"
 
+#include <llvm/Passes/PassBuilder.h>
+
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/MDBuilder.h>
@@ -279,13 +281,15 @@ class CodeGenLLVM : public IRVisitor {
   void visit(const Allocate* op) override {
     const uint64_t bytes =
         (static_cast<uint64_t>(op->buffer->numel) * dtypeSize(op->buffer->dtype) + 63) / 64 * 64;
+    // aligned_alloc(size_t alignment, size_t size): size_t is the target's pointer width
+    // (32 bits on armv7).
+    llvm::IntegerType* sizeTy = mod_.getDataLayout().getIntPtrType(ctx_);
     llvm::FunctionCallee alloc = mod_.getOrInsertFunction(
-        "aligned_alloc",
-        llvm::FunctionType::get(b_.getPtrTy(), {b_.getInt64Ty(), b_.getInt64Ty()}, false));
+        "aligned_alloc", llvm::FunctionType::get(b_.getPtrTy(), {sizeTy, sizeTy}, false));
     llvm::FunctionCallee release = mod_.getOrInsertFunction(
         "free", llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy()}, false));
-    llvm::CallInst* p =
-        b_.CreateCall(alloc, {b_.getInt64(64), b_.getInt64(bytes)}, op->buffer->name);
+    llvm::CallInst* p = b_.CreateCall(
+        alloc, {llvm::ConstantInt::get(sizeTy, 64), llvm::ConstantInt::get(sizeTy, bytes)}, op->buffer->name);
     p->addRetAttr(llvm::Attribute::NoAlias);
     buffers_[op->buffer.get()] = p;
     visitStmt(op->body);
@@ -513,6 +517,29 @@ std::unique_ptr<llvm::Module> emitModule(llvm::LLVMContext& ctx,
     cg.emitKernel(k);
   }
   return mod;
+}
+
+void optimizeModule(llvm::Module& mod, llvm::TargetMachine& tm, int level) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions pto;
+  pto.LoopVectorization = level >= 2;
+  pto.SLPVectorization = level >= 2;
+  llvm::PassBuilder pb(&tm, pto);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::OptimizationLevel ol = level <= 0   ? llvm::OptimizationLevel::O0
+                               : level == 1 ? llvm::OptimizationLevel::O1
+                               : level == 2 ? llvm::OptimizationLevel::O2
+                                            : llvm::OptimizationLevel::O3;
+  llvm::ModulePassManager mpm =
+      level <= 0 ? pb.buildO0DefaultPipeline(ol) : pb.buildPerModuleDefaultPipeline(ol);
+  mpm.run(mod, mam);
 }
 
 }  // namespace kiln::codegen

@@ -53,15 +53,15 @@ std::vector<std::vector<const Node*>> kernelGroups(const Graph& graph) {
 
 }  // namespace
 
-CompiledGraph::CompiledGraph(const Graph& graph, const CompileOptions& options) : graph_(graph) {
-  auto t0 = Clock::now();
+LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
+  LoweredGraph result;
   std::map<const Value*, int> readers;
   for (const Node* n : graph.nodes())
     for (const Value* v : n->inputs)
       if (v) ++readers[v];
   for (const Value* v : graph.outputs()) ++readers[v];
 
-  std::vector<tir::Kernel> kernels;
+  std::vector<tir::Kernel>& kernels = result.kernels;
   int index = 0;
   for (const std::vector<const Node*>& group : kernelGroups(graph)) {
     const Node* last = group.back();
@@ -73,7 +73,7 @@ CompiledGraph::CompiledGraph(const Graph& graph, const CompileOptions& options) 
       std::map<const Value*, te::Tensor> tensors;
       std::map<const Value*, int> groupReads;
       std::vector<te::Tensor> args, inlined;
-      Step step{last, nullptr, {}};
+      KernelStep step{last, {}};
       for (const Node* n : group) {
         std::vector<te::Tensor> inputs;
         for (const Value* v : n->inputs) {
@@ -113,19 +113,27 @@ CompiledGraph::CompiledGraph(const Graph& graph, const CompileOptions& options) 
       tir::Kernel kernel = tir::lower(sch, args, name, tir::LowerOptions{options.dumpIr});
       if (options.dumpIr) *options.dumpIr << tir::printKernel(kernel) << "\n";
       kernels.push_back(std::move(kernel));
-      steps_.push_back(std::move(step));
+      result.steps.push_back(std::move(step));
     } catch (const Error& e) {
       std::string msg = e.what();
       if (msg.rfind("node '", 0) == 0) throw;
       throw Error(last->describe() + ": " + msg);
     }
   }
+  return result;
+}
+
+CompiledGraph::CompiledGraph(const Graph& graph, const CompileOptions& options) : graph_(graph) {
+  auto t0 = Clock::now();
+  LoweredGraph lowered = lowerGraph(graph, options);
   lowerMs_ = msSince(t0);
   auto t1 = Clock::now();
-  jit_ = LLVMJit::compile(kernels, JitOptions{options.dumpLLVM});
-  for (size_t i = 0; i < steps_.size(); ++i) steps_[i].fn = jit_->lookup(kernels[i].name);
+  jit_ = LLVMJit::compile(lowered.kernels, JitOptions{options.dumpLLVM});
+  for (size_t i = 0; i < lowered.steps.size(); ++i)
+    steps_.push_back({lowered.steps[i].node, jit_->lookup(lowered.kernels[i].name), lowered.steps[i].args});
   llvmMs_ = msSince(t1);
 }
+
 
 std::vector<NDArray> CompiledGraph::run(const std::map<std::string, NDArray>& inputs) const {
   std::map<const Value*, NDArray> env;

@@ -7,7 +7,6 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/DiagnosticInfo.h>
-#include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_os_ostream.h>
 
@@ -29,29 +28,6 @@ T unwrap(llvm::Expected<T> v, const std::string& what) {
 }
 void check(llvm::Error e, const std::string& what) {
   if (e) throw Error("llvm jit: " + what + ": " + llvm::toString(std::move(e)));
-}
-
-void optimize(llvm::Module& mod, llvm::TargetMachine& tm, int level) {
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
-  llvm::PipelineTuningOptions pto;
-  pto.LoopVectorization = level >= 2;
-  pto.SLPVectorization = level >= 2;
-  llvm::PassBuilder pb(&tm, pto);
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  llvm::OptimizationLevel ol = level <= 0   ? llvm::OptimizationLevel::O0
-                               : level == 1 ? llvm::OptimizationLevel::O1
-                               : level == 2 ? llvm::OptimizationLevel::O2
-                                            : llvm::OptimizationLevel::O3;
-  llvm::ModulePassManager mpm =
-      level <= 0 ? pb.buildO0DefaultPipeline(ol) : pb.buildPerModuleDefaultPipeline(ol);
-  mpm.run(mod, mam);
 }
 
 class JitImpl : public LLVMJit {
@@ -88,7 +64,7 @@ std::unique_ptr<LLVMJit> LLVMJit::compile(const std::vector<tir::Kernel>& kernel
   // scalar loop: drop LLVM's warnings and remarks instead of printing them.
   ctx->setDiagnosticHandlerCallBack([](const llvm::DiagnosticInfo*, void*) {}, nullptr);
   std::unique_ptr<llvm::Module> mod = emitModule(*ctx, kernels, *tm);
-  optimize(*mod, *tm, options.optLevel);
+  optimizeModule(*mod, *tm, options.optLevel);
   if (options.dumpLLVM) {
     llvm::raw_os_ostream os(*options.dumpLLVM);
     mod->print(os, nullptr);

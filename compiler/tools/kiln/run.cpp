@@ -15,6 +15,7 @@
 #include "kiln/ref/executor.h"
 #include "kiln/runtime/image.h"
 #include "kiln/runtime/npy.h"
+#include "kiln/runtime/package.h"
 
 namespace kiln::cli {
 
@@ -68,8 +69,8 @@ Runner addRun(CLI::App& app) {
     bool dumpLLVM = false;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand("run", "Run a model on an image or tensor and print its answer");
-  sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory)")->required();
+  CLI::App* sub = app.add_subcommand("run", "Run a model or a compiled package on an image or tensor and print its answer");
+  sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory) or a package directory")->required();
   sub->add_option("-i,--input", o->inputs,
                   "Input: an image (PNG/JPEG) or a .npy tensor; NAME=FILE for a model with several inputs")
       ->required();
@@ -89,7 +90,22 @@ Runner addRun(CLI::App& app) {
   sub->add_flag("--dump-llvm", o->dumpLLVM, "With --target llvm: print the optimized LLVM IR of all kernels");
   return [o]() {
     auto t0 = Clock::now();
-    Graph g = loadOrThrow(o->model, o->shapes);
+    // A compiled package runs on the runtime alone; its inputs, outputs and metadata stand in
+    // for the graph's where the inputs are prepared and the answer is printed.
+    std::unique_ptr<Package> package;
+    Graph g;
+    if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json")) {
+      auto p = Package::load(o->model);
+      if (!p) throw p.error();
+      package = std::move(*p);
+      for (const PackageTensor& t : package->inputs()) g.addInput(t.name, t.dtype, t.shape);
+      for (const PackageTensor& t : package->outputs()) g.markOutput(g.addValue(t.name, t.dtype, t.shape));
+      for (const auto& [k, v] : package->metadata()) g.metadata[k] = v;
+      if (o->target != "ref" || o->dumpIr || o->dumpLLVM || !o->shapes.empty())
+        throw Error("--target, --dump-ir, --dump-llvm and --shape apply to models, not to a compiled package");
+    } else {
+      g = loadOrThrow(o->model, o->shapes);
+    }
     double loadMs = msSince(t0);
 
     // Map --input values to graph inputs: NAME=FILE, or positionally.
@@ -130,12 +146,14 @@ Runner addRun(CLI::App& app) {
     } else if (o->dumpIr || o->dumpLLVM) {
       throw Error("--dump-ir and --dump-llvm need --target llvm (the reference executor has no IR)");
     }
+    if (package)
+      device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) + " kernels)";
     ref::Executor exec(g);
     std::vector<double> times;
     std::vector<NDArray> outs;
     for (int r = 0; r < o->repeat; ++r) {
       auto t = Clock::now();
-      outs = compiled ? compiled->run(feeds) : exec.run(feeds);
+      outs = package ? package->run(feeds) : compiled ? compiled->run(feeds) : exec.run(feeds);
       times.push_back(msSince(t));
     }
     std::sort(times.begin(), times.end());

@@ -25,6 +25,20 @@ struct CompileOptions {
   std::ostream* dumpLLVM = nullptr;  // the optimized LLVM module
 };
 
+// A graph lowered to loop-IR kernels, and the order to call them in: step i calls kernel
+// kernels[i] with one pointer per argument value (its inputs from outside the group, then the
+// values it produces that others read), in that order.
+struct KernelStep {
+  const Node* node;                 // the group's last node (for messages)
+  std::vector<const Value*> args;
+};
+struct LoweredGraph {
+  std::vector<tir::Kernel> kernels;
+  std::vector<KernelStep> steps;
+};
+// Throws kiln::Error naming the first node that cannot be compiled.
+LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options = {});
+
 class CompiledGraph {
  public:
   // Compiles every node; throws kiln::Error naming the first node that cannot be compiled.

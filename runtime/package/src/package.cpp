@@ -1,0 +1,170 @@
+// Loading and running compiled model packages.
+#include "kiln/runtime/package.h"
+
+#include <dlfcn.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "kiln/runtime/thread_pool.h"
+
+namespace kiln {
+
+namespace {
+
+using json = nlohmann::json;
+
+// The CPU this runtime was built for, as package targets name it.
+const char* hostCpuFamily() {
+#if defined(__aarch64__)
+  return "aarch64";
+#elif defined(__arm__)
+  return "armv7";
+#elif defined(__x86_64__)
+  return "x86_64";
+#else
+  return "unknown";
+#endif
+}
+
+}  // namespace
+
+// Kernels call kiln_parallel_for, which dlopen resolves from the program that loads them:
+// this reference keeps it linked into every program that links packages.
+extern "C" void* const kiln_package_runtime_symbols[] = {reinterpret_cast<void*>(&kiln_parallel_for)};
+
+Package::~Package() {
+  if (library_) ::dlclose(library_);
+}
+
+Expected<std::unique_ptr<Package>> Package::load(const std::string& dirPath) {
+  return catchErrors([&]() -> std::unique_ptr<Package> {
+    namespace fs = std::filesystem;
+    const fs::path dir(dirPath);
+    std::ifstream mf(dir / "manifest.json");
+    if (!mf) throw Error(dirPath + ": not a Kiln package (no manifest.json)");
+    json m;
+    try {
+      m = json::parse(mf);
+    } catch (const json::exception& e) {
+      throw Error(dirPath + "/manifest.json: not valid JSON: " + e.what());
+    }
+    try {
+      if (m.value("format", "") != "kiln-package") throw Error("manifest.json is not a Kiln package manifest");
+      const int version = m.value("version", 0);
+      if (version != kPackageFormatVersion)
+        throw Error("package format version " + std::to_string(version) + " is not supported by this runtime (it reads " +
+                    std::to_string(kPackageFormatVersion) + "); recompile the model with this version of Kiln");
+      std::unique_ptr<Package> p(new Package());
+      const json& target = m.at("target");
+      p->target_ = target.at("kind").get<std::string>() + " " + target.at("cpu").get<std::string>() + " (" +
+                   target.at("triple").get<std::string>() + ")";
+      if (target.at("kind") != "llvm")
+        throw Error("target '" + target.at("kind").get<std::string>() + "' is not one this runtime runs");
+      if (target.at("family") != hostCpuFamily())
+        throw Error("the package was compiled for " + target.at("family").get<std::string>() + " (" +
+                    target.at("cpu").get<std::string>() + ") but this is " + hostCpuFamily() +
+                    ": compile it with --cpu for this machine");
+      for (auto& [k, v] : m.value("metadata", json::object()).items()) p->metadata_[k] = v.get<std::string>();
+
+      // Constants.
+      const fs::path paramsPath = dir / m.at("params").get<std::string>();
+      std::ifstream pf(paramsPath, std::ios::binary);
+      if (!pf) throw Error("cannot open " + paramsPath.string());
+      pf.seekg(0, std::ios::end);
+      const size_t paramBytes = static_cast<size_t>(pf.tellg());
+      pf.seekg(0);
+      p->params_ = NDArray(DType::U8, {static_cast<int64_t>(paramBytes)});
+      pf.read(static_cast<char*>(p->params_.rawData()), static_cast<std::streamsize>(paramBytes));
+      if (!pf) throw Error("cannot read " + paramsPath.string());
+
+      p->arenaBytes_ = m.at("arena_bytes").get<size_t>();
+      for (const json& v : m.at("values")) {
+        Slot s;
+        s.tensor = {v.at("name"), parseDType(v.at("dtype").get<std::string>()), v.at("shape").get<Shape>()};
+        const std::string storage = v.at("storage");
+        s.storage = storage == "input" ? Storage::kInput : storage == "const" ? Storage::kConst : Storage::kArena;
+        if (storage != "input" && storage != "const" && storage != "arena")
+          throw Error("value '" + s.tensor.name + "' has unknown storage '" + storage + "'");
+        s.offset = v.value("offset", size_t{0});
+        s.bytes = static_cast<size_t>(shapeNumel(s.tensor.shape)) * dtypeSize(s.tensor.dtype);
+        const size_t limit = s.storage == Storage::kConst ? paramBytes : p->arenaBytes_;
+        if (s.storage != Storage::kInput && s.offset + s.bytes > limit)
+          throw Error("value '" + s.tensor.name + "' lies outside the " +
+                      (s.storage == Storage::kConst ? "parameters file" : "activation arena") +
+                      " (corrupt or truncated package)");
+        p->slots_.push_back(std::move(s));
+      }
+      auto ids = [&](const json& list, std::vector<size_t>& out, std::vector<PackageTensor>& tensors) {
+        for (const json& i : list) {
+          size_t id = i.get<size_t>();
+          if (id >= p->slots_.size()) throw Error("value id " + std::to_string(id) + " out of range");
+          out.push_back(id);
+          tensors.push_back(p->slots_[id].tensor);
+        }
+      };
+      ids(m.at("inputs"), p->inputIds_, p->inputs_);
+      ids(m.at("outputs"), p->outputIds_, p->outputs_);
+
+      // Kernels.
+      const fs::path lib = fs::absolute(dir / m.at("library").get<std::string>());
+      p->library_ = ::dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!p->library_) throw Error("cannot load " + lib.string() + ": " + ::dlerror());
+      for (const json& s : m.at("steps")) {
+        const std::string name = s.at("kernel");
+        void* sym = ::dlsym(p->library_, name.c_str());
+        if (!sym) throw Error(lib.string() + " has no kernel '" + name + "'");
+        Step step{reinterpret_cast<KernelFn>(sym), {}};
+        for (const json& a : s.at("args")) {
+          size_t id = a.get<size_t>();
+          if (id >= p->slots_.size()) throw Error("kernel '" + name + "' names value " + std::to_string(id) + ", which does not exist");
+          step.args.push_back(id);
+        }
+        p->steps_.push_back(std::move(step));
+      }
+      p->arena_ = NDArray(DType::U8, {static_cast<int64_t>(std::max<size_t>(p->arenaBytes_, 1))});
+      return p;
+    } catch (const json::exception& e) {
+      throw Error(dirPath + "/manifest.json: malformed: " + e.what());
+    } catch (const Error& e) {
+      std::string msg = e.what();
+      if (msg.rfind(dirPath, 0) == 0) throw;
+      throw Error(dirPath + ": " + msg);
+    }
+  });
+}
+
+std::vector<NDArray> Package::run(const std::map<std::string, NDArray>& inputs) {
+  std::vector<void*> ptr(slots_.size(), nullptr);
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    if (s.storage == Storage::kConst) ptr[i] = static_cast<uint8_t*>(params_.rawData()) + s.offset;
+    if (s.storage == Storage::kArena) ptr[i] = static_cast<uint8_t*>(arena_.rawData()) + s.offset;
+  }
+  for (size_t id : inputIds_) {
+    const PackageTensor& t = slots_[id].tensor;
+    auto it = inputs.find(t.name);
+    if (it == inputs.end()) throw Error("no value given for input '" + t.name + "'");
+    if (it->second.dtype() != t.dtype || it->second.shape() != t.shape)
+      throw Error("input '" + t.name + "' is " + std::string(dtypeName(it->second.dtype())) + shapeStr(it->second.shape()) +
+                  " but the package expects " + std::string(dtypeName(t.dtype)) + shapeStr(t.shape));
+    ptr[id] = const_cast<void*>(it->second.rawData());
+  }
+  std::vector<void*> args;
+  for (const Step& s : steps_) {
+    args.clear();
+    for (size_t id : s.args) args.push_back(ptr[id]);
+    s.fn(args.data());
+  }
+  std::vector<NDArray> outs;
+  for (size_t id : outputIds_) {
+    NDArray o(slots_[id].tensor.dtype, slots_[id].tensor.shape);
+    std::memcpy(o.rawData(), ptr[id], o.nbytes());
+    outs.push_back(std::move(o));
+  }
+  return outs;
+}
+
+}  // namespace kiln

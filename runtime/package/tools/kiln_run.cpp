@@ -1,0 +1,69 @@
+// kiln-run: runs a compiled model package with the runtime alone — the program a board runs.
+//   kiln-run PACKAGE_DIR --input x.npy [--output y.npy] [--repeat N]
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <iomanip>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+
+#include "kiln/runtime/npy.h"
+#include "kiln/runtime/package.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"kiln-run: run a compiled Kiln package (kiln compile ... -o DIR) with the runtime alone"};
+  std::string dir;
+  std::vector<std::string> inputs, outputs;
+  int repeat = 1;
+  app.add_option("package", dir, "Package directory")->required();
+  app.add_option("-i,--input", inputs, "Input tensors (.npy), in the package's input order")->required();
+  app.add_option("-o,--output", outputs, "Write output tensors (.npy), in order");
+  app.add_option("--repeat", repeat, "Run N times and report the median time")->check(CLI::Range(1, 100000));
+  CLI11_PARSE(app, argc, argv);
+  try {
+    auto pkg = kiln::Package::load(dir);
+    if (!pkg) throw pkg.error();
+    kiln::Package& p = **pkg;
+    if (inputs.size() != p.inputs().size())
+      throw kiln::Error("the package has " + std::to_string(p.inputs().size()) + " input(s), got " +
+                        std::to_string(inputs.size()));
+    std::map<std::string, kiln::NDArray> feeds;
+    for (size_t i = 0; i < inputs.size(); ++i) feeds[p.inputs()[i].name] = kiln::readNpy(inputs[i]);
+    std::vector<double> times;
+    std::vector<kiln::NDArray> outs;
+    for (int r = 0; r < repeat; ++r) {
+      auto t0 = std::chrono::steady_clock::now();
+      outs = p.run(feeds);
+      times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(times.begin(), times.end());
+    std::cout << "package  " << dir << " (" << p.target() << ", " << p.kernelCount() << " kernels)\n";
+    std::cout << "time     " << std::fixed << std::setprecision(2) << times[times.size() / 2] << " ms\n";
+    std::vector<std::string> labels;
+    if (auto it = p.metadata().find("labels"); it != p.metadata().end()) {
+      std::stringstream ss(it->second);
+      for (std::string l; std::getline(ss, l);) labels.push_back(l);
+    }
+    for (size_t k = 0; k < outs.size(); ++k) {
+      const kiln::NDArray& y = outs[k];
+      std::cout << "output   " << p.outputs()[k].name << " " << kiln::dtypeName(y.dtype()) << kiln::shapeStr(y.shape()) << "\n";
+      const int64_t classes = y.shape().empty() ? 0 : y.shape().back();
+      if (y.dtype() == kiln::DType::F32 && classes > 1 && y.numel() == classes) {
+        std::vector<int64_t> idx(static_cast<size_t>(classes));
+        std::iota(idx.begin(), idx.end(), 0);
+        const float* v = y.data<float>();
+        const int top = static_cast<int>(std::min<int64_t>(5, classes));
+        std::partial_sort(idx.begin(), idx.begin() + top, idx.end(), [&](int64_t a, int64_t b) { return v[a] > v[b]; });
+        for (int t = 0; t < top; ++t)
+          std::cout << "  #" << t + 1 << "  " << std::setw(5) << idx[t] << "  " << std::setprecision(5) << std::setw(10)
+                    << v[idx[t]] << (static_cast<int64_t>(labels.size()) == classes ? "  " + labels[idx[t]] : "") << "\n";
+      }
+      if (k < outputs.size()) kiln::writeNpy(outputs[k], y);
+    }
+    return 0;
+  } catch (const kiln::Error& e) {
+    std::cerr << "kiln-run: error: " << e.what() << "\n";
+    return 1;
+  }
+}
