@@ -1,30 +1,67 @@
-// The functional-simulator back end: the ISA reference behind the spec's register map.
-//
-// START latches the stream; the run happens when the host next waits (that is when a
-// simulator may advance). DONE, ERROR, ERROR_CODE and ERROR_INSN report the outcome as the
-// hardware would; the counters the reference can know (instructions, DMA bytes, micro-ops)
-// are filled, the timing counters read zero.
-#include "kiln/driver/sim_func.h"
-
+// Simulated accelerators behind the register map (kiln/driver/simulated.h), and the
+// functional-simulator engine: the ISA reference, which fills the counters it can know
+// (instructions, DMA bytes, micro-ops); the timing counters read zero.
 #include <cstring>
 #include <map>
 
 #include "kiln/accel/reference.h"
+#include "kiln/driver/sim_func.h"
+#include "kiln/driver/simulated.h"
 
 namespace kiln::driver {
 
 namespace {
 
-class SimFuncBackend : public Backend {
+class FunctionalEngine : public SimEngine {
  public:
-  SimFuncBackend(const accel::Config& config, size_t dramBytes)
-      : config_(config), dramBytes_(dramBytes), machine_(config, dramBytes) {
+  FunctionalEngine(const accel::Config& config, size_t dramBytes)
+      : config_(config), dramBytes_(dramBytes), machine_(config, dramBytes) {}
+  std::string name() const override { return "sim-func"; }
+  std::span<uint8_t> dram() override { return machine_.dram(); }
+  void reset() override { machine_ = accel::Machine(config_, dramBytes_); }
+
+  Expected<std::map<std::string, uint64_t>> run(std::span<const uint8_t> stream, EngineFault& fault) override {
+    Expected<accel::RunStats> r = machine_.run(stream);
+    if (!r) {
+      const auto& f = machine_.fault();
+      std::string code = f ? std::string(f->errorCode()) : "";
+      // Faults the hardware cannot see (races, a stream without FINISH) still stop the
+      // simulator, with code NONE and the reference's explanation.
+      fault = {code.empty() ? "NONE" : code, f && f->insn ? static_cast<uint32_t>(*f->insn) : 0, r.message()};
+      return r.error();
+    }
+    const accel::RunStats& s = *r;
+    using accel::Module;
+    std::map<std::string, uint64_t> c;
+    c["FETCH_INSNS"] = stream.size() / static_cast<size_t>(config_.value("instruction_width") / 8);
+    c["FETCH_DMA_BYTES"] = stream.size();
+    c["LOAD_INSNS"] = s.of(Module::kLoad).insns;
+    c["LOAD_DMA_BYTES"] = s.of(Module::kLoad).dma_read_bytes;
+    c["COMPUTE_INSNS"] = s.of(Module::kCompute).insns;
+    c["COMPUTE_DMA_BYTES"] = s.of(Module::kCompute).dma_read_bytes;
+    c["COMPUTE_GEMM_UOPS"] = s.gemm_uops;
+    c["COMPUTE_ALU_UOPS"] = s.alu_uops;
+    c["STORE_INSNS"] = s.of(Module::kStore).insns;
+    c["STORE_DMA_BYTES"] = s.of(Module::kStore).dma_write_bytes;
+    return c;
+  }
+
+ private:
+  accel::Config config_;
+  size_t dramBytes_;
+  accel::Machine machine_;
+};
+
+class SimulatedBackend : public Backend {
+ public:
+  SimulatedBackend(std::unique_ptr<SimEngine> engine, const accel::Config& config)
+      : config_(config), engine_(std::move(engine)), dramBytes_(engine_->dram().size()) {
     for (const auto& r : config.spec().registers) offsets_[r.name] = r.offset;
     for (const auto& f : registerFields("STATUS")) statusBit_[f.name] = f.lsb;
     for (const auto& f : registerFields("CONTROL")) controlBit_[f.name] = f.lsb;
   }
 
-  std::string name() const override { return "sim-func (" + config_.name() + ")"; }
+  std::string name() const override { return engine_->name() + " (" + config_.name() + ")"; }
 
   uint32_t readReg(uint32_t offset) override {
     const accel::Spec& spec = config_.spec();
@@ -64,7 +101,7 @@ class SimFuncBackend : public Backend {
       throw Error(name() + ": out of simulated DRAM (" + std::to_string(dramBytes_ >> 20) + " MiB)");
     next_ = offset + bytes;
     ++live_;
-    return {machine_.dram().data() + offset, offset, bytes};
+    return {engine_->dram().data() + offset, offset, bytes};
   }
 
   void release(const DmaBuffer&) override {
@@ -77,7 +114,7 @@ class SimFuncBackend : public Backend {
   }
 
   void reset() override {
-    machine_ = accel::Machine(config_, dramBytes_);
+    engine_->reset();
     status_ = 0;
     errorInsn_ = 0;
     pending_ = false;
@@ -118,34 +155,18 @@ class SimFuncBackend : public Backend {
       return fault("DRAM_RANGE", 0, "the functional simulator's DRAM starts at device address 0; set DRAM_BASE to 0");
     if (addr % 16 || addr + bytes > dramBytes_)
       return fault("DRAM_RANGE", 0, "the instruction stream lies outside simulated DRAM");
-    std::vector<uint8_t> stream(machine_.dram().begin() + static_cast<std::ptrdiff_t>(addr),
-                                machine_.dram().begin() + static_cast<std::ptrdiff_t>(addr + bytes));
-    Expected<accel::RunStats> r = machine_.run(std::span<const uint8_t>(stream));
-    counters_["FETCH_INSNS"] = count;
-    counters_["FETCH_DMA_BYTES"] = bytes;
-    if (!r) {
-      const auto& f = machine_.fault();
-      std::string code = f ? std::string(f->errorCode()) : "";
-      // Faults the hardware cannot see (races, a stream without FINISH) still stop the
-      // simulator, with code NONE and the reference's explanation.
-      return fault(code.empty() ? "NONE" : code, f && f->insn ? static_cast<uint32_t>(*f->insn) : 0, r.message());
-    }
-    const accel::RunStats& s = *r;
-    using accel::Module;
-    counters_["LOAD_INSNS"] = s.of(Module::kLoad).insns;
-    counters_["LOAD_DMA_BYTES"] = s.of(Module::kLoad).dma_read_bytes;
-    counters_["COMPUTE_INSNS"] = s.of(Module::kCompute).insns;
-    counters_["COMPUTE_DMA_BYTES"] = s.of(Module::kCompute).dma_read_bytes;
-    counters_["COMPUTE_GEMM_UOPS"] = s.gemm_uops;
-    counters_["COMPUTE_ALU_UOPS"] = s.alu_uops;
-    counters_["STORE_INSNS"] = s.of(Module::kStore).insns;
-    counters_["STORE_DMA_BYTES"] = s.of(Module::kStore).dma_write_bytes;
+    std::vector<uint8_t> stream(engine_->dram().begin() + static_cast<std::ptrdiff_t>(addr),
+                                engine_->dram().begin() + static_cast<std::ptrdiff_t>(addr + bytes));
+    EngineFault f;
+    Expected<std::map<std::string, uint64_t>> r = engine_->run(stream, f);
+    if (!r) return fault(f.code, f.insn, f.message);
+    counters_ = *r;
     status_ = 1u << statusBit_.at("DONE");
   }
 
   accel::Config config_;
+  std::unique_ptr<SimEngine> engine_;
   size_t dramBytes_;
-  accel::Machine machine_;
   std::map<std::string, uint32_t> offsets_;
   std::map<std::string, int> statusBit_, controlBit_;
   std::map<uint32_t, uint32_t> regs_;
@@ -159,8 +180,12 @@ class SimFuncBackend : public Backend {
 
 }  // namespace
 
+std::unique_ptr<Backend> makeSimulatedBackend(std::unique_ptr<SimEngine> engine, const accel::Config& config) {
+  return std::make_unique<SimulatedBackend>(std::move(engine), config);
+}
+
 std::unique_ptr<Backend> makeSimFuncBackend(const accel::Config& config, size_t dramBytes) {
-  return std::make_unique<SimFuncBackend>(config, dramBytes);
+  return makeSimulatedBackend(std::make_unique<FunctionalEngine>(config, dramBytes), config);
 }
 
 }  // namespace kiln::driver
