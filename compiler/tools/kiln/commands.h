@@ -17,6 +17,7 @@ using Runner = std::function<int()>;
 Runner addInfo(CLI::App& app);
 Runner addRun(CLI::App& app);
 Runner addCompile(CLI::App& app);
+Runner addBoard(CLI::App& app);
 Runner addAsm(CLI::App& app);     // asm.cpp
 Runner addDisasm(CLI::App& app);  // asm.cpp
 Runner addSim(CLI::App& app);     // sim.cpp
