@@ -45,10 +45,10 @@ void inferBinary(Node& n) {
   setOut(n, in(n, 0).dtype, broadcastShapes(in(n, 0).shape, in(n, 1).shape));
 }
 
-void inferConv(Node& n) {
+// Conv's shape rules, shared by the int8 QConv.
+void inferConvShape(Node& n, DType outType) {
   const Value& x = in(n, 0);
   const Value& w = in(n, 1);
-  requireFloat(x, "input X");
   requireRank(x, 4, "input X (only 2-D convolution, NCHW)");
   requireRank(w, 4, "weight W");
   const auto& strides = n.ints("strides");
@@ -82,7 +82,12 @@ void inferConv(Node& n) {
   if (oh < 1 || ow < 1)
     throw Error("kernel " + dims({w.shape[2], w.shape[3]}) + " does not fit input " +
                 dims({x.shape[2], x.shape[3]}) + " with the given pads and dilations");
-  setOut(n, DType::F32, {x.shape[0], oc, oh, ow});
+  setOut(n, outType, {x.shape[0], oc, oh, ow});
+}
+
+void inferConv(Node& n) {
+  requireFloat(in(n, 0), "input X");
+  inferConvShape(n, DType::F32);
 }
 
 void inferPool(Node& n) {
@@ -305,6 +310,64 @@ int64_t matmulMacs(const Node& n) {
   return shapeNumel(n.outputs[0]->shape) * n.inputs[0]->shape.back();
 }
 
+void requireDType(const Value& v, DType t, const std::string& what) {
+  if (v.dtype != t)
+    throw Error(what + " must be " + std::string(dtypeName(t)) + ", got " + std::string(dtypeName(v.dtype)));
+}
+
+void inferQuantize(Node& n) {
+  requireDType(in(n, 0), DType::F32, "input");
+  if (!(n.f("scale") > 0)) throw Error("scale must be positive");
+  setOut(n, DType::I8, in(n, 0).shape);
+}
+void inferDequantize(Node& n) {
+  requireDType(in(n, 0), DType::I8, "input");
+  if (!(n.f("scale") > 0)) throw Error("scale must be positive");
+  setOut(n, DType::F32, in(n, 0).shape);
+}
+void requireRequant(const Node& n, int64_t channels) {
+  const auto& m = n.ints("multiplier");
+  const auto& sh = n.ints("shift");
+  if (static_cast<int64_t>(m.size()) != channels || static_cast<int64_t>(sh.size()) != channels)
+    throw Error("multiplier and shift must have one value per output channel (" + std::to_string(channels) + ")");
+  for (size_t i = 0; i < m.size(); ++i)
+    if (m[i] < 0 || m[i] >= (int64_t{1} << 31) || sh[i] < 0 || sh[i] > 63)
+      throw Error("requantization multiplier must be in [0, 2^31) and shift in [0, 63]");
+  if (n.i("out_min") < -128 || n.i("out_max") > 127 || n.i("out_min") > n.i("out_max"))
+    throw Error("out_min/out_max must be an int8 range");
+}
+void inferQConv(Node& n) {
+  requireDType(in(n, 0), DType::I8, "input X");
+  requireDType(in(n, 1), DType::I8, "weight W");
+  if (Value* b = n.input(2)) requireDType(*b, DType::I32, "bias");
+  inferConvShape(n, DType::I8);
+  requireRequant(n, in(n, 1).shape[0]);
+}
+void inferQGemm(Node& n) {
+  requireDType(in(n, 0), DType::I8, "input A");
+  requireDType(in(n, 1), DType::I8, "input B");
+  requireRank(in(n, 0), 2, "input A");
+  requireRank(in(n, 1), 2, "input B (N x K)");
+  if (in(n, 0).shape[1] != in(n, 1).shape[1])
+    throw Error("inner dimensions differ: A " + dims(in(n, 0).shape) + ", B " + dims(in(n, 1).shape) + " (N x K)");
+  const int64_t N = in(n, 1).shape[0];
+  if (Value* b = n.input(2)) {
+    requireDType(*b, DType::I32, "bias");
+    if (b->shape != Shape{N}) throw Error("bias must have shape [" + std::to_string(N) + "]");
+  }
+  requireRequant(n, N);
+  setOut(n, DType::I8, {in(n, 0).shape[0], N});
+}
+void inferQAdd(Node& n) {
+  requireDType(in(n, 0), DType::I8, "input A");
+  requireDType(in(n, 1), DType::I8, "input B");
+  if (in(n, 0).shape != in(n, 1).shape)
+    throw Error("inputs must have the same shape, got " + dims(in(n, 0).shape) + " and " + dims(in(n, 1).shape));
+  if (n.i("multiplier") < 0 || n.i("multiplier") >= (int64_t{1} << 31) || n.i("shift") < 0 || n.i("shift") > 63)
+    throw Error("requantization multiplier must be in [0, 2^31) and shift in [0, 63]");
+  setOut(n, DType::I8, in(n, 0).shape);
+}
+
 std::map<std::string, OpSchema> buildRegistry() {
   std::map<std::string, OpSchema> r;
   auto add = [&](std::string name, int minIn, int maxIn, std::function<void(Node&)> infer,
@@ -343,6 +406,12 @@ std::map<std::string, OpSchema> buildRegistry() {
   add("ReduceSum", 1, 1, inferReduce);
   add("ReduceMax", 1, 1, inferReduce);
   add("Shape", 1, 1, inferShape);
+  add("QuantizeLinear", 1, 1, inferQuantize);
+  add("DequantizeLinear", 1, 1, inferDequantize);
+  add("QConv", 2, 3, inferQConv, convMacs);
+  add("QGemm", 2, 3, inferQGemm, [](const Node& n) { return shapeNumel(n.outputs[0]->shape) * n.inputs[0]->shape[1]; });
+  add("QAdd", 2, 2, inferQAdd);
+  for (const char* op : {"QuantizeLinear", "DequantizeLinear", "QConv", "QGemm", "QAdd"}) r[op].cpuCodegen = false;
   return r;
 }
 

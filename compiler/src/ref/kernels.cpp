@@ -7,6 +7,7 @@
 #include <map>
 #include <numeric>
 
+#include "kiln/accel/reference.h"
 #include "kiln/ops/op_registry.h"
 #include "kiln/ref/executor.h"
 
@@ -437,6 +438,90 @@ std::vector<NDArray> reduce(const Node& n, const Args& in, int kind) {
   return {in[0]->dtype() == DType::F32 ? r : r.cast(in[0]->dtype())};
 }
 
+// ---- int8 operators: exact integer arithmetic, as the accelerator computes it ----------------
+// Products and sums wrap in 32 bits (the accumulator's width); requantization is the ISA's
+// REQUANT (accel::requantize): x * multiplier, shifted with rounding, saturated to int8.
+int8_t requantizeClamped(int32_t acc, int64_t multiplier, int64_t shift, int64_t lo, int64_t hi) {
+  int32_t r = accel::requantize(acc, static_cast<int32_t>(multiplier), static_cast<int>(shift), 8);
+  return static_cast<int8_t>(std::clamp<int64_t>(r, lo, hi));
+}
+
+std::vector<NDArray> qconv(const Node& n, const Args& in) {
+  const NDArray& x = *in[0];
+  const NDArray& w = *in[1];
+  const NDArray* b = in.size() > 2 ? in[2] : nullptr;
+  const auto& st = n.ints("strides");
+  const auto& pads = n.ints("pads");
+  const auto& dil = n.ints("dilations");
+  const auto& mult = n.ints("multiplier");
+  const auto& shift = n.ints("shift");
+  const int64_t lo = n.i("out_min"), hi = n.i("out_max");
+  const int64_t group = n.i("group");
+  const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  const int64_t OC = w.shape()[0], KC = w.shape()[1], KH = w.shape()[2], KW = w.shape()[3];
+  const int64_t OH = n.outputs[0]->shape[2], OW = n.outputs[0]->shape[3];
+  const int64_t ocPerGroup = OC / group;
+  NDArray y(DType::I8, n.outputs[0]->shape);
+  const int8_t* px = x.data<int8_t>();
+  const int8_t* pw = w.data<int8_t>();
+  int8_t* py = y.data<int8_t>();
+  for (int64_t nn = 0; nn < N; ++nn)
+    for (int64_t oc = 0; oc < OC; ++oc) {
+      const int64_t g = oc / ocPerGroup;
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          uint32_t acc = b ? static_cast<uint32_t>(b->data<int32_t>()[oc]) : 0u;
+          for (int64_t kc = 0; kc < KC; ++kc)
+            for (int64_t kh = 0; kh < KH; ++kh) {
+              const int64_t ih = oh * st[0] - pads[0] + kh * dil[0];
+              if (ih < 0 || ih >= H) continue;
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                const int64_t iw = ow * st[1] - pads[1] + kw * dil[1];
+                if (iw < 0 || iw >= W) continue;
+                const int32_t xv = px[((nn * C + g * KC + kc) * H + ih) * W + iw];
+                const int32_t wv = pw[((oc * KC + kc) * KH + kh) * KW + kw];
+                acc += static_cast<uint32_t>(xv * wv);
+              }
+            }
+          py[((nn * OC + oc) * OH + oh) * OW + ow] =
+              requantizeClamped(static_cast<int32_t>(acc), mult[oc], shift[oc], lo, hi);
+        }
+    }
+  return {y};
+}
+
+std::vector<NDArray> qgemm(const Node& n, const Args& in) {
+  const NDArray& a = *in[0];
+  const NDArray& b = *in[1];
+  const NDArray* bias = in.size() > 2 ? in[2] : nullptr;
+  const auto& mult = n.ints("multiplier");
+  const auto& shift = n.ints("shift");
+  const int64_t M = a.shape()[0], K = a.shape()[1], N = b.shape()[0];
+  NDArray y(DType::I8, {M, N});
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      uint32_t acc = bias ? static_cast<uint32_t>(bias->data<int32_t>()[j]) : 0u;
+      for (int64_t k = 0; k < K; ++k)
+        acc += static_cast<uint32_t>(int32_t{a.data<int8_t>()[i * K + k]} * b.data<int8_t>()[j * K + k]);
+      y.data<int8_t>()[i * N + j] =
+          requantizeClamped(static_cast<int32_t>(acc), mult[j], shift[j], n.i("out_min"), n.i("out_max"));
+    }
+  return {y};
+}
+
+std::vector<NDArray> qadd(const Node& n, const Args& in) {
+  NDArray y(DType::I8, in[0]->shape());
+  const int8_t* a = in[0]->data<int8_t>();
+  const int8_t* b = in[1]->data<int8_t>();
+  const int64_t am = n.i("a_mul"), bm = n.i("b_mul");
+  for (int64_t i = 0; i < y.numel(); ++i) {
+    const uint32_t acc = static_cast<uint32_t>(a[i] * am) + static_cast<uint32_t>(b[i] * bm);
+    y.data<int8_t>()[i] = requantizeClamped(static_cast<int32_t>(acc), n.i("multiplier"), n.i("shift"),
+                                            n.i("out_min"), n.i("out_max"));
+  }
+  return {y};
+}
+
 std::map<std::string, Kernel> buildKernels() {
   std::map<std::string, Kernel> k;
   auto u = [&](const char* name, auto f) { k[name] = unary(f); };
@@ -504,6 +589,25 @@ std::map<std::string, Kernel> buildKernels() {
     const Shape& s = in[0]->shape();
     return {NDArray::fromVector<int64_t>({static_cast<int64_t>(s.size())}, s)};
   };
+  k["QuantizeLinear"] = [](const Node& n, const Args& in) -> std::vector<NDArray> {
+    // Round half to even (as ONNX's QuantizeLinear), saturate to int8.
+    NDArray y(DType::I8, in[0]->shape());
+    const float scale = static_cast<float>(n.f("scale"));
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      const float q = std::nearbyint(in[0]->data<float>()[i] / scale);
+      y.data<int8_t>()[i] = static_cast<int8_t>(std::clamp(q, -128.0f, 127.0f));
+    }
+    return {y};
+  };
+  k["DequantizeLinear"] = [](const Node& n, const Args& in) -> std::vector<NDArray> {
+    NDArray y(DType::F32, in[0]->shape());
+    const float scale = static_cast<float>(n.f("scale"));
+    for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] = static_cast<float>(in[0]->data<int8_t>()[i]) * scale;
+    return {y};
+  };
+  k["QConv"] = qconv;
+  k["QGemm"] = qgemm;
+  k["QAdd"] = qadd;
   return k;
 }
 

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "kiln/codegen/graph_compiler.h"
 #include "kiln/passes/pass.h"
+#include "kiln/passes/quantize.h"
 #include "kiln/ref/executor.h"
 #include "kiln/runtime/image.h"
 #include "kiln/runtime/npy.h"
@@ -65,6 +66,8 @@ Runner addRun(CLI::App& app) {
     int top = 5;
     int repeat = 1;
     std::string target = "ref";
+    bool int8 = false;
+    std::vector<std::string> calibrate;
     bool dumpIr = false;
     bool dumpLLVM = false;
   };
@@ -86,6 +89,10 @@ Runner addRun(CLI::App& app) {
   sub->add_option("--repeat", o->repeat, "Run the model N times and report the median time")->check(CLI::Range(1, 100000));
   sub->add_option("--target", o->target, "Where to run: ref (the reference executor) or llvm (compiled for this CPU)")
       ->check(CLI::IsMember({"ref", "llvm"}));
+  sub->add_flag("--int8", o->int8,
+                "Quantize to int8 first (post-training, calibrated on --calibrate inputs) and run the int8 graph");
+  sub->add_option("--calibrate", o->calibrate,
+                  "With --int8: calibration inputs (images or .npy) for the model's single input (default: the --input)");
   sub->add_flag("--dump-ir", o->dumpIr, "With --target llvm: print every kernel's loop IR after each lowering pass");
   sub->add_flag("--dump-llvm", o->dumpLLVM, "With --target llvm: print the optimized LLVM IR of all kernels");
   return [o]() {
@@ -130,6 +137,25 @@ Runner addRun(CLI::App& app) {
     for (Value* in : g.inputs())
       if (!feeds.count(in->name)) throw Error("no --input given for model input '" + in->name + "'");
 
+    std::string quantized;
+    if (o->int8) {
+      if (package) throw Error("--int8 applies to models, not to a compiled package");
+      if (o->target != "ref")
+        throw Error("int8 graphs run in the reference executor (--target ref) until the accelerator back end runs them");
+      std::vector<std::map<std::string, NDArray>> samples;
+      if (o->calibrate.empty()) samples.push_back(feeds);
+      for (const std::string& file : o->calibrate) {
+        if (g.inputs().size() != 1) throw Error("--calibrate needs a model with one input; this one has " + std::to_string(g.inputs().size()));
+        samples.push_back({{g.inputs()[0]->name, loadInput(file, *g.inputs()[0], o->preprocess, g)}});
+      }
+      optimizeGraph(g);
+      QuantizeReport report;
+      g = quantizeGraph(g, calibrate(g, samples), &report);
+      quantized = " (int8: " + std::to_string(report.quantized) + " operators quantized, " +
+                  std::to_string(report.floatOps) + " left in float; calibrated on " + std::to_string(samples.size()) +
+                  " input(s))";
+    }
+
     std::unique_ptr<codegen::CompiledGraph> compiled;
     std::string device = "reference executor";
     if (o->target == "llvm") {
@@ -148,6 +174,7 @@ Runner addRun(CLI::App& app) {
     }
     if (package)
       device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) + " kernels)";
+    device += quantized;
     ref::Executor exec(g);
     std::vector<double> times;
     std::vector<NDArray> outs;

@@ -16,6 +16,13 @@
 //   Concat {axis}, Reshape {shape (fully resolved)}, Transpose {perm}, Gather {axis},
 //   Slice {starts, ends, steps (one per dimension, resolved)}, Pad {pads (begin..., end...), value},
 //   ReduceMean / ReduceSum / ReduceMax {axes (resolved, sorted), keepdims}, Shape
+// Int8 operators (made by the quantization pass; symmetric, zero point 0; they compute
+// exactly what the accelerator computes — see passes/quantize.h):
+//   QuantizeLinear {scale}  f32 -> i8,   DequantizeLinear {scale}  i8 -> f32
+//   QConv  {Conv's attributes, multiplier[], shift[] (per output channel), out_min, out_max}
+//          x:i8, w:i8, bias:i32? -> i8
+//   QGemm  {multiplier[], shift[], out_min, out_max}  a:i8 [M,K], b:i8 [N,K], bias:i32? -> i8
+//   QAdd   {a_mul, b_mul, multiplier, shift, out_min, out_max}  a:i8, b:i8 (same shape) -> i8
 // Axes are always non-negative after import.
 #pragma once
 
@@ -37,6 +44,9 @@ struct OpSchema {
   std::function<void(Node&)> infer;
   // Multiply-accumulate count; null for operators that do none.
   std::function<int64_t(const Node&)> macs;
+  // Whether the CPU code generators define it. The int8 operators are the accelerator's;
+  // on the CPU they run in the reference executor only (for now).
+  bool cpuCodegen = true;
 };
 
 // The schema of an operator, or null when Kiln has no such operator.
