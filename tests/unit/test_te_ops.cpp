@@ -298,8 +298,11 @@ TEST(TeOps, FusedGroupsAreOneKernelEach) {
 
 TEST(TeOps, UnsupportedOperatorIsAClearError) {
   // Every operator of the graph IR has a definition; a node from a newer front end might not.
-  for (const std::string& op : registeredOps())
-    if (findOp(op)->cpuCodegen) EXPECT_TRUE(topi::hasCompute(op)) << op;
+  for (const std::string& op : registeredOps()) {
+    if (findOp(op)->cpuCodegen) {
+      EXPECT_TRUE(topi::hasCompute(op)) << op;
+    }
+  }
   Graph g;
   Value* x = g.addInput("x", DType::F32, {2, 3});
   Value* y = g.addValue("y", DType::F32, {2, 3});

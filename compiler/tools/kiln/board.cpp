@@ -38,16 +38,19 @@ int runShell(const std::string& cmd) {
 bool onPath(const std::string& program) { return runShell("command -v " + program + " > /dev/null 2>&1") == 0; }
 
 // The accelerator's sources for a config: its generated package, the RTL, the Vivado wrapper.
-std::vector<std::string> rtlFiles(const accel::Config& config) {
+// A dry run only records the files, so it does not need them to exist yet.
+std::vector<std::string> rtlFiles(const accel::Config& config, bool dryRun) {
   std::vector<std::string> files;
   fs::path pkg = fs::path(KILN_HW_GENERATED_DIR) / config.name() / "kiln_accel_pkg.sv";
-  if (!fs::exists(pkg))
+  if (!fs::exists(pkg) && !dryRun)
     throw Error("the SystemVerilog package for config '" + config.name() + "' is not generated at " + pkg.string() +
                 " (build the hw-packages target)");
   files.push_back(pkg.string());
   std::vector<std::string> rtl;
-  for (const auto& e : fs::directory_iterator(fs::path(KILN_SOURCE_DIR) / "hw/rtl"))
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(KILN_SOURCE_DIR) / "hw/rtl", ec))
     if (e.path().extension() == ".sv") rtl.push_back(e.path().string());
+  if (rtl.empty() && !dryRun) throw Error("no RTL in " + (fs::path(KILN_SOURCE_DIR) / "hw/rtl").string());
   std::sort(rtl.begin(), rtl.end());
   files.insert(files.end(), rtl.begin(), rtl.end());
   files.push_back((fs::path(KILN_SOURCE_DIR) / "boards/vivado/kiln_vivado_top.sv").string());
@@ -105,7 +108,7 @@ Runner addBoard(CLI::App& app) {
       return 0;
     }
     if (build->parsed()) {
-      boards::VivadoInputs in{rtlFiles(*cfg), "kiln_vivado_top", "s_axi_ctrl", "m_axi_mem",
+      boards::VivadoInputs in{rtlFiles(*cfg, o->dryRun), "kiln_vivado_top", "s_axi_ctrl", "m_axi_mem",
                               o->out.empty() ? (fs::current_path() / "build" / ("board-" + b.name)).string() : o->out,
                               o->jobs};
       fs::create_directories(in.outDir);
