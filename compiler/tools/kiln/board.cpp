@@ -108,7 +108,7 @@ Runner addBoard(CLI::App& app) {
       return 0;
     }
     if (build->parsed()) {
-      boards::VivadoInputs in{rtlFiles(*cfg, o->dryRun), "kiln_vivado_top", "s_axi_ctrl", "m_axi_mem",
+      boards::VivadoInputs in{rtlFiles(*cfg, o->dryRun || !onPath("vivado")), "kiln_vivado_top", "s_axi_ctrl", "m_axi_mem",
                               o->out.empty() ? (fs::current_path() / "build" / ("board-" + b.name)).string() : o->out,
                               o->jobs};
       fs::create_directories(in.outDir);
