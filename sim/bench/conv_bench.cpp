@@ -21,6 +21,10 @@
 #include "kiln/accel/isa.h"
 #include "kiln/accel/reference.h"
 #include "kiln/sim/cycle_model.h"
+#if KILN_HAVE_SIM_RTL
+#include "kiln/driver/accelerator.h"
+#include "kiln/sim/rtl_backend.h"
+#endif
 
 using namespace kiln;
 using namespace kiln::accel;
@@ -203,7 +207,10 @@ double cpuSeconds() {
 int main(int argc, char** argv) {
   std::string config_name = "pynq-z1";
   int repeat = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool rtl = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--rtl") == 0) rtl = true;
+    if (i + 1 >= argc) continue;
     if (std::strcmp(argv[i], "--config") == 0) config_name = argv[i + 1];
     if (std::strcmp(argv[i], "--repeat") == 0) repeat = std::max(1, std::atoi(argv[i + 1]));
   }
@@ -259,6 +266,34 @@ int main(int argc, char** argv) {
     const double cpu_rate = static_cast<double>(stats.cycles) / sim_cpu;
     std::printf("per CPU second: %.2f M = %.2f x the goal (cycle model %.1f ms of CPU)\n",
                 cpu_rate / 1e6, cpu_rate / 1e7, sim_cpu * 1e3);
+    if (rtl) {
+#if KILN_HAVE_SIM_RTL
+      // The same stream on the Verilated RTL, driven through its registers by the driver.
+      auto backend = sim::makeSimRtlBackend(config, d.dram_bytes + (1 << 20));
+      if (!backend) throw Error(backend.message());
+      auto acc = driver::Accelerator::open(std::move(*backend), config);
+      if (!acc) throw Error(acc.message());
+      driver::DmaBuffer mem = (*acc)->allocate(d.dram_bytes);
+      std::copy(initial.begin(), initial.end(), mem.host);
+      std::vector<uint8_t> bytes = encodeStream(config.layout(), stream);
+      auto a = std::chrono::steady_clock::now();
+      Expected<driver::RunResult> r = (*acc)->run(bytes, mem.deviceAddr, std::chrono::minutes(30));
+      auto b = std::chrono::steady_clock::now();
+      if (!r) throw Error("RTL: " + r.message());
+      const uint64_t rtl_cycles = r->counters.at("CYCLES");
+      const bool rtl_same = std::equal(ref.dram().begin(), ref.dram().end(), mem.host);
+      std::printf("RTL (Verilator -O3, 1 thread): %llu cycles in %.2f s = %.3f M cycles/s; "
+                  "bytes identical to the reference: %s\n",
+                  static_cast<unsigned long long>(rtl_cycles), seconds(a, b),
+                  static_cast<double>(rtl_cycles) / seconds(a, b) / 1e6, rtl_same ? "yes" : "NO");
+      std::printf("cycle model vs RTL: %+.1f%% cycles, %.0f x faster\n",
+                  (static_cast<double>(stats.cycles) / static_cast<double>(rtl_cycles) - 1) * 100,
+                  seconds(a, b) / sim_s);
+      if (!rtl_same) return 1;
+#else
+      throw Error("--rtl: this build has no Verilated RTL model (configure with Verilator installed)");
+#endif
+    }
     return same ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kiln-sim-bench: %s\n", e.what());
