@@ -17,6 +17,10 @@
 #include "kiln/runtime/image.h"
 #include "kiln/runtime/npy.h"
 #include "kiln/runtime/package.h"
+#include "kiln/rpc/server.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 namespace kiln::cli {
 
@@ -67,6 +71,7 @@ Runner addRun(CLI::App& app) {
     int repeat = 1;
     std::string target = "ref";
     bool int8 = false;
+    std::string rpc, rpcTokenFile;
     std::vector<std::string> calibrate;
     bool dumpIr = false;
     bool dumpLLVM = false;
@@ -89,6 +94,10 @@ Runner addRun(CLI::App& app) {
   sub->add_option("--repeat", o->repeat, "Run the model N times and report the median time")->check(CLI::Range(1, 100000));
   sub->add_option("--target", o->target, "Where to run: ref (the reference executor) or llvm (compiled for this CPU)")
       ->check(CLI::IsMember({"ref", "llvm"}));
+  sub->add_option("--rpc", o->rpc,
+                  "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT; the package's files "
+                  "are uploaded, nothing is compiled there");
+  sub->add_option("--rpc-token-file", o->rpcTokenFile, "With --rpc: file holding the server's token (else KILN_RPC_TOKEN)");
   sub->add_flag("--int8", o->int8,
                 "Quantize to int8 first (post-training, calibrated on --calibrate inputs) and run the int8 graph");
   sub->add_option("--calibrate", o->calibrate,
@@ -100,8 +109,54 @@ Runner addRun(CLI::App& app) {
     // A compiled package runs on the runtime alone; its inputs, outputs and metadata stand in
     // for the graph's where the inputs are prepared and the answer is printed.
     std::unique_ptr<Package> package;
+    std::unique_ptr<rpc::Client> remote;
+    std::string remoteTarget;
     Graph g;
-    if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json")) {
+    if (!o->rpc.empty()) {
+      // The package runs on the server: read its manifest here, upload its files there.
+      namespace fs = std::filesystem;
+      const fs::path dir(o->model);
+      std::ifstream mf(dir / "manifest.json");
+      if (!mf) throw Error("--rpc runs compiled packages: " + o->model + " has no manifest.json (kiln compile it first)");
+      nlohmann::json m = nlohmann::json::parse(mf);
+      for (size_t id : m.at("inputs").get<std::vector<size_t>>()) {
+        const auto& v = m.at("values").at(id);
+        g.addInput(v.at("name"), parseDType(v.at("dtype").get<std::string>()), v.at("shape").get<Shape>());
+      }
+      for (size_t id : m.at("outputs").get<std::vector<size_t>>()) {
+        const auto& v = m.at("values").at(id);
+        g.markOutput(g.addValue(v.at("name"), parseDType(v.at("dtype").get<std::string>()), v.at("shape").get<Shape>()));
+      }
+      for (auto& [k, v] : m.value("metadata", nlohmann::json::object()).items()) g.metadata[k] = v.get<std::string>();
+      const auto colon = o->rpc.rfind(':');
+      if (colon == std::string::npos) throw Error("--rpc " + o->rpc + ": expected HOST:PORT");
+      std::string token;
+      if (!o->rpcTokenFile.empty()) {
+        std::ifstream tf(o->rpcTokenFile);
+        if (!tf) throw Error("--rpc-token-file " + o->rpcTokenFile + ": cannot open file");
+        std::getline(tf, token);
+      } else if (const char* t = std::getenv("KILN_RPC_TOKEN")) {
+        token = t;
+      }
+      auto c = rpc::Client::connect(o->rpc.substr(0, colon), static_cast<uint16_t>(std::stoi(o->rpc.substr(colon + 1))), token);
+      if (!c) throw c.error();
+      remote = std::move(*c);
+      const std::vector<std::string> files = {"manifest.json", m.at("params").get<std::string>(),
+                                              m.at("library").get<std::string>()};
+      for (const std::string& file : files) {
+        std::ifstream f(dir / file, std::ios::binary);
+        if (!f) throw Error("cannot read " + (dir / file).string());
+        rpc::Message put;
+        put.header = {{"op", "put"}, {"name", file}};
+        put.body.assign(std::istreambuf_iterator<char>(f), {});
+        if (auto r = remote->call(put); !r) throw r.error();
+      }
+      rpc::Message load;
+      load.header = {{"op", "load"}};
+      auto loaded = remote->call(load);
+      if (!loaded) throw loaded.error();
+      remoteTarget = loaded->header.value("target", "");
+    } else if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json")) {
       auto p = Package::load(o->model);
       if (!p) throw p.error();
       package = std::move(*p);
@@ -139,7 +194,7 @@ Runner addRun(CLI::App& app) {
 
     std::string quantized;
     if (o->int8) {
-      if (package) throw Error("--int8 applies to models, not to a compiled package");
+      if (package || remote) throw Error("--int8 applies to models, not to a compiled package");
       if (o->target != "ref")
         throw Error("int8 graphs run in the reference executor (--target ref) until the accelerator back end runs them");
       std::vector<std::map<std::string, NDArray>> samples;
@@ -174,12 +229,25 @@ Runner addRun(CLI::App& app) {
     }
     if (package)
       device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) + " kernels)";
+    if (remote) device = "rpc " + o->rpc + ": package " + remoteTarget + " (time measured on the server)";
     device += quantized;
     ref::Executor exec(g);
     std::vector<double> times;
     std::vector<NDArray> outs;
     for (int r = 0; r < o->repeat; ++r) {
       auto t = Clock::now();
+      if (remote) {
+        rpc::Message req;
+        req.header = {{"op", "run"}};
+        std::vector<std::pair<std::string, NDArray>> named(feeds.begin(), feeds.end());
+        rpc::writeTensors(req, named);
+        auto reply = remote->call(req);
+        if (!reply) throw reply.error();
+        outs.clear();
+        for (auto& [name, tensor] : rpc::readTensors(*reply)) outs.push_back(std::move(tensor));
+        times.push_back(reply->header.value("ms", 0.0));
+        continue;
+      }
       outs = package ? package->run(feeds) : compiled ? compiled->run(feeds) : exec.run(feeds);
       times.push_back(msSince(t));
     }

@@ -32,6 +32,35 @@ std::vector<uint8_t> encodeFrame(const Message& m) {
   return out;
 }
 
+void writeTensors(Message& m, const std::vector<std::pair<std::string, NDArray>>& tensors) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [name, t] : tensors) {
+    list.push_back({{"name", name}, {"dtype", std::string(dtypeName(t.dtype()))}, {"shape", t.shape()}});
+    const auto* p = static_cast<const uint8_t*>(t.rawData());
+    m.body.insert(m.body.end(), p, p + t.nbytes());
+  }
+  m.header["tensors"] = list;
+}
+
+std::vector<std::pair<std::string, NDArray>> readTensors(const Message& m) {
+  std::vector<std::pair<std::string, NDArray>> out;
+  size_t offset = 0;
+  try {
+    for (const auto& t : m.header.at("tensors")) {
+      NDArray a(parseDType(t.at("dtype").get<std::string>()), t.at("shape").get<Shape>());
+      if (offset + a.nbytes() > m.body.size())
+        throw Error("RPC message lists more tensor bytes than its body holds");
+      std::memcpy(a.rawData(), m.body.data() + offset, a.nbytes());
+      offset += a.nbytes();
+      out.emplace_back(t.at("name").get<std::string>(), std::move(a));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("RPC message has a malformed tensor list: ") + e.what());
+  }
+  if (offset != m.body.size()) throw Error("RPC message body holds bytes its tensor list does not describe");
+  return out;
+}
+
 void FrameDecoder::feed(std::span<const uint8_t> bytes) {
   buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
   while (buffer_.size() >= kFrameHeaderBytes) {

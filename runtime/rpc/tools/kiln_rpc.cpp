@@ -1,12 +1,17 @@
 // kiln-rpc: Kiln's RPC server, for a board or any machine that runs packages for a host.
 //   kiln-rpc serve --bind 0.0.0.0 --port 9090 --token-file token.txt
 // The token comes from --token-file or KILN_RPC_TOKEN; the server binds only where it is told.
+// Besides the built-in operations it offers, on the package files a session has put:
+//   load                 -> ok {target, inputs, outputs}   (kiln::Package::load on the session)
+//   run + input tensors  -> ok + output tensors, {ms}      (the loaded package)
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iostream>
 
 #include "kiln/rpc/server.h"
+#include "kiln/runtime/package.h"
 
 namespace {
 std::atomic<bool> stopRequested{false};
@@ -34,6 +39,36 @@ int main(int argc, char** argv) {
     o.workDir = workDir;
     auto server = kiln::rpc::Server::listen(o);
     if (!server) throw server.error();
+    // One loaded package per session directory (a session starts with a fresh directory).
+    auto loaded = std::make_shared<std::pair<std::string, std::unique_ptr<kiln::Package>>>();
+    auto tensorList = [](const std::vector<kiln::PackageTensor>& ts) {
+      nlohmann::json l = nlohmann::json::array();
+      for (const auto& t : ts) l.push_back({{"name", t.name}, {"dtype", std::string(kiln::dtypeName(t.dtype))}, {"shape", t.shape}});
+      return l;
+    };
+    (*server)->on("load", [loaded, tensorList](const kiln::rpc::Message&, kiln::rpc::Session& s) {
+      auto p = kiln::Package::load(s.dir.string());
+      if (!p) throw p.error();
+      kiln::rpc::Message m;
+      m.header = {{"op", "ok"}, {"target", (*p)->target()}, {"inputs", tensorList((*p)->inputs())},
+                  {"outputs", tensorList((*p)->outputs())}};
+      *loaded = {s.dir.string(), std::move(*p)};
+      return m;
+    });
+    (*server)->on("run", [loaded](const kiln::rpc::Message& req, kiln::rpc::Session& s) {
+      if (!loaded->second || loaded->first != s.dir.string()) throw kiln::Error("no package loaded in this session (op \"load\")");
+      std::map<std::string, kiln::NDArray> feeds;
+      for (auto& [name, t] : kiln::rpc::readTensors(req)) feeds[name] = std::move(t);
+      auto t0 = std::chrono::steady_clock::now();
+      std::vector<kiln::NDArray> outs = loaded->second->run(feeds);
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      kiln::rpc::Message m;
+      m.header = {{"op", "ok"}, {"ms", ms}};
+      std::vector<std::pair<std::string, kiln::NDArray>> named;
+      for (size_t k = 0; k < outs.size(); ++k) named.emplace_back(loaded->second->outputs()[k].name, outs[k]);
+      kiln::rpc::writeTensors(m, named);
+      return m;
+    });
     std::signal(SIGINT, [](int) { stopRequested = true; });
     std::signal(SIGTERM, [](int) { stopRequested = true; });
     std::cout << "kiln-rpc: listening on " << o.bind << ":" << (*server)->port() << std::endl;

@@ -18,12 +18,14 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <span>
 #include <vector>
 
 #include "kiln/runtime/error.h"
+#include "kiln/runtime/ndarray.h"
 
 namespace kiln::rpc {
 
@@ -44,6 +46,11 @@ struct Message {
 };
 
 std::vector<uint8_t> encodeFrame(const Message& m);
+
+// Tensors in a message: header["tensors"] lists {name, dtype, shape} in order, and the body is
+// their bytes back to back. readTensors checks the listing against the body's size.
+void writeTensors(Message& m, const std::vector<std::pair<std::string, NDArray>>& tensors);
+std::vector<std::pair<std::string, NDArray>> readTensors(const Message& m);
 
 // Turns a byte stream into messages. Throws kiln::Error, saying what is wrong, on a frame
 // that breaks the protocol or the limits; the connection is then unusable.
