@@ -3,13 +3,14 @@
 # on the same machine, in the same run, with the same thread count: batch 1, fp32.
 #   benchmarks/cpu_vs_onnxruntime.sh [THREADS] [RUNS]
 # Prints per model Kiln's median latency, onnxruntime's, and the ratio (> 1: Kiln is faster),
-# plus Kiln's compile time. Needs a release build (scripts/test.sh or scripts/demo.sh).
+# plus Kiln's compile time. Needs a release build (scripts/test.sh or scripts/demo.sh);
+# KILN_BUILD=DIR measures another build directory instead (its bin/kiln and models/).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 THREADS="${1:-2}"
 RUNS="${2:-10}"
-KILN="$ROOT/build/release/bin/kiln"
-MODELS="$ROOT/build/release/models"
+KILN="${KILN_BUILD:-$ROOT/build/release}/bin/kiln"
+MODELS="${KILN_BUILD:-$ROOT/build/release}/models"
 [ -x "$KILN" ] || { echo "build first: cmake --preset release && cmake --build --preset release" >&2; exit 2; }
 [ -f "$MODELS/MANIFEST.txt" ] || /usr/bin/python3 "$ROOT/scripts/gen_models.py" "$MODELS" > /dev/null
 SCRATCH="$(mktemp -d)"

@@ -1,12 +1,18 @@
 // Loop IR -> LLVM IR. One IRVisitor walks a lowered kernel and emits its function:
 //   - `void name(ptr args)` loads one buffer pointer per parameter and calls
 //     `name.impl(ptr noalias, ...)`, so LLVM knows kernel buffers never overlap;
-//   - serial loops are plain counted loops; vectorized loops carry
-//     llvm.loop.vectorize.enable for LLVM's loop vectorizer (unrolling already happened
-//     in lowering);
+//   - serial loops are plain counted loops; a vectorized loop of constant extent whose body
+//     is unit-stride float arithmetic becomes vector statements of that many lanes
+//     (emitVectorBody); other vectorized loops carry llvm.loop.vectorize.enable for LLVM's
+//     loop vectorizer (unrolling already happened in lowering);
 //   - a parallel loop's body is outlined into `void f(i64 begin, i64 end, ptr closure)`,
 //     its free variables and buffers packed into a closure of 8-byte slots, and run through
-//     the runtime's kiln_parallel_for;
+//     the runtime's kiln_parallel_for; f unpacks them and calls the body with noalias
+//     buffer parameters;
+//   - element-index arithmetic is nsw (it addresses memory and cannot overflow), which
+//     lets alias analysis tell rows of one buffer apart and keep sums in registers;
+//   - float arithmetic carries the `contract` flag, so a multiply feeding an add becomes an
+//     FMA where the target has one;
 //   - Allocate is aligned_alloc/free around its body; math intrinsics are LLVM intrinsics
 //     (libm for tanh and erf).
 // Integer Div/Mod follow the IR's floor semantics.
@@ -20,11 +26,14 @@
 #include <llvm/IR/Verifier.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "kiln/runtime/error.h"
 #include "kiln/tir/ir_visitor.h"
+#include "kiln/tir/printer.h"
 
 namespace kiln::codegen {
 
@@ -49,10 +58,129 @@ class UsedSymbols : public IRVisitor {
   }
 };
 
+// Does e mention variable v?
+class MentionsVar : public IRVisitor {
+ public:
+  explicit MentionsVar(const ExprNode* v) : v_(v) {}
+  bool found = false;
+  using IRVisitor::visit;
+  void visit(const VarNode* op) override { found = found || op == v_; }
+
+ private:
+  const ExprNode* v_;
+};
+bool mentions(const Expr& e, const ExprNode* v) {
+  MentionsVar m(v);
+  m.visitExpr(e);
+  return m.found;
+}
+
+// The coefficient of v in an index expression that is affine in v; nullopt otherwise.
+std::optional<int64_t> coefficientOf(const Expr& e, const ExprNode* v) {
+  if (!mentions(e, v)) return 0;
+  if (e.get() == v) return 1;
+  const Binary* b = e.as<Binary>();
+  if (!b) return std::nullopt;
+  auto ca = coefficientOf(b->a, v), cb = coefficientOf(b->b, v);
+  if (!ca || !cb) return std::nullopt;
+  switch (b->op) {
+    case BinOp::Add:
+      return *ca + *cb;
+    case BinOp::Sub:
+      return *ca - *cb;
+    case BinOp::Mul:
+      if (const IntImm* k = b->b.as<IntImm>()) return *ca * k->value;
+      if (const IntImm* k = b->a.as<IntImm>()) return *cb * k->value;
+      return std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
+// Explicit vectorization of a `vectorized` loop of constant extent (Halide's approach): the
+// body is stores of unit stride in the loop variable whose values are float arithmetic on
+// loads of unit stride, or on values that do not depend on the loop (broadcast). Such a
+// loop becomes one vector statement per store, of the loop's extent in lanes (LLVM widens
+// odd lane counts to whole registers), so a short row is one masked-width operation rather
+// than a vector loop plus a remainder. Other loops are left to LLVM's loop vectorizer.
+bool unitStride(const Expr& index, const ExprNode* v) {
+  auto c = coefficientOf(index, v);
+  return c && *c == 1;
+}
+// Lanes must not see each other's stores: a buffer the body writes may only be read at the
+// very element the same statement writes (as a reduction's update does), so running each
+// statement for all lanes at once equals running the lanes one after another.
+using StoredBuffers = std::set<const BufferNode*>;
+bool vectorizableValue(const Expr& e, const ExprNode* v, const Store& st,
+                       const StoredBuffers& stored) {
+  if (const Load* l = e.as<Load>()) {
+    if (stored.count(l->buffer.get()) &&
+        (l->buffer.get() != st.buffer.get() || printExpr(l->index) != printExpr(st.index)))
+      return false;
+    return !mentions(e, v) || (l->buffer->dtype != DType::Bool && unitStride(l->index, v));
+  }
+  if (!mentions(e, v)) {
+    // Any load inside must still respect the rule above.
+    class Loads : public IRVisitor {
+     public:
+      std::vector<const Load*> found;
+      using IRVisitor::visit;
+      void visit(const Load* op) override {
+        found.push_back(op);
+        IRVisitor::visit(op);
+      }
+    } loads;
+    loads.visitExpr(e);
+    for (const Load* l : loads.found)
+      if (stored.count(l->buffer.get())) return false;
+    return true;
+  }
+  const Binary* b = e.as<Binary>();
+  if (!b || !isFloat(b->type)) return false;
+  switch (b->op) {
+    case BinOp::Add:
+    case BinOp::Sub:
+    case BinOp::Mul:
+    case BinOp::Div:
+    case BinOp::Min:
+    case BinOp::Max:
+      return vectorizableValue(b->a, v, st, stored) && vectorizableValue(b->b, v, st, stored);
+    default:
+      return false;
+  }
+}
+void collectStores(const Stmt& s, std::vector<const Store*>* out, bool* other) {
+  if (const Seq* q = s.as<Seq>()) {
+    for (const Stmt& x : q->stmts) collectStores(x, out, other);
+  } else if (const Store* st = s.as<Store>()) {
+    out->push_back(st);
+  } else {
+    *other = true;
+  }
+}
+bool vectorizableBody(const Stmt& s, const ExprNode* v) {
+  std::vector<const Store*> stores;
+  bool other = false;
+  collectStores(s, &stores, &other);
+  if (other) return false;
+  StoredBuffers stored;
+  for (const Store* st : stores) stored.insert(st->buffer.get());
+  for (const Store* st : stores)
+    if (st->buffer->dtype == DType::Bool || !unitStride(st->index, v) ||
+        !vectorizableValue(st->value, v, *st, stored))
+      return false;
+  return true;
+}
+
 class CodeGenLLVM : public IRVisitor {
  public:
   CodeGenLLVM(llvm::LLVMContext& ctx, llvm::Module& mod, llvm::TargetMachine& tm)
-      : ctx_(ctx), mod_(mod), tm_(tm), b_(ctx) {}
+      : ctx_(ctx), mod_(mod), tm_(tm), b_(ctx) {
+    // a * b + c may become one fused multiply-add (one rounding instead of two).
+    llvm::FastMathFlags fmf;
+    fmf.setAllowContract(true);
+    b_.setFastMathFlags(fmf);
+  }
 
   void emitKernel(const Kernel& k) {
     name_ = k.name;
@@ -117,13 +245,13 @@ class CodeGenLLVM : public IRVisitor {
     const bool f = isFloat(t), u = t == DType::U8 || t == DType::Bool;
     switch (op->op) {
       case BinOp::Add:
-        value_ = f ? b_.CreateFAdd(a, c) : b_.CreateAdd(a, c);
+        value_ = f ? b_.CreateFAdd(a, c) : b_.CreateAdd(a, c, "", false, index_);
         return;
       case BinOp::Sub:
-        value_ = f ? b_.CreateFSub(a, c) : b_.CreateSub(a, c);
+        value_ = f ? b_.CreateFSub(a, c) : b_.CreateSub(a, c, "", false, index_);
         return;
       case BinOp::Mul:
-        value_ = f ? b_.CreateFMul(a, c) : b_.CreateMul(a, c);
+        value_ = f ? b_.CreateFMul(a, c) : b_.CreateMul(a, c, "", false, index_);
         return;
       case BinOp::Div:
         value_ = f ? b_.CreateFDiv(a, c) : u ? b_.CreateUDiv(a, c) : floorDiv(a, c);
@@ -231,7 +359,7 @@ class CodeGenLLVM : public IRVisitor {
 
   void visit(const Load* op) override {
     llvm::Type* st = storageType(op->buffer->dtype);
-    llvm::Value* ptr = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), codegen(op->index));
+    llvm::Value* ptr = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), indexValue(op->index));
     llvm::Value* v = b_.CreateAlignedLoad(st, ptr, llvm::Align(dtypeSize(op->buffer->dtype)));
     value_ = op->buffer->dtype == DType::Bool ? b_.CreateICmpNE(v, b_.getInt8(0)) : v;
   }
@@ -242,7 +370,7 @@ class CodeGenLLVM : public IRVisitor {
     llvm::Type* st = storageType(op->buffer->dtype);
     llvm::Value* v = codegen(op->value);
     if (op->buffer->dtype == DType::Bool) v = b_.CreateZExt(v, st);
-    llvm::Value* ptr = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), codegen(op->index));
+    llvm::Value* ptr = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), indexValue(op->index));
     b_.CreateAlignedStore(v, ptr, llvm::Align(dtypeSize(op->buffer->dtype)));
   }
   void visit(const Provide* op) override {
@@ -289,7 +417,8 @@ class CodeGenLLVM : public IRVisitor {
     llvm::FunctionCallee release = mod_.getOrInsertFunction(
         "free", llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy()}, false));
     llvm::CallInst* p = b_.CreateCall(
-        alloc, {llvm::ConstantInt::get(sizeTy, 64), llvm::ConstantInt::get(sizeTy, bytes)}, op->buffer->name);
+        alloc, {llvm::ConstantInt::get(sizeTy, 64), llvm::ConstantInt::get(sizeTy, bytes)},
+        op->buffer->name);
     p->addRetAttr(llvm::Attribute::NoAlias);
     buffers_[op->buffer.get()] = p;
     visitStmt(op->body);
@@ -302,12 +431,100 @@ class CodeGenLLVM : public IRVisitor {
       emitParallel(op);
       return;
     }
+    if (op->forKind == ForKind::Vectorized) {
+      const IntImm* ext = op->extent.as<IntImm>();
+      if (ext && ext->value >= 2 && ext->value <= kMaxExplicitLanes &&
+          vectorizableBody(op->body, op->var.get())) {
+        // Whole registers, then one (widened) partial register for the rest.
+        llvm::Value* mn = codegen(op->min);
+        const int64_t reg = registerLanes(op->body);
+        for (int64_t at = 0; at < ext->value; at += reg)
+          emitVectorBody(op->body, op->var.get(), b_.CreateAdd(mn, b_.getInt64(at)),
+                         static_cast<unsigned>(std::min(reg, ext->value - at)));
+        return;
+      }
+    }
     llvm::Value* mn = codegen(op->min);
     llvm::Value* end = b_.CreateAdd(mn, codegen(op->extent));
     emitLoop(op->var, mn, end, op->body, op->forKind == ForKind::Vectorized);
   }
 
  private:
+  static constexpr int64_t kMaxExplicitLanes = 64;
+
+  // Lanes of one vector register for the widest element the body stores.
+  int64_t registerLanes(const Stmt& body) {
+    const std::string features = tm_.getTargetFeatureString().str();
+    const int64_t bytes = features.find("+avx512f") != std::string::npos ? 64
+                          : features.find("+avx") != std::string::npos   ? 32
+                                                                         : 16;
+    std::vector<const Store*> stores;
+    bool other = false;
+    collectStores(body, &stores, &other);
+    int64_t widest = 1;
+    for (const Store* st : stores)
+      widest = std::max<int64_t>(widest, static_cast<int64_t>(dtypeSize(st->buffer->dtype)));
+    return std::max<int64_t>(1, bytes / widest);
+  }
+
+  // A vectorizable body (see vectorizableBody) as vector statements of `lanes` lanes, the
+  // loop variable starting at `base`.
+  void emitVectorBody(const Stmt& s, const ExprNode* v, llvm::Value* base, unsigned lanes) {
+    if (const Seq* q = s.as<Seq>()) {
+      for (const Stmt& x : q->stmts) emitVectorBody(x, v, base, lanes);
+      return;
+    }
+    const Store* st = s.as<Store>();
+    llvm::Value* value = vectorValue(st->value, v, base, lanes);
+    b_.CreateAlignedStore(value, lanePtr(st->buffer, st->index, v, base),
+                          llvm::Align(dtypeSize(st->buffer->dtype)));
+  }
+  // The address of lane 0 of a unit-stride access.
+  llvm::Value* lanePtr(const Buffer& buf, const Expr& index, const ExprNode* v, llvm::Value* base) {
+    vars_[v] = base;
+    llvm::Value* i = indexValue(index);
+    vars_.erase(v);
+    return b_.CreateInBoundsGEP(storageType(buf->dtype), bufferPtr(buf), i);
+  }
+  llvm::Value* vectorValue(const Expr& e, const ExprNode* v, llvm::Value* base, unsigned lanes) {
+    if (!mentions(e, v)) return b_.CreateVectorSplat(lanes, codegen(e));
+    if (const Load* l = e.as<Load>()) {
+      llvm::Type* vt = llvm::FixedVectorType::get(storageType(l->buffer->dtype), lanes);
+      return b_.CreateAlignedLoad(vt, lanePtr(l->buffer, l->index, v, base),
+                                  llvm::Align(dtypeSize(l->buffer->dtype)));
+    }
+    const Binary* bin = e.as<Binary>();
+    llvm::Value* a = vectorValue(bin->a, v, base, lanes);
+    llvm::Value* c = vectorValue(bin->b, v, base, lanes);
+    switch (bin->op) {
+      case BinOp::Add:
+        return b_.CreateFAdd(a, c);
+      case BinOp::Sub:
+        return b_.CreateFSub(a, c);
+      case BinOp::Mul:
+        return b_.CreateFMul(a, c);
+      case BinOp::Div:
+        return b_.CreateFDiv(a, c);
+      case BinOp::Min:
+        return b_.CreateMinNum(a, c);
+      case BinOp::Max:
+        return b_.CreateMaxNum(a, c);
+      default:
+        throw Error("codegen llvm: unexpected operation in a vectorized loop of '" + name_ + "'");
+    }
+  }
+
+  // An element index: its arithmetic cannot overflow (it addresses a buffer in memory), so
+  // it is marked nsw, which lets LLVM's alias analysis tell rows of one buffer apart and
+  // keep a register tile's sums in registers.
+  llvm::Value* indexValue(const Expr& e) {
+    const bool saved = index_;
+    index_ = true;
+    llvm::Value* v = codegen(e);
+    index_ = saved;
+    return v;
+  }
+
   llvm::Value* codegen(const Expr& e) {
     value_ = nullptr;
     visitExpr(e);
@@ -433,29 +650,54 @@ class CodeGenLLVM : public IRVisitor {
     for (size_t i = 0; i < capturedBufs.size(); ++i)
       b_.CreateStore(buffers_[capturedBufs[i]], slotPtr(b_, closure, 1 + capturedVars.size() + i));
 
-    // The outlined body.
+    // The outlined task unpacks the closure and calls the loop's body function, whose buffer
+    // parameters are noalias like the kernel's own (inlined, LLVM keeps that as scoped
+    // noalias metadata), so loads and stores in a parallel loop vectorize and promote to
+    // registers as they do in a serial one.
     auto* taskTy = llvm::FunctionType::get(
         b_.getVoidTy(), {b_.getInt64Ty(), b_.getInt64Ty(), b_.getPtrTy()}, false);
+    const std::string taskName = name_ + ".par" + std::to_string(parallelCount_++);
     llvm::Function* task =
-        llvm::Function::Create(taskTy, llvm::Function::InternalLinkage,
-                               name_ + ".par" + std::to_string(parallelCount_++), mod_);
+        llvm::Function::Create(taskTy, llvm::Function::InternalLinkage, taskName, mod_);
     setAttributes(task);
     outlined_.push_back(task);
+    std::vector<llvm::Type*> bodyParams(3 + capturedVars.size(), b_.getInt64Ty());
+    bodyParams.insert(bodyParams.end(), capturedBufs.size(), b_.getPtrTy());
+    llvm::Function* bodyFn =
+        llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), bodyParams, false),
+                               llvm::Function::InternalLinkage, taskName + ".body", mod_);
+    setAttributes(bodyFn);
+    bodyFn->addFnAttr(llvm::Attribute::AlwaysInline);
+    outlined_.push_back(bodyFn);
     llvm::Function* savedFn = fn_;
     llvm::IRBuilderBase::InsertPoint savedIP = b_.saveIP();
     auto savedVars = vars_;
     auto savedBufs = buffers_;
+
     fn_ = task;
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", task));
     llvm::Value* cl = task->getArg(2);
-    llvm::Value* mn = b_.CreateLoad(b_.getInt64Ty(), slotPtr(b_, cl, 0));
+    std::vector<llvm::Value*> callArgs = {task->getArg(0), task->getArg(1),
+                                          b_.CreateLoad(b_.getInt64Ty(), slotPtr(b_, cl, 0))};
     for (size_t i = 0; i < capturedVars.size(); ++i)
-      vars_[capturedVars[i]] = b_.CreateLoad(b_.getInt64Ty(), slotPtr(b_, cl, 1 + i));
+      callArgs.push_back(b_.CreateLoad(b_.getInt64Ty(), slotPtr(b_, cl, 1 + i)));
     for (size_t i = 0; i < capturedBufs.size(); ++i)
-      buffers_[capturedBufs[i]] =
-          b_.CreateLoad(b_.getPtrTy(), slotPtr(b_, cl, 1 + capturedVars.size() + i));
+      callArgs.push_back(
+          b_.CreateLoad(b_.getPtrTy(), slotPtr(b_, cl, 1 + capturedVars.size() + i)));
+    b_.CreateCall(bodyFn, callArgs);
+    b_.CreateRetVoid();
+
+    fn_ = bodyFn;
+    b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", bodyFn));
+    for (size_t i = 0; i < capturedVars.size(); ++i)
+      vars_[capturedVars[i]] = bodyFn->getArg(static_cast<unsigned>(3 + i));
+    for (size_t i = 0; i < capturedBufs.size(); ++i) {
+      const auto arg = static_cast<unsigned>(3 + capturedVars.size() + i);
+      bodyFn->addParamAttr(arg, llvm::Attribute::NoAlias);
+      buffers_[capturedBufs[i]] = bodyFn->getArg(arg);
+    }
     // Iterate i in [begin, end) with var = min + i.
-    emitLoopWithOffset(task->getArg(0), task->getArg(1), mn, op->var, op->body);
+    emitLoopWithOffset(bodyFn->getArg(0), bodyFn->getArg(1), bodyFn->getArg(2), op->var, op->body);
     b_.CreateRetVoid();
     fn_ = savedFn;
     b_.restoreIP(savedIP);
@@ -497,6 +739,7 @@ class CodeGenLLVM : public IRVisitor {
   llvm::IRBuilder<> b_;
   llvm::Function* fn_ = nullptr;
   llvm::Value* value_ = nullptr;
+  bool index_ = false;  // generating an element index (see indexValue)
   std::string name_;
   std::map<const ExprNode*, llvm::Value*> vars_;
   std::map<const BufferNode*, llvm::Value*> buffers_;

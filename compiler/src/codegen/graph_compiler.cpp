@@ -7,7 +7,7 @@
 
 #include "kiln/passes/pass.h"
 #include "kiln/runtime/error.h"
-#include "kiln/schedule/default_schedule.h"
+#include "kiln/schedule/cpu_schedule.h"
 #include "kiln/tir/lower.h"
 #include "kiln/tir/printer.h"
 #include "kiln/topi/registry.h"
@@ -107,7 +107,7 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
             inlined.push_back(tensors[v]);
           }
         }
-      schedule::Schedule sch = schedule::defaultSchedule(outs);
+      schedule::Schedule sch = schedule::cpuSchedule(outs);
       for (const te::Tensor& t : inlined)
         if (t->op && t->tag == "injective") sch[t].computeInline();
       tir::Kernel kernel = tir::lower(sch, args, name, tir::LowerOptions{options.dumpIr});

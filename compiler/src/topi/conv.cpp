@@ -1,9 +1,13 @@
 // 2-D convolution, NCHW data and OIHW weights, as one reduction:
 //   y[n, oc, oh, ow] = sum over (rc, ry, rx) of
 //       x[n, g * KC + rc, oh * sh - pt + ry * dh, ow * sw - pl + rx * dw] * w[oc, rc, ry, rx]
-// with g = oc / (OC / group), padding read as zero through a guarded (clamped) read. The
-// same definition covers grouped, depthwise, dilated, strided and asymmetrically padded
-// convolutions. A bias is a second, elementwise stage.
+// with g = oc / (OC / group). When the windows reach outside the input or the stride is
+// above 1, a first stage "<name>.pad" (tag "conv2d.pad") copies x into a zero-bordered
+// tensor through a guarded read, split by stride phase when strided, so the reduction
+// itself reads without conditions and consecutive outputs read consecutive elements
+// (contiguous, vectorizable rows); a schedule may inline it back. The same definition
+// covers grouped, depthwise, dilated, strided and asymmetrically padded convolutions. A bias
+// is a second, elementwise stage.
 #include "kiln/ops/op_registry.h"
 #include "kiln/runtime/error.h"
 #include "kiln/topi/topi.h"
@@ -29,6 +33,44 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const std::v
   // The range of input rows/columns the windows touch, for the padding guard.
   std::pair<int64_t, int64_t> hRange{-pads[0], (OH - 1) * st[0] - pads[0] + (KH - 1) * dil[0]};
   std::pair<int64_t, int64_t> wRange{-pads[1], (OW - 1) * st[1] - pads[1] + (KW - 1) * dil[1]};
+  // The input as the reduction reads it. Padded: rows [-pads[0], hRange.second] and columns
+  // [-pads[1], wRange.second] of x, zero outside. Strided: also split by stride phase,
+  // xs[n, c, a, b, i, j] = padded[n, c, i * sh + a, j * sw + b], so that consecutive outputs
+  // read consecutive elements (output oh reads padded row oh * sh + ry * dh, which is phase
+  // (ry * dh) % sh, row oh + (ry * dh) / sh).
+  const bool strided = st[0] > 1 || st[1] > 1;
+  const bool padded =
+      hRange.first < 0 || hRange.second >= H || wRange.first < 0 || wRange.second >= W;
+  Tensor xp = x;
+  const int64_t offH = -hRange.first, offW = -wRange.first;
+  if (strided) {
+    const int64_t PH = (hRange.second + offH + st[0]) / st[0];
+    const int64_t PW = (wRange.second + offW + st[1]) / st[1];
+    std::pair<int64_t, int64_t> rows{-offH, PH * st[0] - 1 - offH},
+        cols{-offW, PW * st[1] - 1 - offW};
+    xp = compute(
+        name + ".pad", {N, C, st[0], st[1], PH, PW},
+        [&](const Indices& i) {
+          return guardedRead(x,
+                             {i[0], i[1], i[4] * st[0] + i[2] - offH, i[5] * st[1] + i[3] - offW},
+                             {{0, N - 1}, {0, C - 1}, rows, cols}, floatImm(0.0, x->dtype));
+        },
+        "conv2d.pad");
+  } else if (padded) {
+    const int64_t PH = hRange.second + offH + 1, PW = wRange.second + offW + 1;
+    xp = compute(
+        name + ".pad", {N, C, PH, PW},
+        [&](const Indices& i) {
+          return guardedRead(x, {i[0], i[1], i[2] - offH, i[3] - offW},
+                             {{0, N - 1}, {0, C - 1}, hRange, wRange}, floatImm(0.0, x->dtype));
+        },
+        "conv2d.pad");
+  }
+  // The padded-coordinate offset of tap r along an axis, as (phase, row) when strided.
+  auto tap = [](const Expr& o, const Var& r, int64_t stride, int64_t dilation) {
+    if (stride == 1) return std::pair<Expr, Expr>{Expr(0), o + r * dilation};
+    return std::pair<Expr, Expr>{(r * dilation) % stride, o + (r * dilation) / stride};
+  };
   IterVar rc = makeAxis(name + ".rc", KC), ry = makeAxis(name + ".ry", KH),
           rx = makeAxis(name + ".rx", KW);
   Tensor conv = compute(
@@ -36,10 +78,14 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const std::v
       [&](const Indices& i) {
         Expr n = i[0], oc = i[1], oh = i[2], ow = i[3];
         Expr c = group == 1 ? rc.var : (oc / ocPerGroup) * KC + rc.var;
-        Expr ih = oh * st[0] - pads[0] + ry.var * dil[0];
-        Expr iw = ow * st[1] - pads[1] + rx.var * dil[1];
-        Expr xv = guardedRead(x, {n, c, ih, iw}, {{0, N - 1}, {0, C - 1}, hRange, wRange},
-                              floatImm(0.0, x->dtype));
+        Expr xv;
+        if (strided) {
+          auto [a, ih] = tap(oh, ry.var, st[0], dil[0]);
+          auto [b, iw] = tap(ow, rx.var, st[1], dil[1]);
+          xv = read(xp, {n, c, a, b, ih, iw});
+        } else {
+          xv = read(xp, {n, c, oh + ry.var * dil[0], ow + rx.var * dil[1]});
+        }
         return sum(xv * read(w, {oc, rc.var, ry.var, rx.var}), {rc, ry, rx});
       },
       "conv2d");

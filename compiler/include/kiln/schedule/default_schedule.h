@@ -5,7 +5,8 @@
 //   reduce:    fuse all spatial axes -> parallel; reduce loops inside
 //   conv2d:    fuse (n, oc) -> parallel; order (n.oc, oh, rc, ry, rx, ow); ow vectorized
 //   matmul:    fuse batch and row axes -> parallel; order (..., k, col); col vectorized
-// Target-tuned schedules (blocked, register-tiled) will sit beside these, not replace them.
+// Target-tuned schedules (blocked, register-tiled) sit beside these, not replace them: see
+// cpu_schedule.h for the LLVM back end's.
 #pragma once
 
 #include "kiln/schedule/schedule.h"

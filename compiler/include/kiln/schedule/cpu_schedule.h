@@ -1,0 +1,38 @@
+// Tuned CPU schedules (the LLVM back end), beside the always-correct defaults of
+// default_schedule.h. They change only how loops run, never what is computed.
+//   conv2d:  register tile of ocBlock output channels x owBlock output columns: split oc
+//            by ocBlock and ow by owBlock (cpuColumnBlock: a short row whole, a long one in
+//            whole vectors), order
+//            (n.oc.o.oh -> parallel, ow.o, rc, ry, rx, oc.i -> unrolled, ow.i -> vectorized),
+//            so every input vector loaded feeds ocBlock FMAs and the ocBlock x owBlock sums
+//            stay in registers across the whole reduction (ocBlock = accumulators / vector
+//            registers per row, capped to a divisor of the channels); the padded, stride-
+//            phase-split input (conv2d.pad) is built once at the root, so the reduction reads
+//            contiguous rows without conditions.
+//   matmul:  columns split into blocks of `lanes * 4`; (rows, column blocks) -> parallel,
+//            then k, then the column block vectorized (batch-1 dense layers get both cores).
+//   others:  the defaults.
+#pragma once
+
+#include "kiln/schedule/schedule.h"
+
+namespace kiln::schedule {
+
+struct CpuTarget {
+  int64_t lanes = 16;         // float lanes of one vector register (AVX-512: 16)
+  int64_t accumulators = 16;  // vector registers a register tile may keep its sums in
+};
+
+// The output-column block for a row of `width` outputs: the whole row when it is at most two
+// vectors; else one vector when that divides the row, else the largest divisor of the row
+// of at most two vectors (no tail guard), or one vector (guarded) when no divisor of at
+// least half a vector exists.
+int64_t cpuColumnBlock(int64_t width, int64_t lanes);
+
+void scheduleConv2dCpu(Stage& s, const CpuTarget& target);
+void scheduleMatmulCpu(Stage& s, const CpuTarget& target);
+
+// A schedule of the outputs with the CPU schedules above (defaults for the other families).
+Schedule cpuSchedule(const std::vector<Tensor>& outputs, const CpuTarget& target = {});
+
+}  // namespace kiln::schedule
