@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 DEB_PACKAGES=(
   # build
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git file
   clang-14 libclang-rt-14-dev clang-format
   # the CPU back end (ORC JIT, code generation)
   llvm-19-dev
@@ -24,7 +24,7 @@ DEB_PACKAGES=(
   # libraries
   libonnx-dev libprotobuf-dev protobuf-compiler
   libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev nlohmann-json3-dev
-  libpng-dev libjpeg-dev
+  libpng-dev libjpeg-dev zlib1g-dev
   # model generation, operator test data
   python3 python3-numpy python3-onnx libonnx-testdata
   # labelled photos and real data
