@@ -27,17 +27,27 @@ struct Family {
 const std::map<std::string, Family>& families() {
   static const std::map<std::string, Family> f = {
       {"zynq-7000",
-       {"ps7", "armhf",
+       {"ps7",
+        "armhf",
         {{"M_AXI_GP0", {0x40000000, 0x40000000}}, {"M_AXI_GP1", {0x80000000, 0x40000000}}},
-        {{"S_AXI_HP0", {32, 64}}, {"S_AXI_HP1", {32, 64}}, {"S_AXI_HP2", {32, 64}}, {"S_AXI_HP3", {32, 64}},
+        {{"S_AXI_HP0", {32, 64}},
+         {"S_AXI_HP1", {32, 64}},
+         {"S_AXI_HP2", {32, 64}},
+         {"S_AXI_HP3", {32, 64}},
          {"S_AXI_ACP", {64}}},
         0x40000000}},
       {"zynq-ultrascale+",
-       {"zynq_ultra_ps_e", "aarch64",
-        {{"M_AXI_HPM0_FPD", {0xA0000000, 0x10000000}}, {"M_AXI_HPM1_FPD", {0xB0000000, 0x10000000}},
+       {"zynq_ultra_ps_e",
+        "aarch64",
+        {{"M_AXI_HPM0_FPD", {0xA0000000, 0x10000000}},
+         {"M_AXI_HPM1_FPD", {0xB0000000, 0x10000000}},
          {"M_AXI_HPM0_LPD", {0x80000000, 0x20000000}}},
-        {{"S_AXI_HP0_FPD", {32, 64, 128}}, {"S_AXI_HP1_FPD", {32, 64, 128}}, {"S_AXI_HP2_FPD", {32, 64, 128}},
-         {"S_AXI_HP3_FPD", {32, 64, 128}}, {"S_AXI_HPC0_FPD", {32, 64, 128}}, {"S_AXI_HPC1_FPD", {32, 64, 128}}},
+        {{"S_AXI_HP0_FPD", {32, 64, 128}},
+         {"S_AXI_HP1_FPD", {32, 64, 128}},
+         {"S_AXI_HP2_FPD", {32, 64, 128}},
+         {"S_AXI_HP3_FPD", {32, 64, 128}},
+         {"S_AXI_HPC0_FPD", {32, 64, 128}},
+         {"S_AXI_HPC1_FPD", {32, 64, 128}}},
         0x80000000}},
   };
   return f;
@@ -74,12 +84,16 @@ class Reader {
     try {
       v = n.as<int64_t>();
     } catch (const YAML::Exception&) {
-      throw fail(path, "must be an integer, got '" + (n.IsScalar() ? n.Scalar() : std::string("?")) + "'");
+      throw fail(
+          path, "must be an integer, got '" + (n.IsScalar() ? n.Scalar() : std::string("?")) + "'");
     }
-    if (v < min) throw fail(path, "must be at least " + std::to_string(min) + ", got " + std::to_string(v));
+    if (v < min)
+      throw fail(path, "must be at least " + std::to_string(min) + ", got " + std::to_string(v));
     return v;
   }
-  Error fail(const std::string& path, const std::string& why) const { return Error(origin_ + ": " + path + " " + why); }
+  Error fail(const std::string& path, const std::string& why) const {
+    return Error(origin_ + ": " + path + " " + why);
+  }
 
  private:
   YAML::Node root_;
@@ -88,30 +102,41 @@ class Reader {
 
 void check(Board& b, const Reader& r) {
   auto fam = families().find(b.family);
-  if (fam == families().end()) throw r.fail("family", "'" + b.family + "' is not supported (zynq-7000, zynq-ultrascale+)");
+  if (fam == families().end())
+    throw r.fail("family", "'" + b.family + "' is not supported (zynq-7000, zynq-ultrascale+)");
   const Family& f = fam->second;
   if (b.processingSystem != f.processingSystem)
-    throw r.fail("processing_system", "is '" + b.processingSystem + "' but a " + b.family + " part has '" +
-                                          f.processingSystem + "'");
+    throw r.fail("processing_system", "is '" + b.processingSystem + "' but a " + b.family +
+                                          " part has '" + f.processingSystem + "'");
   if (b.cpu.arch != f.cpuArch)
-    throw r.fail("cpu.arch", "is '" + b.cpu.arch + "' but a " + b.family + " runs " + f.cpuArch + " code");
+    throw r.fail("cpu.arch",
+                 "is '" + b.cpu.arch + "' but a " + b.family + " runs " + f.cpuArch + " code");
   if (b.ddr.base + b.ddr.size > f.maxDdr)
-    throw r.fail("memory", "DDR window " + hex(b.ddr.base) + "+" + hex(b.ddr.size) + " reaches past " + hex(f.maxDdr) +
-                               ", the end of the low DDR window the accelerator's 32-bit addresses reach");
+    throw r.fail("memory",
+                 "DDR window " + hex(b.ddr.base) + "+" + hex(b.ddr.size) + " reaches past " +
+                     hex(f.maxDdr) +
+                     ", the end of the low DDR window the accelerator's 32-bit addresses reach");
   auto win = f.masterWindows.find(b.controlPort);
-  if (win == f.masterWindows.end()) throw r.fail("axi.control.port", "'" + b.controlPort + "' is not a PS master port of " + b.family);
+  if (win == f.masterWindows.end())
+    throw r.fail("axi.control.port",
+                 "'" + b.controlPort + "' is not a PS master port of " + b.family);
   const AddressRange& w = win->second;
   if (b.control.size < 0x1000 || (b.control.size & (b.control.size - 1)))
-    throw r.fail("axi.control.size", "must be a power of two of at least 4 KiB, got " + hex(b.control.size));
+    throw r.fail("axi.control.size",
+                 "must be a power of two of at least 4 KiB, got " + hex(b.control.size));
   if (b.control.base % b.control.size)
-    throw r.fail("axi.control.base", hex(b.control.base) + " must be aligned to the window size " + hex(b.control.size));
+    throw r.fail("axi.control.base", hex(b.control.base) + " must be aligned to the window size " +
+                                         hex(b.control.size));
   if (b.control.base < w.base || b.control.base + b.control.size > w.base + w.size)
-    throw r.fail("axi.control.base", hex(b.control.base) + "+" + hex(b.control.size) + " lies outside " + b.controlPort +
-                                         "'s address window " + hex(w.base) + "-" + hex(w.base + w.size - 1));
+    throw r.fail("axi.control.base", hex(b.control.base) + "+" + hex(b.control.size) +
+                                         " lies outside " + b.controlPort + "'s address window " +
+                                         hex(w.base) + "-" + hex(w.base + w.size - 1));
   auto port = f.slavePorts.find(b.memoryPort);
-  if (port == f.slavePorts.end()) throw r.fail("axi.memory.port", "'" + b.memoryPort + "' is not a PS slave port of " + b.family);
+  if (port == f.slavePorts.end())
+    throw r.fail("axi.memory.port", "'" + b.memoryPort + "' is not a PS slave port of " + b.family);
   if (std::find(port->second.begin(), port->second.end(), b.memoryDataWidth) == port->second.end())
-    throw r.fail("axi.memory.data_width", std::to_string(b.memoryDataWidth) + " bits is not a width " + b.memoryPort + " supports");
+    throw r.fail("axi.memory.data_width", std::to_string(b.memoryDataWidth) +
+                                              " bits is not a width " + b.memoryPort + " supports");
 
   // Against the accelerator config the board carries.
   Expected<accel::Config> cfg = accel::Config::find(b.acceleratorConfig);
@@ -120,19 +145,23 @@ void check(Board& b, const Reader& r) {
   const int64_t available = b.resources.bram36 + 8 * b.resources.uram;
   if (needed > available)
     throw r.fail("accelerator.config", "'" + cfg->name() + "' needs " + std::to_string(needed) +
-                                           " BRAM36 blocks (or UltraRAM equivalents) but " + b.part + " has " +
-                                           std::to_string(available) + "; pick a smaller config");
+                                           " BRAM36 blocks (or UltraRAM equivalents) but " +
+                                           b.part + " has " + std::to_string(available) +
+                                           "; pick a smaller config");
   if (cfg->value("clock_mhz") != b.fabricMhz)
     throw r.fail("clocks.fabric.mhz", std::to_string(b.fabricMhz) + " MHz differs from the " +
-                                          std::to_string(cfg->value("clock_mhz")) + " MHz config '" + cfg->name() +
+                                          std::to_string(cfg->value("clock_mhz")) +
+                                          " MHz config '" + cfg->name() +
                                           "' is designed (and timed) for");
   if (cfg->value("axi_width") != b.memoryDataWidth)
-    throw r.fail("axi.memory.data_width", std::to_string(b.memoryDataWidth) + " bits differs from config '" +
-                                              cfg->name() + "''s " + std::to_string(cfg->value("axi_width")) +
-                                              "-bit AXI master");
+    throw r.fail("axi.memory.data_width",
+                 std::to_string(b.memoryDataWidth) + " bits differs from config '" + cfg->name() +
+                     "''s " + std::to_string(cfg->value("axi_width")) + "-bit AXI master");
 }
 
-std::string sourceBoardsDir() { return KILN_BOARDS_DIR; }
+std::string sourceBoardsDir() {
+  return KILN_BOARDS_DIR;
+}
 
 }  // namespace
 
@@ -154,15 +183,17 @@ Expected<Board> parseBoard(const std::string& yaml, const std::string& origin) {
     b.family = r.str("family");
     b.processingSystem = r.str("processing_system");
     b.cpu = {r.str("cpu.arch"), r.str("cpu.model"), r.num("cpu.cores"), r.num("cpu.mhz")};
-    b.ddr = {static_cast<uint64_t>(r.num("memory.ddr_base", 0)), static_cast<uint64_t>(r.num("memory.ddr_size"))};
+    b.ddr = {static_cast<uint64_t>(r.num("memory.ddr_base", 0)),
+             static_cast<uint64_t>(r.num("memory.ddr_size"))};
     b.fabricClock = r.str("clocks.fabric.name");
     b.fabricMhz = r.num("clocks.fabric.mhz");
     b.controlPort = r.str("axi.control.port");
-    b.control = {static_cast<uint64_t>(r.num("axi.control.base", 0)), static_cast<uint64_t>(r.num("axi.control.size"))};
+    b.control = {static_cast<uint64_t>(r.num("axi.control.base", 0)),
+                 static_cast<uint64_t>(r.num("axi.control.size"))};
     b.memoryPort = r.str("axi.memory.port");
     b.memoryDataWidth = r.num("axi.memory.data_width");
-    b.resources = {r.num("resources.lut"), r.num("resources.ff"), r.num("resources.dsp"), r.num("resources.bram36"),
-                   r.num("resources.uram", 0)};
+    b.resources = {r.num("resources.lut"), r.num("resources.ff"), r.num("resources.dsp"),
+                   r.num("resources.bram36"), r.num("resources.uram", 0)};
     b.acceleratorConfig = r.str("accelerator.config");
     check(b, r);
     return b;
@@ -180,7 +211,8 @@ Expected<Board> loadBoard(const std::string& path) {
 Expected<Board> findBoard(const std::string& nameOrPath) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::exists(nameOrPath, ec) && fs::is_regular_file(nameOrPath, ec)) return loadBoard(nameOrPath);
+  if (fs::exists(nameOrPath, ec) && fs::is_regular_file(nameOrPath, ec))
+    return loadBoard(nameOrPath);
   fs::path p = fs::path(sourceBoardsDir()) / (nameOrPath + ".yaml");
   if (fs::exists(p, ec)) return loadBoard(p.string());
   std::string list;
@@ -216,8 +248,11 @@ std::string tclWord(const std::string& s) {
 
 std::string vivadoParams(const Board& b, const VivadoInputs& in) {
   std::ostringstream os;
-  os << "# Generated by `kiln board build` for " << b.name << " (" << b.origin << "); read by build.tcl.\n";
-  auto set = [&](const std::string& key, const std::string& value) { os << "set kiln(" << key << ") " << value << "\n"; };
+  os << "# Generated by `kiln board build` for " << b.name << " (" << b.origin
+     << "); read by build.tcl.\n";
+  auto set = [&](const std::string& key, const std::string& value) {
+    os << "set kiln(" << key << ") " << value << "\n";
+  };
   set("board", tclWord(b.name));
   set("part", tclWord(b.part));
   set("family", tclWord(b.family));

@@ -20,7 +20,8 @@ void writeText(const std::filesystem::path& p, const std::string& text) {
   std::ofstream f(p);
   f << text;
   f.flush();
-  if (!f) throw Error("cannot write " + p.string() + " (are you root, and is this the right board?)");
+  if (!f)
+    throw Error("cannot write " + p.string() + " (are you root, and is this the right board?)");
 }
 
 // Device and package of a part name: "xc7z020clg400-1" -> "7z020/clg400".
@@ -54,23 +55,31 @@ Expected<Bitstream> parseBitstream(const std::vector<uint8_t>& b, const std::str
     Bitstream bit;
     for (char key : {'a', 'b', 'c', 'd'}) {
       need(1);
-      if (b[at++] != key) throw Error(origin + ": malformed .bit header (expected field '" + std::string(1, key) + "')");
+      if (b[at++] != key)
+        throw Error(origin + ": malformed .bit header (expected field '" + std::string(1, key) +
+                    "')");
       uint16_t len = u16();
       need(len);
-      std::string value(b.begin() + static_cast<std::ptrdiff_t>(at), b.begin() + static_cast<std::ptrdiff_t>(at + len));
+      std::string value(b.begin() + static_cast<std::ptrdiff_t>(at),
+                        b.begin() + static_cast<std::ptrdiff_t>(at + len));
       while (!value.empty() && value.back() == '\0') value.pop_back();
       at += len;
       (key == 'a' ? bit.design : key == 'b' ? bit.part : key == 'c' ? bit.date : bit.time) = value;
     }
     need(5);
-    if (b[at++] != 'e') throw Error(origin + ": malformed .bit header (expected the data field 'e')");
-    uint32_t len = (uint32_t{b[at]} << 24) | (uint32_t{b[at + 1]} << 16) | (uint32_t{b[at + 2]} << 8) | b[at + 3];
+    if (b[at++] != 'e')
+      throw Error(origin + ": malformed .bit header (expected the data field 'e')");
+    uint32_t len = (uint32_t{b[at]} << 24) | (uint32_t{b[at + 1]} << 16) |
+                   (uint32_t{b[at + 2]} << 8) | b[at + 3];
     at += 4;
     if (at + len > b.size())
-      throw Error(origin + ": truncated .bit file (" + std::to_string(b.size() - at) + " of " + std::to_string(len) +
-                  " data bytes)");
-    if (len % 4) throw Error(origin + ": bitstream length " + std::to_string(len) + " is not a whole number of words");
-    bit.data.assign(b.begin() + static_cast<std::ptrdiff_t>(at), b.begin() + static_cast<std::ptrdiff_t>(at + len));
+      throw Error(origin + ": truncated .bit file (" + std::to_string(b.size() - at) + " of " +
+                  std::to_string(len) + " data bytes)");
+    if (len % 4)
+      throw Error(origin + ": bitstream length " + std::to_string(len) +
+                  " is not a whole number of words");
+    bit.data.assign(b.begin() + static_cast<std::ptrdiff_t>(at),
+                    b.begin() + static_cast<std::ptrdiff_t>(at + len));
     return bit;
   });
 }
@@ -97,16 +106,20 @@ bool samePart(const std::string& bitPart, const std::string& boardPart) {
   return deviceAndPackage(bitPart) == deviceAndPackage(boardPart);
 }
 
-Expected<bool> loadBitstream(const std::string& bitPath, const boards::Board& board, const FpgaManagerPaths& paths) {
+Expected<bool> loadBitstream(const std::string& bitPath, const boards::Board& board,
+                             const FpgaManagerPaths& paths) {
   return catchErrors([&]() -> bool {
     Expected<Bitstream> bit = readBitstream(bitPath);
     if (!bit) throw bit.error();
     if (!samePart(bit->part, board.part))
-      throw Error(bitPath + " was built for part " + bit->part + " but board " + board.name + " has " + board.part +
-                  ": build the bitstream for this board (kiln board build --board " + board.name + ")");
+      throw Error(bitPath + " was built for part " + bit->part + " but board " + board.name +
+                  " has " + board.part +
+                  ": build the bitstream for this board (kiln board build --board " + board.name +
+                  ")");
     if (!std::filesystem::exists(paths.manager / "firmware"))
-      throw Error("no FPGA manager at " + paths.manager.string() +
-                  " (this is not a Zynq board running Linux with the FPGA manager, or it is not enabled)");
+      throw Error(
+          "no FPGA manager at " + paths.manager.string() +
+          " (this is not a Zynq board running Linux with the FPGA manager, or it is not enabled)");
     const std::string name = std::filesystem::path(bitPath).stem().string() + ".bin";
     std::vector<uint8_t> bin = toFpgaManagerBin(*bit);
     std::filesystem::create_directories(paths.firmwareDir);
@@ -115,7 +128,8 @@ Expected<bool> loadBitstream(const std::string& bitPath, const boards::Board& bo
       f.write(reinterpret_cast<const char*>(bin.data()), static_cast<std::streamsize>(bin.size()));
       if (!f) throw Error("cannot write " + (paths.firmwareDir / name).string());
     }
-    if (std::filesystem::exists(paths.manager / "flags")) writeText(paths.manager / "flags", "0");  // full bitstream
+    if (std::filesystem::exists(paths.manager / "flags"))
+      writeText(paths.manager / "flags", "0");  // full bitstream
     writeText(paths.manager / "firmware", name);
     const std::string state = readText(paths.manager / "state");
     if (state != "operating")

@@ -36,24 +36,29 @@ class BoardBackend : public Backend {
   BoardBackend(const boards::Board& board, const BoardPaths& paths) : board_(board), paths_(paths) {
     memFd_ = ::open(paths.devmem.c_str(), O_RDWR | O_SYNC | O_CLOEXEC);
     if (memFd_ < 0)
-      throw Error("cannot open " + paths.devmem + ": " + std::strerror(errno) + " (run as root on the board)");
+      throw Error("cannot open " + paths.devmem + ": " + std::strerror(errno) +
+                  " (run as root on the board)");
     const uint64_t offset = paths.mmioOffset.value_or(board.control.base);
-    regs_ = ::mmap(nullptr, board.control.size, PROT_READ | PROT_WRITE, MAP_SHARED, memFd_, static_cast<off_t>(offset));
+    regs_ = ::mmap(nullptr, board.control.size, PROT_READ | PROT_WRITE, MAP_SHARED, memFd_,
+                   static_cast<off_t>(offset));
     if (regs_ == MAP_FAILED)
-      throw Error("cannot map the accelerator's registers at " + std::to_string(offset) + " in " + paths.devmem + ": " +
-                  std::strerror(errno));
+      throw Error("cannot map the accelerator's registers at " + std::to_string(offset) + " in " +
+                  paths.devmem + ": " + std::strerror(errno));
 
     dmaFd_ = ::open(paths.udmabuf.c_str(), O_RDWR | O_CLOEXEC);
     if (dmaFd_ < 0)
       throw Error("cannot open " + paths.udmabuf + ": " + std::strerror(errno) +
-                  " (load the u-dma-buf module with a buffer, e.g. `modprobe u-dma-buf udmabuf0=67108864`)");
+                  " (load the u-dma-buf module with a buffer, e.g. `modprobe u-dma-buf "
+                  "udmabuf0=67108864`)");
     dmaSize_ = std::stoull(readSysfs(paths.udmabufSysfs + "/size"), nullptr, 0);
     phys_ = std::stoull(readSysfs(paths.udmabufSysfs + "/phys_addr"), nullptr, 0);
     if (phys_ < board.ddr.base || phys_ + dmaSize_ > board.ddr.base + board.ddr.size)
-      throw Error("the DMA buffer at physical address " + std::to_string(phys_) + " lies outside " + board.name +
-                  "'s DDR window");
-    dma_ = static_cast<uint8_t*>(::mmap(nullptr, dmaSize_, PROT_READ | PROT_WRITE, MAP_SHARED, dmaFd_, 0));
-    if (dma_ == MAP_FAILED) throw Error("cannot map " + paths.udmabuf + ": " + std::strerror(errno));
+      throw Error("the DMA buffer at physical address " + std::to_string(phys_) + " lies outside " +
+                  board.name + "'s DDR window");
+    dma_ = static_cast<uint8_t*>(
+        ::mmap(nullptr, dmaSize_, PROT_READ | PROT_WRITE, MAP_SHARED, dmaFd_, 0));
+    if (dma_ == MAP_FAILED)
+      throw Error("cannot map " + paths.udmabuf + ": " + std::strerror(errno));
   }
 
   ~BoardBackend() override {
@@ -99,7 +104,8 @@ class BoardBackend : public Backend {
  private:
   void check(uint32_t offset) const {
     if (offset % 4 || offset + 4 > board_.control.size)
-      throw Error("register offset " + std::to_string(offset) + " is outside the accelerator's window");
+      throw Error("register offset " + std::to_string(offset) +
+                  " is outside the accelerator's window");
   }
   // u-dma-buf's manual cache maintenance (a no-op where the buffer is coherent or uncached).
   void sync(const DmaBuffer& b, int direction, const char* trigger) {
@@ -124,8 +130,10 @@ class BoardBackend : public Backend {
 
 }  // namespace
 
-Expected<std::unique_ptr<Backend>> openBoardBackend(const boards::Board& board, const BoardPaths& paths) {
-  return catchErrors([&]() -> std::unique_ptr<Backend> { return std::make_unique<BoardBackend>(board, paths); });
+Expected<std::unique_ptr<Backend>> openBoardBackend(const boards::Board& board,
+                                                    const BoardPaths& paths) {
+  return catchErrors(
+      [&]() -> std::unique_ptr<Backend> { return std::make_unique<BoardBackend>(board, paths); });
 }
 
 }  // namespace kiln::driver

@@ -20,14 +20,16 @@ class FunctionalEngine : public SimEngine {
   std::span<uint8_t> dram() override { return machine_.dram(); }
   void reset() override { machine_ = accel::Machine(config_, dramBytes_); }
 
-  Expected<std::map<std::string, uint64_t>> run(std::span<const uint8_t> stream, EngineFault& fault) override {
+  Expected<std::map<std::string, uint64_t>> run(std::span<const uint8_t> stream,
+                                                EngineFault& fault) override {
     Expected<accel::RunStats> r = machine_.run(stream);
     if (!r) {
       const auto& f = machine_.fault();
       std::string code = f ? std::string(f->errorCode()) : "";
       // Faults the hardware cannot see (races, a stream without FINISH) still stop the
       // simulator, with code NONE and the reference's explanation.
-      fault = {code.empty() ? "NONE" : code, f && f->insn ? static_cast<uint32_t>(*f->insn) : 0, r.message()};
+      fault = {code.empty() ? "NONE" : code, f && f->insn ? static_cast<uint32_t>(*f->insn) : 0,
+               r.message()};
       return r.error();
     }
     const accel::RunStats& s = *r;
@@ -76,7 +78,8 @@ class SimulatedBackend : public Backend {
       return latchedHigh_;
     }
     if (offset == offsets_.at("CONFIG_HASH")) return config_.hash();
-    if (offset == offsets_.at("ISA_VERSION")) return static_cast<uint32_t>(config_.value("isa_version"));
+    if (offset == offsets_.at("ISA_VERSION"))
+      return static_cast<uint32_t>(config_.value("isa_version"));
     if (offset == offsets_.at("STATUS")) return status_;
     if (offset == offsets_.at("ERROR_INSN")) return errorInsn_;
     auto it = regs_.find(offset);
@@ -98,7 +101,8 @@ class SimulatedBackend : public Backend {
   DmaBuffer allocate(size_t bytes, size_t alignment) override {
     size_t offset = (next_ + alignment - 1) / alignment * alignment;
     if (offset + bytes > dramBytes_)
-      throw Error(name() + ": out of simulated DRAM (" + std::to_string(dramBytes_ >> 20) + " MiB)");
+      throw Error(name() + ": out of simulated DRAM (" + std::to_string(dramBytes_ >> 20) +
+                  " MiB)");
     next_ = offset + bytes;
     ++live_;
     return {engine_->dram().data() + offset, offset, bytes};
@@ -152,11 +156,14 @@ class SimulatedBackend : public Backend {
     const uint64_t count = readReg(offsets_.at("INSN_COUNT"));
     const uint64_t bytes = count * static_cast<uint64_t>(config_.value("instruction_width") / 8);
     if (reg64("DRAM_BASE_LO", "DRAM_BASE_HI") != 0)
-      return fault("DRAM_RANGE", 0, "the functional simulator's DRAM starts at device address 0; set DRAM_BASE to 0");
+      return fault(
+          "DRAM_RANGE", 0,
+          "the functional simulator's DRAM starts at device address 0; set DRAM_BASE to 0");
     if (addr % 16 || addr + bytes > dramBytes_)
       return fault("DRAM_RANGE", 0, "the instruction stream lies outside simulated DRAM");
-    std::vector<uint8_t> stream(engine_->dram().begin() + static_cast<std::ptrdiff_t>(addr),
-                                engine_->dram().begin() + static_cast<std::ptrdiff_t>(addr + bytes));
+    std::vector<uint8_t> stream(
+        engine_->dram().begin() + static_cast<std::ptrdiff_t>(addr),
+        engine_->dram().begin() + static_cast<std::ptrdiff_t>(addr + bytes));
     EngineFault f;
     Expected<std::map<std::string, uint64_t>> r = engine_->run(stream, f);
     if (!r) return fault(f.code, f.insn, f.message);
@@ -180,7 +187,8 @@ class SimulatedBackend : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> makeSimulatedBackend(std::unique_ptr<SimEngine> engine, const accel::Config& config) {
+std::unique_ptr<Backend> makeSimulatedBackend(std::unique_ptr<SimEngine> engine,
+                                              const accel::Config& config) {
   return std::make_unique<SimulatedBackend>(std::move(engine), config);
 }
 

@@ -10,32 +10,47 @@ namespace kiln {
 
 size_t dtypeSize(DType t) {
   switch (t) {
-    case DType::F32: return 4;
-    case DType::F16: return 2;
-    case DType::I8: return 1;
-    case DType::U8: return 1;
-    case DType::I32: return 4;
-    case DType::I64: return 8;
-    case DType::Bool: return 1;
+    case DType::F32:
+      return 4;
+    case DType::F16:
+      return 2;
+    case DType::I8:
+      return 1;
+    case DType::U8:
+      return 1;
+    case DType::I32:
+      return 4;
+    case DType::I64:
+      return 8;
+    case DType::Bool:
+      return 1;
   }
   return 0;
 }
 
 std::string_view dtypeName(DType t) {
   switch (t) {
-    case DType::F32: return "f32";
-    case DType::F16: return "f16";
-    case DType::I8: return "i8";
-    case DType::U8: return "u8";
-    case DType::I32: return "i32";
-    case DType::I64: return "i64";
-    case DType::Bool: return "bool";
+    case DType::F32:
+      return "f32";
+    case DType::F16:
+      return "f16";
+    case DType::I8:
+      return "i8";
+    case DType::U8:
+      return "u8";
+    case DType::I32:
+      return "i32";
+    case DType::I64:
+      return "i64";
+    case DType::Bool:
+      return "bool";
   }
   return "?";
 }
 
 DType parseDType(std::string_view name) {
-  for (DType t : {DType::F32, DType::F16, DType::I8, DType::U8, DType::I32, DType::I64, DType::Bool})
+  for (DType t :
+       {DType::F32, DType::F16, DType::I8, DType::U8, DType::I32, DType::I64, DType::Bool})
     if (dtypeName(t) == name) return t;
   throw Error("unknown element type '" + std::string(name) +
               "' (expected one of f32, f16, i8, u8, i32, i64, bool)");
@@ -73,8 +88,8 @@ uint16_t floatToHalf(float f) {
   uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
   uint32_t absx = x & 0x7fffffff;
   if (absx >= 0x7f800000) return sign | (absx > 0x7f800000 ? 0x7e00 : 0x7c00);  // NaN / Inf
-  if (absx >= 0x477ff000) return sign | 0x7c00;                                   // overflow
-  if (absx < 0x38800000) {                                                       // subnormal
+  if (absx >= 0x477ff000) return sign | 0x7c00;                                 // overflow
+  if (absx < 0x38800000) {                                                      // subnormal
     float a = std::bit_cast<float>(absx);
     return sign | static_cast<uint16_t>(std::nearbyint(a * 16777216.0f));  // 2^24
   }

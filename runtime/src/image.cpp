@@ -87,8 +87,9 @@ Image decodeJpeg(const std::vector<uint8_t>& bytes, const std::string& path) {
 
 Image loadImage(const std::string& path) {
 #if !KILN_HAVE_IMAGE_CODECS
-  throw Error(path + ": this build of Kiln has no PNG/JPEG decoder (built without libpng/libjpeg); "
-                     "pass the input as a .npy tensor");
+  throw Error(path +
+              ": this build of Kiln has no PNG/JPEG decoder (built without libpng/libjpeg); "
+              "pass the input as a .npy tensor");
 #else
   std::vector<uint8_t> bytes = readFile(path);
   if (bytes.size() >= 8 && png_sig_cmp(bytes.data(), 0, 8) == 0) return decodePng(bytes, path);
@@ -127,7 +128,8 @@ Image resizeBilinear(const Image& img, int64_t height, int64_t width, bool halfP
         double top = px(y0, x0) * (1 - fx) + px(y0, x1) * fx;
         double bot = px(y1, x0) * (1 - fx) + px(y1, x1) * fx;
         double v = top * (1 - fy) + bot * fy;
-        out.rgb[(y * width + x) * 3 + c] = static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+        out.rgb[(y * width + x) * 3 + c] =
+            static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L));
       }
     }
   }
@@ -168,12 +170,14 @@ NDArray imageToTensor(const Image& img, int64_t height, int64_t width, const Pre
     // double and stored as float32 (tfjs-backend-cpu's resizeBilinear).
     src.resize(static_cast<size_t>(height * width * 3));
     auto ratio = [](int64_t in, int64_t out) {
-      return out > 1 ? static_cast<double>(in - 1) / static_cast<double>(out - 1) : static_cast<double>(in) / out;
+      return out > 1 ? static_cast<double>(in - 1) / static_cast<double>(out - 1)
+                     : static_cast<double>(in) / out;
     };
     const double ry = ratio(img.height, height), rx = ratio(img.width, width);
     const bool same = img.height == height && img.width == width;
     auto px = [&](int64_t yy, int64_t xx, int c) {
-      return static_cast<double>(static_cast<float>(img.rgb[(yy * img.width + xx) * 3 + c]) / pp.divisor);
+      return static_cast<double>(static_cast<float>(img.rgb[(yy * img.width + xx) * 3 + c]) /
+                                 pp.divisor);
     };
     for (int64_t y = 0; y < height; ++y) {
       const double fy = same ? y : ry * y;
@@ -204,7 +208,8 @@ NDArray imageToTensor(const Image& img, int64_t height, int64_t width, const Pre
       for (int c = 0; c < 3; ++c) {
         int sc = pp.bgr ? 2 - c : c;
         // The TF.js path has already divided (in its own order of operations).
-        float s = pp.tfResize ? src[(y * width + x) * 3 + sc] : src[(y * width + x) * 3 + sc] / pp.divisor;
+        float s = pp.tfResize ? src[(y * width + x) * 3 + sc]
+                              : src[(y * width + x) * 3 + sc] / pp.divisor;
         float v = (s - pp.mean[c]) / pp.stddev[c];
         if (pp.nhwc)
           out[(y * width + x) * 3 + c] = v;

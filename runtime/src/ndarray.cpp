@@ -12,19 +12,27 @@ std::shared_ptr<uint8_t[]> allocate(size_t bytes) {
   if (padded == 0) padded = 64;
   auto* p = static_cast<uint8_t*>(::operator new[](padded, std::align_val_t(64)));
   std::memset(p, 0, padded);
-  return std::shared_ptr<uint8_t[]>(p, [](uint8_t* q) { ::operator delete[](q, std::align_val_t(64)); });
+  return std::shared_ptr<uint8_t[]>(
+      p, [](uint8_t* q) { ::operator delete[](q, std::align_val_t(64)); });
 }
 
 double loadAsDouble(const NDArray& a, int64_t i) {
   const void* p = a.rawData();
   switch (a.dtype()) {
-    case DType::F32: return static_cast<const float*>(p)[i];
-    case DType::F16: return halfToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::I8: return static_cast<const int8_t*>(p)[i];
-    case DType::U8: return static_cast<const uint8_t*>(p)[i];
-    case DType::Bool: return static_cast<const uint8_t*>(p)[i] ? 1 : 0;
-    case DType::I32: return static_cast<const int32_t*>(p)[i];
-    case DType::I64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case DType::F32:
+      return static_cast<const float*>(p)[i];
+    case DType::F16:
+      return halfToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DType::I8:
+      return static_cast<const int8_t*>(p)[i];
+    case DType::U8:
+      return static_cast<const uint8_t*>(p)[i];
+    case DType::Bool:
+      return static_cast<const uint8_t*>(p)[i] ? 1 : 0;
+    case DType::I32:
+      return static_cast<const int32_t*>(p)[i];
+    case DType::I64:
+      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
   }
   return 0;
 }
@@ -62,12 +70,19 @@ NDArray NDArray::cast(DType to) const {
     int64_t iv = intSrc && dtype_ == DType::I64 ? data<int64_t>()[i] : 0;
     void* q = r.rawData();
     switch (to) {
-      case DType::F32: static_cast<float*>(q)[i] = static_cast<float>(v); break;
-      case DType::F16: static_cast<uint16_t*>(q)[i] = floatToHalf(static_cast<float>(v)); break;
-      case DType::Bool: static_cast<uint8_t*>(q)[i] = v != 0; break;
+      case DType::F32:
+        static_cast<float*>(q)[i] = static_cast<float>(v);
+        break;
+      case DType::F16:
+        static_cast<uint16_t*>(q)[i] = floatToHalf(static_cast<float>(v));
+        break;
+      case DType::Bool:
+        static_cast<uint8_t*>(q)[i] = v != 0;
+        break;
       case DType::I64:
         static_cast<int64_t*>(q)[i] = dtype_ == DType::I64 ? iv
-                                      : std::isfinite(v) ? static_cast<int64_t>(v) : 0;
+                                      : std::isfinite(v)   ? static_cast<int64_t>(v)
+                                                           : 0;
         break;
       default: {
         // Narrow integer targets wrap like a C cast from int64 (ONNX Cast semantics).

@@ -22,13 +22,20 @@ DType dtypeFromDescr(const std::string& d, const std::string& path) {
 
 const char* descrOf(DType t) {
   switch (t) {
-    case DType::F32: return "<f4";
-    case DType::F16: return "<f2";
-    case DType::I8: return "|i1";
-    case DType::U8: return "|u1";
-    case DType::I32: return "<i4";
-    case DType::I64: return "<i8";
-    case DType::Bool: return "|b1";
+    case DType::F32:
+      return "<f4";
+    case DType::F16:
+      return "<f2";
+    case DType::I8:
+      return "|i1";
+    case DType::U8:
+      return "|u1";
+    case DType::I32:
+      return "<i4";
+    case DType::I64:
+      return "<i8";
+    case DType::Bool:
+      return "|b1";
   }
   return "";
 }

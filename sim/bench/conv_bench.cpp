@@ -282,16 +282,18 @@ int main(int argc, char** argv) {
       if (!r) throw Error("RTL: " + r.message());
       const uint64_t rtl_cycles = r->counters.at("CYCLES");
       const bool rtl_same = std::equal(ref.dram().begin(), ref.dram().end(), mem.host);
-      std::printf("RTL (Verilator -O3, 1 thread): %llu cycles in %.2f s = %.3f M cycles/s; "
-                  "bytes identical to the reference: %s\n",
-                  static_cast<unsigned long long>(rtl_cycles), seconds(a, b),
-                  static_cast<double>(rtl_cycles) / seconds(a, b) / 1e6, rtl_same ? "yes" : "NO");
+      std::printf(
+          "RTL (Verilator -O3, 1 thread): %llu cycles in %.2f s = %.3f M cycles/s; "
+          "bytes identical to the reference: %s\n",
+          static_cast<unsigned long long>(rtl_cycles), seconds(a, b),
+          static_cast<double>(rtl_cycles) / seconds(a, b) / 1e6, rtl_same ? "yes" : "NO");
       std::printf("cycle model vs RTL: %+.1f%% cycles, %.0f x faster\n",
                   (static_cast<double>(stats.cycles) / static_cast<double>(rtl_cycles) - 1) * 100,
                   seconds(a, b) / sim_s);
       if (!rtl_same) return 1;
 #else
-      throw Error("--rtl: this build has no Verilated RTL model (configure with Verilator installed)");
+      throw Error(
+          "--rtl: this build has no Verilated RTL model (configure with Verilator installed)");
 #endif
     }
     return same ? 0 : 1;

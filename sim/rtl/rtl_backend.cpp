@@ -6,10 +6,12 @@ namespace kiln::sim {
 std::unique_ptr<driver::Backend> makeRtlBackend_small(const accel::Config&, size_t, RtlOptions);
 std::unique_ptr<driver::Backend> makeRtlBackend_pynq_z1(const accel::Config&, size_t, RtlOptions);
 
-std::vector<std::string> rtlConfigs() { return {"small", "pynq-z1"}; }
+std::vector<std::string> rtlConfigs() {
+  return {"small", "pynq-z1"};
+}
 
-Expected<std::unique_ptr<driver::Backend>> makeSimRtlBackend(const accel::Config& config, size_t dramBytes,
-                                                             RtlOptions options) {
+Expected<std::unique_ptr<driver::Backend>> makeSimRtlBackend(const accel::Config& config,
+                                                             size_t dramBytes, RtlOptions options) {
   return catchErrors([&]() -> std::unique_ptr<driver::Backend> {
     // The model is the RTL with that config's package: the config must be the built-in one.
     Expected<accel::Config> builtin = accel::Config::builtin(config.name());
@@ -19,7 +21,8 @@ Expected<std::unique_ptr<driver::Backend>> makeSimRtlBackend(const accel::Config
     }
     std::string list;
     for (const std::string& c : rtlConfigs()) list += (list.empty() ? "" : ", ") + c;
-    throw Error("no Verilated RTL model of config '" + config.name() + "' in this build (models: " + list + ")");
+    throw Error("no Verilated RTL model of config '" + config.name() +
+                "' in this build (models: " + list + ")");
   });
 }
 

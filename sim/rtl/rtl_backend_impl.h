@@ -20,12 +20,14 @@ template <typename Port>
 void setBytes(Port& port, std::span<const uint8_t> bytes) {
   if constexpr (std::is_integral_v<Port>) {
     uint64_t v = 0;
-    for (size_t i = 0; i < bytes.size() && i < sizeof(uint64_t); ++i) v |= uint64_t{bytes[i]} << (8 * i);
+    for (size_t i = 0; i < bytes.size() && i < sizeof(uint64_t); ++i)
+      v |= uint64_t{bytes[i]} << (8 * i);
     port = static_cast<Port>(v);
   } else {
     for (size_t w = 0; w < std::size(port.m_storage); ++w) {
       uint32_t v = 0;
-      for (size_t b = 0; b < 4 && w * 4 + b < bytes.size(); ++b) v |= uint32_t{bytes[w * 4 + b]} << (8 * b);
+      for (size_t b = 0; b < 4 && w * 4 + b < bytes.size(); ++b)
+        v |= uint32_t{bytes[w * 4 + b]} << (8 * b);
       port[w] = v;
     }
   }
@@ -35,7 +37,8 @@ template <typename Port>
 void getBytes(const Port& port, std::span<uint8_t> out) {
   if constexpr (std::is_integral_v<Port>) {
     uint64_t v = static_cast<uint64_t>(port);
-    for (size_t i = 0; i < out.size() && i < sizeof(uint64_t); ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
+    for (size_t i = 0; i < out.size() && i < sizeof(uint64_t); ++i)
+      out[i] = static_cast<uint8_t>(v >> (8 * i));
   } else {
     for (size_t i = 0; i < out.size() && i / 4 < std::size(port.m_storage); ++i)
       out[i] = static_cast<uint8_t>(port[i / 4] >> (8 * (i % 4)));
@@ -46,7 +49,10 @@ template <typename Model>
 class RtlBackend : public driver::Backend {
  public:
   RtlBackend(const accel::Config& config, size_t dramBytes, RtlOptions options)
-      : config_(config), options_(options), beat_(static_cast<size_t>(config.value("axi_width") / 8)), dram_(dramBytes) {
+      : config_(config),
+        options_(options),
+        beat_(static_cast<size_t>(config.value("axi_width") / 8)),
+        dram_(dramBytes) {
     construct();
   }
   ~RtlBackend() override { model_->final(); }
@@ -99,7 +105,8 @@ class RtlBackend : public driver::Backend {
   driver::DmaBuffer allocate(size_t bytes, size_t alignment) override {
     size_t offset = (next_ + alignment - 1) / alignment * alignment;
     if (offset + bytes > dram_.size())
-      throw Error(name() + ": out of simulated DRAM (" + std::to_string(dram_.size() >> 20) + " MiB)");
+      throw Error(name() + ": out of simulated DRAM (" + std::to_string(dram_.size() >> 20) +
+                  " MiB)");
     next_ = offset + bytes;
     ++live_;
     return {dram_.data() + offset, offset, bytes};
@@ -170,8 +177,9 @@ class RtlBackend : public driver::Backend {
     const bool aw = m.m_axi_awvalid_o && m.m_axi_awready_i;
     const bool w = m.m_axi_wvalid_o && m.m_axi_wready_i;
     const bool bh = m.m_axi_bvalid_i && m.m_axi_bready_o;
-    Burst arBurst{m.m_axi_arid_o, m.m_axi_araddr_o, m.m_axi_arlen_o, 0, false,
-                  cycles_ + static_cast<uint64_t>(options_.dramLatency)};
+    Burst arBurst{m.m_axi_arid_o,  m.m_axi_araddr_o,
+                  m.m_axi_arlen_o, 0,
+                  false,           cycles_ + static_cast<uint64_t>(options_.dramLatency)};
     Burst awBurst{0, m.m_axi_awaddr_o, m.m_axi_awlen_o, 0, false, 0};
     getBytes(m.m_axi_wdata_o, std::span<uint8_t>(beat));
     m.clk_i = 1;

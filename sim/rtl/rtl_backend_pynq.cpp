@@ -4,7 +4,8 @@
 
 namespace kiln::sim {
 
-std::unique_ptr<driver::Backend> makeRtlBackend_pynq_z1(const accel::Config& config, size_t dramBytes, RtlOptions options) {
+std::unique_ptr<driver::Backend> makeRtlBackend_pynq_z1(const accel::Config& config,
+                                                        size_t dramBytes, RtlOptions options) {
   return std::make_unique<RtlBackend<Vkiln_pynq_z1>>(config, dramBytes, options);
 }
 

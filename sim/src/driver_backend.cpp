@@ -10,18 +10,23 @@ namespace {
 class CycleEngine : public driver::SimEngine {
  public:
   CycleEngine(const accel::Config& config, size_t dramBytes, Options options)
-      : config_(config), dramBytes_(dramBytes), options_(options), model_(config, dramBytes, options) {}
+      : config_(config),
+        dramBytes_(dramBytes),
+        options_(options),
+        model_(config, dramBytes, options) {}
   std::string name() const override { return "sim-cycle"; }
   std::span<uint8_t> dram() override { return model_.dram(); }
   void reset() override { model_ = CycleModel(config_, dramBytes_, options_); }
 
-  Expected<std::map<std::string, uint64_t>> run(std::span<const uint8_t> stream, driver::EngineFault& fault) override {
+  Expected<std::map<std::string, uint64_t>> run(std::span<const uint8_t> stream,
+                                                driver::EngineFault& fault) override {
     std::vector<accel::Insn> insns = accel::decodeStream(config_.layout(), stream);
     Expected<Stats> r = model_.run(insns);
     if (!r) {
       const auto& f = model_.machine().fault();
       std::string code = f ? std::string(f->errorCode()) : "";
-      fault = {code.empty() ? "NONE" : code, f && f->insn ? static_cast<uint32_t>(*f->insn) : 0, r.message()};
+      fault = {code.empty() ? "NONE" : code, f && f->insn ? static_cast<uint32_t>(*f->insn) : 0,
+               r.message()};
       return r.error();
     }
     std::map<std::string, uint64_t> counters(r->counters.begin(), r->counters.end());
@@ -37,8 +42,10 @@ class CycleEngine : public driver::SimEngine {
 
 }  // namespace
 
-std::unique_ptr<driver::Backend> makeSimCycleBackend(const accel::Config& config, size_t dramBytes, Options options) {
-  return driver::makeSimulatedBackend(std::make_unique<CycleEngine>(config, dramBytes, options), config);
+std::unique_ptr<driver::Backend> makeSimCycleBackend(const accel::Config& config, size_t dramBytes,
+                                                     Options options) {
+  return driver::makeSimulatedBackend(std::make_unique<CycleEngine>(config, dramBytes, options),
+                                      config);
 }
 
 }  // namespace kiln::sim

@@ -2,8 +2,8 @@
 // descriptions are refused naming the file, the field and what to change.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "kiln/boards/board.h"
@@ -30,12 +30,15 @@ std::string replaced(std::string s, const std::string& from, const std::string& 
 void expectError(const std::string& yaml, std::initializer_list<const char*> parts) {
   Expected<Board> b = parseBoard(yaml, "test.yaml");
   ASSERT_FALSE(b) << "accepted a broken board";
-  for (const char* p : parts) EXPECT_NE(b.message().find(p), std::string::npos) << "message lacks '" << p << "': " << b.message();
+  for (const char* p : parts)
+    EXPECT_NE(b.message().find(p), std::string::npos)
+        << "message lacks '" << p << "': " << b.message();
 }
 
 TEST(Boards, EveryBoardLoadsAndFitsItsConfig) {
   std::vector<std::string> names = boardNames();
-  EXPECT_EQ(names, (std::vector<std::string>{"kv260", "pynq-z1", "pynq-z2", "ultra96-v2", "zcu104"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"kv260", "pynq-z1", "pynq-z2", "ultra96-v2", "zcu104"}));
   for (const std::string& n : names) {
     Expected<Board> b = findBoard(n);
     ASSERT_TRUE(b) << b.message();
@@ -56,7 +59,8 @@ TEST(Boards, UnknownBoardListsTheKnownOnes) {
 
 TEST(Boards, ConfigTooLargeForThePart) {
   std::string y = replaced(readBoardFile("pynq-z1"), "config: pynq-z1", "config: ultrascale");
-  expectError(y, {"test.yaml", "accelerator.config", "BRAM36", "xc7z020clg400-1", "smaller config"});
+  expectError(y,
+              {"test.yaml", "accelerator.config", "BRAM36", "xc7z020clg400-1", "smaller config"});
 }
 
 TEST(Boards, ControlWindowOutsideThePort) {
@@ -70,16 +74,20 @@ TEST(Boards, WrongArchitectureForTheFamily) {
 }
 
 TEST(Boards, ClockAndAxiWidthMustMatchTheConfig) {
-  expectError(replaced(readBoardFile("kv260"), "mhz: 200}", "mhz: 250}"), {"clocks.fabric.mhz", "250", "200"});
+  expectError(replaced(readBoardFile("kv260"), "mhz: 200}", "mhz: 250}"),
+              {"clocks.fabric.mhz", "250", "200"});
   expectError(replaced(readBoardFile("kv260"), "data_width: 128", "data_width: 64"),
               {"axi.memory.data_width", "128-bit AXI master"});
 }
 
 TEST(Boards, MissingAndMalformedFields) {
-  expectError(replaced(readBoardFile("pynq-z2"), "part: xc7z020clg400-1\n", ""), {"part is missing"});
-  expectError(replaced(readBoardFile("pynq-z2"), "cores: 2", "cores: two"), {"cpu.cores must be an integer"});
+  expectError(replaced(readBoardFile("pynq-z2"), "part: xc7z020clg400-1\n", ""),
+              {"part is missing"});
+  expectError(replaced(readBoardFile("pynq-z2"), "cores: 2", "cores: two"),
+              {"cpu.cores must be an integer"});
   expectError("name: [unclosed", {"not valid YAML"});
-  expectError(replaced(readBoardFile("pynq-z2"), "port: S_AXI_HP0", "port: S_AXI_HP9"), {"S_AXI_HP9", "not a PS slave port"});
+  expectError(replaced(readBoardFile("pynq-z2"), "port: S_AXI_HP0", "port: S_AXI_HP9"),
+              {"S_AXI_HP9", "not a PS slave port"});
 }
 
 }  // namespace
@@ -92,17 +100,23 @@ namespace {
 // executes for real, with each Vivado command recorded, and the flow must reach the bitstream
 // with the PS ports the board names turned on.
 TEST(VivadoFlow, DryRunsForEveryBoard) {
-  if (std::system("tclsh < /dev/null > /dev/null 2>&1") != 0) GTEST_SKIP() << "tclsh is not installed";
+  if (std::system("tclsh < /dev/null > /dev/null 2>&1") != 0)
+    GTEST_SKIP() << "tclsh is not installed";
   const std::string src = KILN_SOURCE_DIR;
   for (const std::string& name : boardNames()) {
     Expected<Board> b = findBoard(name);
     ASSERT_TRUE(b) << b.message();
-    VivadoInputs in{{src + "/hw/rtl/kiln_top.sv"}, "kiln_top", "s_axi_ctrl", "m_axi_mem",
-                    (std::filesystem::temp_directory_path() / ("kiln-vivado-" + name)).string(), 2};
+    VivadoInputs in{{src + "/hw/rtl/kiln_top.sv"},
+                    "kiln_top",
+                    "s_axi_ctrl",
+                    "m_axi_mem",
+                    (std::filesystem::temp_directory_path() / ("kiln-vivado-" + name)).string(),
+                    2};
     std::filesystem::create_directories(in.outDir);
     std::string params = in.outDir + "/params.tcl";
     std::ofstream(params) << vivadoParams(*b, in);
-    std::string cmd = "tclsh " + src + "/boards/vivado/dryrun.tcl " + src + "/boards/vivado/build.tcl " + params + " 2>&1";
+    std::string cmd = "tclsh " + src + "/boards/vivado/dryrun.tcl " + src +
+                      "/boards/vivado/build.tcl " + params + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     ASSERT_NE(p, nullptr);
     std::string out;
@@ -114,7 +128,8 @@ TEST(VivadoFlow, DryRunsForEveryBoard) {
     EXPECT_NE(out.find("flow complete"), std::string::npos) << name << ":\n" << out;
     const bool zynq7 = b->family == "zynq-7000";
     const std::string hp = zynq7 ? "CONFIG.PCW_USE_S_AXI_HP0 1" : "CONFIG.PSU__USE__S_AXI_GP2 1";
-    EXPECT_NE(out.find(hp), std::string::npos) << name << " does not enable its memory port:\n" << out;
+    EXPECT_NE(out.find(hp), std::string::npos) << name << " does not enable its memory port:\n"
+                                               << out;
     const std::string width = zynq7 ? "PCW_S_AXI_HP0_DATA_WIDTH " : "PSU__SAXIGP2__DATA_WIDTH ";
     EXPECT_NE(out.find(width + std::to_string(b->memoryDataWidth)), std::string::npos) << out;
   }

@@ -2,9 +2,9 @@
 // another in place of the u-dma-buf buffer (with its sysfs attributes), served by the
 // functional simulator through a shim thread that watches the register file as hardware
 // would; and bitstream handling against a directory laid out like the FPGA manager's sysfs.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -31,7 +31,9 @@ fs::path scratch(const std::string& name) {
   return p;
 }
 
-void writeFile(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+void writeFile(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
 
 // A PYNQ-Z1 carrying the small config, so the shared test stream runs on it.
 boards::Board smallBoard() {
@@ -50,15 +52,19 @@ boards::Board smallBoard() {
 // it waits for CONTROL.START, runs the stream, and writes STATUS, ERROR_INSN and the counters.
 class Shim {
  public:
-  Shim(const fs::path& regs, const fs::path& dma, size_t dmaBytes, uint64_t phys, const accel::Config& c)
+  Shim(const fs::path& regs, const fs::path& dma, size_t dmaBytes, uint64_t phys,
+       const accel::Config& c)
       : config_(c), sim_(makeSimFuncBackend(c, dmaBytes)), dmaBytes_(dmaBytes), phys_(phys) {
     regsFd_ = ::open(regs.c_str(), O_RDWR);
     dmaFd_ = ::open(dma.c_str(), O_RDWR);
-    regs_ = static_cast<volatile uint32_t*>(::mmap(nullptr, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED, regsFd_, 0));
-    dma_ = static_cast<uint8_t*>(::mmap(nullptr, dmaBytes, PROT_READ | PROT_WRITE, MAP_SHARED, dmaFd_, 0));
+    regs_ = static_cast<volatile uint32_t*>(
+        ::mmap(nullptr, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED, regsFd_, 0));
+    dma_ = static_cast<uint8_t*>(
+        ::mmap(nullptr, dmaBytes, PROT_READ | PROT_WRITE, MAP_SHARED, dmaFd_, 0));
     simDram_ = sim_->allocate(dmaBytes, 64);  // the simulator's whole DRAM, at address 0
     // The hardware's constant registers.
-    for (const char* r : {"CONFIG_HASH", "ISA_VERSION"}) regs_[offset(r) / 4] = sim_->readReg(offset(r));
+    for (const char* r : {"CONFIG_HASH", "ISA_VERSION"})
+      regs_[offset(r) / 4] = sim_->readReg(offset(r));
     thread_ = std::thread([this] { loop(); });
   }
   ~Shim() {
@@ -86,7 +92,9 @@ class Shim {
       }
       regs_[control / 4] = 0;  // START and CLEAR_COUNTERS self-clear
       // Physical addresses -> the simulator's DRAM offsets.
-      auto set = [&](const char* r, uint64_t v) { sim_->writeReg(offset(r), static_cast<uint32_t>(v)); };
+      auto set = [&](const char* r, uint64_t v) {
+        sim_->writeReg(offset(r), static_cast<uint32_t>(v));
+      };
       auto get64 = [&](const char* lo, const char* hi) {
         return uint64_t{regs_[offset(lo) / 4]} | (uint64_t{regs_[offset(hi) / 4]} << 32);
       };
@@ -106,7 +114,8 @@ class Shim {
         regs_[at / 4 + 1] = sim_->readReg(at + 4);
       }
       regs_[offset("ERROR_INSN") / 4] = sim_->readReg(offset("ERROR_INSN"));
-      std::atomic_thread_fence(std::memory_order_seq_cst);  // results before STATUS, as the bus orders them
+      std::atomic_thread_fence(
+          std::memory_order_seq_cst);  // results before STATUS, as the bus orders them
       regs_[offset("STATUS") / 4] = sim_->readReg(offset("STATUS"));
     }
   }
@@ -138,7 +147,8 @@ TEST(BoardBackend, RunsAStreamThroughMappedRegistersAndDmaBuffer) {
   ASSERT_TRUE(c) << c.message();
   Shim shim(dir / "mem", dir / "udmabuf0", dmaBytes, phys, *c);
 
-  BoardPaths paths{(dir / "mem").string(), uint64_t{0}, (dir / "udmabuf0").string(), (dir / "sysfs").string()};
+  BoardPaths paths{(dir / "mem").string(), uint64_t{0}, (dir / "udmabuf0").string(),
+                   (dir / "sysfs").string()};
   Expected<std::unique_ptr<Backend>> backend = openBoardBackend(board, paths);
   ASSERT_TRUE(backend) << backend.message();
   Expected<std::unique_ptr<Accelerator>> acc = Accelerator::open(std::move(*backend), *c);
@@ -151,7 +161,8 @@ TEST(BoardBackend, RunsAStreamThroughMappedRegistersAndDmaBuffer) {
   ASSERT_TRUE(stream) << stream.message();
   Expected<RunResult> r = (*acc)->run(*stream, buf.deviceAddr, 5000ms);
   ASSERT_TRUE(r) << r.message();
-  for (int o = 0; o < 4; ++o) EXPECT_EQ(static_cast<int8_t>(buf.host[64 + o]), want[o]) << "output channel " << o;
+  for (int o = 0; o < 4; ++o)
+    EXPECT_EQ(static_cast<int8_t>(buf.host[64 + o]), want[o]) << "output channel " << o;
   EXPECT_EQ(r->counters.at("COMPUTE_GEMM_UOPS"), 2u);
 }
 
@@ -164,7 +175,8 @@ TEST(BoardBackend, MissingDeviceFilesSayWhatToSetUp) {
 
 // A .bit file as Vivado writes it: header fields a-d, then the data field e.
 std::vector<uint8_t> makeBit(const std::string& part, const std::vector<uint8_t>& data) {
-  std::vector<uint8_t> b = {0x00, 0x09, 0x0f, 0xf0, 0x0f, 0xf0, 0x0f, 0xf0, 0x0f, 0xf0, 0x00, 0x00, 0x01};
+  std::vector<uint8_t> b = {0x00, 0x09, 0x0f, 0xf0, 0x0f, 0xf0, 0x0f,
+                            0xf0, 0x0f, 0xf0, 0x00, 0x00, 0x01};
   auto field = [&](char key, const std::string& v) {
     b.push_back(static_cast<uint8_t>(key));
     b.push_back(0);
@@ -188,7 +200,8 @@ TEST(Bitstream, ParsesHeaderAndSwapsWordsForTheFpgaManager) {
   ASSERT_TRUE(bit) << bit.message();
   EXPECT_EQ(bit->part, "7z020clg400");
   EXPECT_EQ(bit->design.rfind("kiln_top", 0), 0u);
-  EXPECT_EQ(toFpgaManagerBin(*bit), (std::vector<uint8_t>{0xff, 0xff, 0xff, 0xff, 0x66, 0x55, 0x99, 0xaa}));
+  EXPECT_EQ(toFpgaManagerBin(*bit),
+            (std::vector<uint8_t>{0xff, 0xff, 0xff, 0xff, 0x66, 0x55, 0x99, 0xaa}));
   std::vector<uint8_t> cut = makeBit("7z020clg400", data);
   cut.resize(cut.size() - 3);
   Expected<Bitstream> t = parseBitstream(cut, "cut.bit");
@@ -214,8 +227,9 @@ TEST(Bitstream, LoadsThroughTheFpgaManager) {
   writeFile(dir / "fpga0/state", "operating\n");
   std::vector<uint8_t> data = {1, 2, 3, 4, 5, 6, 7, 8};
   std::vector<uint8_t> bytes = makeBit("7z020clg400", data);
-  std::ofstream(dir / "kiln.bit", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                          static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(dir / "kiln.bit", std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
   FpgaManagerPaths paths{dir / "fpga0", dir / "firmware"};
   Expected<boards::Board> z1 = boards::findBoard("pynq-z1");
   ASSERT_TRUE(z1);
@@ -226,7 +240,8 @@ TEST(Bitstream, LoadsThroughTheFpgaManager) {
   std::getline(fw, name);
   EXPECT_EQ(name, "kiln.bin");
   std::ifstream binFile(dir / "firmware/kiln.bin", std::ios::binary);
-  std::vector<uint8_t> bin((std::istreambuf_iterator<char>(binFile)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bin((std::istreambuf_iterator<char>(binFile)),
+                           std::istreambuf_iterator<char>());
   EXPECT_EQ(bin, (std::vector<uint8_t>{4, 3, 2, 1, 8, 7, 6, 5}));
 
   // The manager refusing it, and a bitstream for another part.
@@ -237,7 +252,8 @@ TEST(Bitstream, LoadsThroughTheFpgaManager) {
   Expected<boards::Board> zcu = boards::findBoard("zcu104");
   Expected<bool> wrong = loadBitstream((dir / "kiln.bit").string(), *zcu, paths);
   ASSERT_FALSE(wrong);
-  EXPECT_NE(wrong.message().find("kiln board build --board zcu104"), std::string::npos) << wrong.message();
+  EXPECT_NE(wrong.message().find("kiln board build --board zcu104"), std::string::npos)
+      << wrong.message();
 }
 
 }  // namespace

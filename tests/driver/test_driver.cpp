@@ -33,7 +33,8 @@ using test::kGemmTile;
 
 TEST(Driver, RefusesHardwareOfAnotherConfig) {
   accel::Config small = config("small"), pynq = config("pynq-z1");
-  Expected<std::unique_ptr<Accelerator>> a = Accelerator::open(makeSimFuncBackend(small, 1 << 20), pynq);
+  Expected<std::unique_ptr<Accelerator>> a =
+      Accelerator::open(makeSimFuncBackend(small, 1 << 20), pynq);
   ASSERT_FALSE(a);
   EXPECT_NE(a.message().find("config hash"), std::string::npos) << a.message();
   EXPECT_NE(a.message().find("'pynq-z1'"), std::string::npos) << a.message();
@@ -48,7 +49,8 @@ TEST(Driver, RunsAGemmTileThroughTheRegisters) {
   ASSERT_TRUE(stream) << stream.message();
   Expected<RunResult> r = acc->run(*stream, buf.deviceAddr, 1000ms);
   ASSERT_TRUE(r) << r.message();
-  for (int o = 0; o < 4; ++o) EXPECT_EQ(static_cast<int8_t>(buf.host[64 + o]), want[o]) << "output channel " << o;
+  for (int o = 0; o < 4; ++o)
+    EXPECT_EQ(static_cast<int8_t>(buf.host[64 + o]), want[o]) << "output channel " << o;
   EXPECT_EQ(r->counters.at("FETCH_INSNS"), 7u);
   EXPECT_EQ(r->counters.at("COMPUTE_GEMM_UOPS"), 2u);
   EXPECT_EQ(r->counters.at("STORE_DMA_BYTES"), 4u);
@@ -100,7 +102,9 @@ class DeadBackend : public Backend {
   void writeReg(uint32_t offset, uint32_t value) override {
     if (offset != 0) inner_->writeReg(offset, value);  // CONTROL (offset 0) is ignored
   }
-  DmaBuffer allocate(size_t bytes, size_t alignment) override { return inner_->allocate(bytes, alignment); }
+  DmaBuffer allocate(size_t bytes, size_t alignment) override {
+    return inner_->allocate(bytes, alignment);
+  }
   void release(const DmaBuffer& b) override { inner_->release(b); }
   void wait(std::chrono::microseconds) override {}
   void reset() override { inner_->reset(); }

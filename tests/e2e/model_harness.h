@@ -15,8 +15,12 @@ namespace kiln::test {
 
 namespace fs = std::filesystem;
 
-inline fs::path sourceDir() { return KILN_SOURCE_DIR; }
-inline fs::path modelsDir() { return KILN_MODELS_DIR; }
+inline fs::path sourceDir() {
+  return KILN_SOURCE_DIR;
+}
+inline fs::path modelsDir() {
+  return KILN_MODELS_DIR;
+}
 inline fs::path scratchDir(const std::string& name) {
   fs::path p = fs::path(KILN_BINARY_DIR) / "test-scratch" / name;
   fs::create_directories(p);
@@ -52,9 +56,9 @@ inline int runCommand(const std::string& cmd, std::string* output) {
 }
 
 struct Diff {
-  double maxAbs = 0;     // max |got - want|
-  double maxRef = 0;     // max |want|
-  double relative = 0;   // maxAbs / maxRef: the error relative to the output's scale
+  double maxAbs = 0;    // max |got - want|
+  double maxRef = 0;    // max |want|
+  double relative = 0;  // maxAbs / maxRef: the error relative to the output's scale
   int64_t argmaxGot = -1, argmaxWant = -1;
 };
 

@@ -24,10 +24,12 @@ TEST_P(GraphPasses, PreserveResultsAndPlanMemorySoundly) {
   for (Node* n : after->nodes())
     if (n->op == "BatchNormalization") {
       ASSERT_NE(n->inputs[0]->producer, nullptr);
-      EXPECT_NE(n->inputs[0]->producer->op, "Conv") << "unfolded batch norm after a Conv: " << n->describe();
+      EXPECT_NE(n->inputs[0]->producer->op, "Conv")
+          << "unfolded batch norm after a Conv: " << n->describe();
     }
   for (size_t k = 0; k < before->outputs().size(); ++k)
-    EXPECT_EQ(before->outputs()[k]->name, after->outputs()[k]->name) << "output names must survive optimisation";
+    EXPECT_EQ(before->outputs()[k]->name, after->outputs()[k]->name)
+        << "output names must survive optimisation";
 
   std::map<std::string, NDArray> feeds;
   uint32_t seed = 7;
@@ -44,9 +46,13 @@ TEST_P(GraphPasses, PreserveResultsAndPlanMemorySoundly) {
   MemoryPlan plan = planMemory(*after);
   EXPECT_LE(plan.arenaBytes, plan.naiveBytes);
   std::map<int64_t, int> ordinal;
-  for (Node* n : after->nodes()) ordinal.try_emplace(n->i(kFuseGroupAttr), static_cast<int>(ordinal.size()));
+  for (Node* n : after->nodes())
+    ordinal.try_emplace(n->i(kFuseGroupAttr), static_cast<int>(ordinal.size()));
   auto kernelOf = [&](const Node* n) { return ordinal.at(n->i(kFuseGroupAttr)); };
-  struct Live { const MemoryPlan::Slot* slot; int from, to; };
+  struct Live {
+    const MemoryPlan::Slot* slot;
+    int from, to;
+  };
   std::vector<Live> live;
   for (const auto& s : plan.slots) {
     int to = kernelOf(s.value->producer);
@@ -62,8 +68,10 @@ TEST_P(GraphPasses, PreserveResultsAndPlanMemorySoundly) {
       const auto& a = live[i];
       const auto& b = live[j];
       bool together = a.from <= b.to && b.from <= a.to;
-      bool overlap = a.slot->offset < b.slot->offset + b.slot->size && b.slot->offset < a.slot->offset + a.slot->size;
-      EXPECT_FALSE(together && overlap) << a.slot->value->name << " and " << b.slot->value->name << " share memory";
+      bool overlap = a.slot->offset < b.slot->offset + b.slot->size &&
+                     b.slot->offset < a.slot->offset + a.slot->size;
+      EXPECT_FALSE(together && overlap)
+          << a.slot->value->name << " and " << b.slot->value->name << " share memory";
     }
   // Every value read by a kernel other than the one that wrote it is in memory.
   std::set<const Value*> planned;
@@ -75,14 +83,15 @@ TEST_P(GraphPasses, PreserveResultsAndPlanMemorySoundly) {
       }
     }
   }
-  std::cout << "[ " << GetParam() << " ] " << before->nodes().size() << " -> " << after->nodes().size()
-            << " nodes; activations " << plan.arenaBytes << " B with reuse, " << plan.naiveBytes << " B without\n";
+  std::cout << "[ " << GetParam() << " ] " << before->nodes().size() << " -> "
+            << after->nodes().size() << " nodes; activations " << plan.arenaBytes
+            << " B with reuse, " << plan.naiveBytes << " B without\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, GraphPasses,
-                         ::testing::Values("resnet18", "resnet50", "mobilenetv2", "squeezenet1_1", "batch3",
-                                           "asym_pads", "grouped_dilated", "auto_pad", "gemm_variants",
-                                           "concat_reshape"));
+                         ::testing::Values("resnet18", "resnet50", "mobilenetv2", "squeezenet1_1",
+                                           "batch3", "asym_pads", "grouped_dilated", "auto_pad",
+                                           "gemm_variants", "concat_reshape"));
 
 }  // namespace
 }  // namespace kiln::test

@@ -38,8 +38,8 @@ TEST_P(VsOnnxRuntime, OutputsMatch) {
     args += " '" + in->name + "=" + p.string() + "'";
   }
   std::string out;
-  std::string cmd = "node " + (sourceDir() / "scripts/node/ort_run.mjs").string() + " " + model.string() + " " +
-                    (dir / "ort").string() + " --threads 1" + args;
+  std::string cmd = "node " + (sourceDir() / "scripts/node/ort_run.mjs").string() + " " +
+                    model.string() + " " + (dir / "ort").string() + " --threads 1" + args;
   ASSERT_EQ(runCommand(cmd, &out), 0) << cmd << "\n" << out;
 
   std::vector<NDArray> got = ref::Executor(*g).run(feeds);
@@ -50,20 +50,23 @@ TEST_P(VsOnnxRuntime, OutputsMatch) {
     NDArray w = readNpy(want.string());
     ASSERT_EQ(got[k].shape(), w.shape()) << "output " << g->outputs()[k]->name;
     Diff d = diff(got[k], w);
-    EXPECT_LE(d.relative, 1e-4) << name << " output " << g->outputs()[k]->name << ": max abs diff " << d.maxAbs
-                                << " against max |ref| " << d.maxRef;
-    std::cout << "[ " << name << " ] " << g->outputs()[k]->name << shapeStr(w.shape()) << " max|diff| " << d.maxAbs
-              << " / max|ort| " << d.maxRef << " = " << d.relative << "\n";
+    EXPECT_LE(d.relative, 1e-4) << name << " output " << g->outputs()[k]->name << ": max abs diff "
+                                << d.maxAbs << " against max |ref| " << d.maxRef;
+    std::cout << "[ " << name << " ] " << g->outputs()[k]->name << shapeStr(w.shape())
+              << " max|diff| " << d.maxAbs << " / max|ort| " << d.maxRef << " = " << d.relative
+              << "\n";
   }
 }
 
 // The four reference networks, one stored at opset 21 and one with external data, and the
 // models nobody tuned for (scripts/gen_models.py describes each).
 INSTANTIATE_TEST_SUITE_P(Models, VsOnnxRuntime,
-                         ::testing::Values("resnet18", "resnet50", "mobilenetv2", "squeezenet1_1", "resnet18_opset21",
-                                           "resnet18_extdata", "odd_input", "nhwc_transpose", "batch3", "asym_pads",
-                                           "grouped_dilated", "auto_pad", "avgpool_pad", "gemm_variants",
-                                           "broadcast_ops", "softmax_opset11", "concat_reshape"));
+                         ::testing::Values("resnet18", "resnet50", "mobilenetv2", "squeezenet1_1",
+                                           "resnet18_opset21", "resnet18_extdata", "odd_input",
+                                           "nhwc_transpose", "batch3", "asym_pads",
+                                           "grouped_dilated", "auto_pad", "avgpool_pad",
+                                           "gemm_variants", "broadcast_ops", "softmax_opset11",
+                                           "concat_reshape"));
 
 }  // namespace
 }  // namespace kiln::test

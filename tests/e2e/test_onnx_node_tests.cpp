@@ -37,8 +37,9 @@ std::string opOfTest(const std::string& dir, const std::vector<std::string>& ops
   std::string rest = dir.substr(5);
   // Test names that do not spell the operator's name.
   static const std::map<std::string, std::string> aliases = {
-      {"batchnorm", "BatchNormalization"}, {"basic_conv", "Conv"},       {"reduce_mean", "ReduceMean"},
-      {"reduce_sum", "ReduceSum"},         {"reduce_max", "ReduceMax"},  {"constant_pad", "Pad"}};
+      {"batchnorm", "BatchNormalization"}, {"basic_conv", "Conv"},
+      {"reduce_mean", "ReduceMean"},       {"reduce_sum", "ReduceSum"},
+      {"reduce_max", "ReduceMax"},         {"constant_pad", "Pad"}};
   for (auto& [prefix, op] : aliases)
     if (rest.rfind(prefix, 0) == 0) return op;
   std::string best;
@@ -53,13 +54,15 @@ std::string opOfTest(const std::string& dir, const std::vector<std::string>& ops
 }
 
 std::string compare(const NDArray& got, const NDArray& want) {
-  if (got.shape() != want.shape()) return "shape " + shapeStr(got.shape()) + " != " + shapeStr(want.shape());
+  if (got.shape() != want.shape())
+    return "shape " + shapeStr(got.shape()) + " != " + shapeStr(want.shape());
   if (want.dtype() == DType::F32 || want.dtype() == DType::F16) {
     auto g = got.toFloatVector(), w = want.toFloatVector();
     for (size_t i = 0; i < w.size(); ++i) {
       if (std::isnan(w[i]) && std::isnan(g[i])) continue;
       if (std::abs(g[i] - w[i]) > 1e-5 + 1e-3 * std::abs(w[i]))
-        return "element " + std::to_string(i) + ": " + std::to_string(g[i]) + " != " + std::to_string(w[i]);
+        return "element " + std::to_string(i) + ": " + std::to_string(g[i]) +
+               " != " + std::to_string(w[i]);
     }
     return "";
   }
@@ -75,11 +78,13 @@ std::vector<std::string> inputNames(const fs::path& model) {
 }
 
 TEST(OnnxNodeTests, SupportedOperatorsMatchExpectedOutputs) {
-  if (!fs::exists(kNodeDir)) GTEST_SKIP() << "libonnx-testdata is not installed (" << kNodeDir << ")";
+  if (!fs::exists(kNodeDir))
+    GTEST_SKIP() << "libonnx-testdata is not installed (" << kNodeDir << ")";
   std::vector<std::string> ops = supportedOnnxOps();
   std::map<std::string, Tally> table;
   std::vector<std::string> dirs;
-  for (const auto& e : fs::directory_iterator(kNodeDir)) dirs.push_back(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(kNodeDir))
+    dirs.push_back(e.path().filename().string());
   std::sort(dirs.begin(), dirs.end());
   int ran = 0;
   for (const std::string& d : dirs) {
@@ -99,7 +104,8 @@ TEST(OnnxNodeTests, SupportedOperatorsMatchExpectedOutputs) {
     {
       std::vector<std::string> names = inputNames(dir / "model.onnx");
       for (size_t k = 0; k < names.size(); ++k) {
-        Expected<NDArray> a = readOnnxTensor((data / ("input_" + std::to_string(k) + ".pb")).string());
+        Expected<NDArray> a =
+            readOnnxTensor((data / ("input_" + std::to_string(k) + ".pb")).string());
         if (a && (a->dtype() == DType::I64 || a->dtype() == DType::I32 || a->rank() == 0))
           opts.constantInputs[names[k]] = *a;
       }
@@ -116,7 +122,8 @@ TEST(OnnxNodeTests, SupportedOperatorsMatchExpectedOutputs) {
     std::vector<std::string> names = inputNames(dir / "model.onnx");
     for (size_t k = 0; k < names.size(); ++k) {
       if (opts.constantInputs.count(names[k])) continue;
-      Expected<NDArray> a = readOnnxTensor((data / ("input_" + std::to_string(k) + ".pb")).string());
+      Expected<NDArray> a =
+          readOnnxTensor((data / ("input_" + std::to_string(k) + ".pb")).string());
       if (!a) {
         problem = a.message();
         break;
@@ -130,9 +137,12 @@ TEST(OnnxNodeTests, SupportedOperatorsMatchExpectedOutputs) {
         problem = outs.message();
       } else {
         for (size_t k = 0; k < outs->size() && problem.empty(); ++k) {
-          Expected<NDArray> want = readOnnxTensor((data / ("output_" + std::to_string(k) + ".pb")).string());
-          if (!want) problem = want.message();
-          else problem = compare((*outs)[k], *want);
+          Expected<NDArray> want =
+              readOnnxTensor((data / ("output_" + std::to_string(k) + ".pb")).string());
+          if (!want)
+            problem = want.message();
+          else
+            problem = compare((*outs)[k], *want);
         }
       }
     }
@@ -149,9 +159,11 @@ TEST(OnnxNodeTests, SupportedOperatorsMatchExpectedOutputs) {
   if (const char* report = std::getenv("KILN_NODE_TEST_REPORT")) {
     std::ofstream f(report);
     f << "# ONNX backend node tests\n\n"
-      << "The ONNX backend node tests shipped by Debian's `libonnx-testdata` (ONNX 1.12), run through\n"
+      << "The ONNX backend node tests shipped by Debian's `libonnx-testdata` (ONNX 1.12), run "
+         "through\n"
       << "Kiln's ONNX front end and reference executor by `tests/e2e/test_onnx_node_tests.cpp`\n"
-      << "(tolerance: |got - want| <= 1e-5 + 1e-3 |want|). *Refused* means the importer rejected the\n"
+      << "(tolerance: |got - want| <= 1e-5 + 1e-3 |want|). *Refused* means the importer rejected "
+         "the\n"
       << "model with an error naming what it does not support; *failed* means a wrong answer.\n\n"
       << "| operator | passed | refused | failed |\n|---|---:|---:|---:|\n";
     Tally total;
@@ -159,7 +171,8 @@ TEST(OnnxNodeTests, SupportedOperatorsMatchExpectedOutputs) {
       f << "| " << op << " | " << t.pass << " | " << t.refused << " | " << t.fail << " |\n";
       total.pass += t.pass, total.refused += t.refused, total.fail += t.fail;
     }
-    f << "| **total** | **" << total.pass << "** | **" << total.refused << "** | **" << total.fail << "** |\n\n";
+    f << "| **total** | **" << total.pass << "** | **" << total.refused << "** | **" << total.fail
+      << "** |\n\n";
     f << "## Refusals and failures\n\n";
     for (auto& [op, t] : table)
       for (const std::string& n : t.notes) f << "- " << n << "\n";

@@ -26,33 +26,37 @@ TEST(QuantizeAccuracy, RealMobileNetV2OnPhotos) {
   Expected<Graph> g = loadModel(model.string());
   ASSERT_TRUE(g) << g.message();
   optimizeGraph(*g);
-  const std::string D = "/usr/share/doc/opencv-doc/examples/data/", S = "/usr/lib/python3/dist-packages/skimage/data/",
+  const std::string D = "/usr/share/doc/opencv-doc/examples/data/",
+                    S = "/usr/lib/python3/dist-packages/skimage/data/",
                     K = "/usr/share/darknet/data/";
   auto tensor = [&](const std::string& path) {
     return std::map<std::string, NDArray>{
         {g->inputs()[0]->name, imageToTensor(loadImage(path), 224, 224, Preprocess::preset("tf"))}};
   };
   std::vector<std::map<std::string, NDArray>> calib;
-  for (const std::string& p : {D + "apple.jpg", D + "messi5.jpg", S + "rocket.jpg", D + "orange.jpg"}) {
+  for (const std::string& p :
+       {D + "apple.jpg", D + "messi5.jpg", S + "rocket.jpg", D + "orange.jpg"}) {
     if (!fs::exists(p)) GTEST_SKIP() << p << " is not installed";
     calib.push_back(tensor(p));
   }
   QuantizeReport report;
   Graph q = quantizeGraph(*g, calibrate(*g, calib), &report);
-  std::cout << "MobileNet v2: " << report.quantized << " operators int8, " << report.floatOps << " float\n";
+  std::cout << "MobileNet v2: " << report.quantized << " operators int8, " << report.floatOps
+            << " float\n";
   int agree = 0, total = 0;
-  for (const std::string& p : {S + "chelsea.png", S + "coffee.png", S + "horse.png", S + "astronaut.png", D + "digits.png",
-                               D + "butterfly.jpg", D + "fruits.jpg", D + "starry_night.jpg", K + "eagle.jpg",
-                               K + "giraffe.jpg", K + "scream.jpg", K + "dog.jpg"}) {
+  for (const std::string& p :
+       {S + "chelsea.png", S + "coffee.png", S + "horse.png", S + "astronaut.png", D + "digits.png",
+        D + "butterfly.jpg", D + "fruits.jpg", D + "starry_night.jpg", K + "eagle.jpg",
+        K + "giraffe.jpg", K + "scream.jpg", K + "dog.jpg"}) {
     auto in = tensor(p);
     NDArray f = ref::Executor(*g).run(in)[0];
     NDArray i = ref::Executor(q).run(in)[0];
     const bool same = argmax(f) == argmax(i);
     agree += same;
     ++total;
-    std::cout << "  " << fs::path(p).filename().string() << ": float class " << argmax(f) << " p="
-              << f.data<float>()[argmax(f)] << ", int8 class " << argmax(i) << " p=" << i.data<float>()[argmax(i)]
-              << (same ? "" : "  (differs)") << "\n";
+    std::cout << "  " << fs::path(p).filename().string() << ": float class " << argmax(f)
+              << " p=" << f.data<float>()[argmax(f)] << ", int8 class " << argmax(i)
+              << " p=" << i.data<float>()[argmax(i)] << (same ? "" : "  (differs)") << "\n";
   }
   std::cout << "top-1 agreement with float: " << agree << "/" << total << "\n";
   EXPECT_GE(agree, total - 2);
@@ -65,7 +69,9 @@ struct Case {
   std::string model;
   double bound;
 };
-void PrintTo(const Case& c, std::ostream* os) { *os << c.model; }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.model;
+}
 
 class QuantizeGenerated : public ::testing::TestWithParam<Case> {};
 
@@ -86,8 +92,8 @@ TEST_P(QuantizeGenerated, LogitsStayCloseToFloat) {
     agree += argmax(f) == argmax(i);
     worst = std::max(worst, diff(i, f).relative);
   }
-  std::cout << GetParam().model << ": top-1 agreement " << agree << "/6, worst logit error " << worst
-            << " of the logits' range\n";
+  std::cout << GetParam().model << ": top-1 agreement " << agree << "/6, worst logit error "
+            << worst << " of the logits' range\n";
   EXPECT_LE(worst, GetParam().bound) << "int8 logits drifted further from float than before";
 }
 

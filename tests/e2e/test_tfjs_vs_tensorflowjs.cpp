@@ -18,7 +18,9 @@
 namespace kiln::test {
 namespace {
 
-fs::path nsfwModel() { return fs::path(KILN_BINARY_DIR) / "nsfwjs-mobilenetv2"; }
+fs::path nsfwModel() {
+  return fs::path(KILN_BINARY_DIR) / "nsfwjs-mobilenetv2";
+}
 
 // Compares one model directory on one photo; `size` is the model's input resolution.
 void compareWithTfjs(const fs::path& model, int64_t size, const fs::path& photo) {
@@ -34,8 +36,8 @@ void compareWithTfjs(const fs::path& model, int64_t size, const fs::path& photo)
 
   fs::path prefix = scratchDir("tfjs/" + model.filename().string()) / photo.stem();
   std::string out;
-  std::string cmd = "node " + (sourceDir() / "scripts/node/tfjs_run.mjs").string() + " " + model.string() +
-                    " " + photo.string() + " " + prefix.string();
+  std::string cmd = "node " + (sourceDir() / "scripts/node/tfjs_run.mjs").string() + " " +
+                    model.string() + " " + photo.string() + " " + prefix.string();
   ASSERT_EQ(runCommand(cmd, &out), 0) << cmd << "\n" << out;
   NDArray tfInput = readNpy(prefix.string() + ".input.npy");
   NDArray tfProbs = readNpy(prefix.string() + ".output.npy");
@@ -47,7 +49,8 @@ void compareWithTfjs(const fs::path& model, int64_t size, const fs::path& photo)
   Diff probs = diff(got[0], tfProbs);
   Diff lg = diff(got[1], tfLogits.reshaped(got[1].shape()));
   EXPECT_LE(probs.relative, 1e-4) << "probabilities: max abs diff " << probs.maxAbs;
-  EXPECT_LE(lg.relative, 1e-4) << "logits: max abs diff " << lg.maxAbs << " against max |logit| " << lg.maxRef;
+  EXPECT_LE(lg.relative, 1e-4) << "logits: max abs diff " << lg.maxAbs << " against max |logit| "
+                               << lg.maxRef;
   EXPECT_EQ(probs.argmaxGot, probs.argmaxWant);
 
   // Kiln's own decoding and preprocessing.
@@ -59,14 +62,18 @@ void compareWithTfjs(const fs::path& model, int64_t size, const fs::path& photo)
   }
   std::vector<NDArray> own = exec.run({{inputName, mine}});
   Diff ownProbs = diff(own[0], tfProbs);
-  EXPECT_EQ(ownProbs.argmaxGot, ownProbs.argmaxWant) << "top-1 from Kiln's own image pipeline differs";
-  std::cout << "[ " << photo.filename().string() << " ] top-1 class " << probs.argmaxWant << " p=" << tfProbs.data<float>()[probs.argmaxWant]
-            << "  logits rel diff " << lg.relative << "  own-pipeline prob diff " << ownProbs.maxAbs << "\n";
+  EXPECT_EQ(ownProbs.argmaxGot, ownProbs.argmaxWant)
+      << "top-1 from Kiln's own image pipeline differs";
+  std::cout << "[ " << photo.filename().string() << " ] top-1 class " << probs.argmaxWant
+            << " p=" << tfProbs.data<float>()[probs.argmaxWant] << "  logits rel diff "
+            << lg.relative << "  own-pipeline prob diff " << ownProbs.maxAbs << "\n";
 }
 
 class VsTensorflowJs : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(VsTensorflowJs, MobileNetV2MatchesOnPhoto) { compareWithTfjs(nsfwModel(), 224, GetParam()); }
+TEST_P(VsTensorflowJs, MobileNetV2MatchesOnPhoto) {
+  compareWithTfjs(nsfwModel(), 224, GetParam());
+}
 
 // Inception v3 (299x299, 22 MB of weights) takes ~20 s with TF.js: run with the slow label
 // (ctest -L slow), which sets KILN_SLOW_TESTS=1.
@@ -76,8 +83,8 @@ TEST(VsTensorflowJsSlow, InceptionV3MatchesOnPhoto) {
   if (!fs::exists(model / "model.json")) {
     std::string out;
     std::string cmd = "node " + (sourceDir() / "scripts/node/extract_tfjs.mjs").string() + " " +
-                      (sourceDir() / "scripts/node/node_modules/nsfwjs").string() + " " + model.string() +
-                      " --model inception_v3";
+                      (sourceDir() / "scripts/node/node_modules/nsfwjs").string() + " " +
+                      model.string() + " --model inception_v3";
     ASSERT_EQ(runCommand(cmd, &out), 0) << cmd << "\n" << out;
   }
   compareWithTfjs(model, 299, "/usr/lib/python3/dist-packages/skimage/data/chelsea.png");
@@ -85,14 +92,15 @@ TEST(VsTensorflowJsSlow, InceptionV3MatchesOnPhoto) {
 }
 
 // The photos where the answer is not simply "Neutral" discriminate best (see scripts/photos.txt).
-INSTANTIATE_TEST_SUITE_P(Photos, VsTensorflowJs,
-                         ::testing::Values("/usr/lib/python3/dist-packages/skimage/data/chelsea.png",
-                                           "/usr/lib/python3/dist-packages/skimage/data/rocket.jpg",
-                                           "/usr/lib/python3/dist-packages/skimage/data/horse.png",
-                                           "/usr/share/doc/opencv-doc/examples/data/apple.jpg",
-                                           "/usr/share/doc/opencv-doc/examples/data/messi5.jpg",
-                                           "/usr/share/doc/opencv-doc/examples/data/digits.png",
-                                           "/usr/share/darknet/data/eagle.jpg"));
+INSTANTIATE_TEST_SUITE_P(
+    Photos, VsTensorflowJs,
+    ::testing::Values("/usr/lib/python3/dist-packages/skimage/data/chelsea.png",
+                      "/usr/lib/python3/dist-packages/skimage/data/rocket.jpg",
+                      "/usr/lib/python3/dist-packages/skimage/data/horse.png",
+                      "/usr/share/doc/opencv-doc/examples/data/apple.jpg",
+                      "/usr/share/doc/opencv-doc/examples/data/messi5.jpg",
+                      "/usr/share/doc/opencv-doc/examples/data/digits.png",
+                      "/usr/share/darknet/data/eagle.jpg"));
 
 }  // namespace
 }  // namespace kiln::test

@@ -79,14 +79,17 @@ class Accelerator {
   // A memory without random stalls: every request is accepted at once, and a read burst's
   // first beat comes `latency` cycles after its address, then one beat per cycle — the DRAM
   // the cycle model describes (Options::dram_latency, one AXI beat per cycle).
-  void setFixedLatency(int latency) { latency_ = latency; }
+  void setFixedLatency(int latency) {
+    latency_ = latency;
+  }
 
   // One cycle: the memory and register models drive their inputs, then the clock rises.
   void tick() {
     dut_->clk_i = 0;
     // Read data.
     dut_->m_axi_rvalid_i = 0;
-    const bool readReady = latency_ < 0 ? rng_() % 8 != 0 : !reads_.empty() && reads_.front().due <= cycles_;
+    const bool readReady =
+        latency_ < 0 ? rng_() % 8 != 0 : !reads_.empty() && reads_.front().due <= cycles_;
     if (!reads_.empty() && readReady) {
       Burst& b = reads_.front();
       uint64_t addr = b.addr + uint64_t{b.beat} * beat_;
@@ -113,7 +116,11 @@ class Accelerator {
     bool aw = dut_->m_axi_awvalid_o && dut_->m_axi_awready_i;
     bool w = dut_->m_axi_wvalid_o && dut_->m_axi_wready_i;
     bool bh = dut_->m_axi_bvalid_i && dut_->m_axi_bready_o;
-    Burst ar_b{dut_->m_axi_arid_o, dut_->m_axi_araddr_o, dut_->m_axi_arlen_o, 0, false,
+    Burst ar_b{dut_->m_axi_arid_o,
+               dut_->m_axi_araddr_o,
+               dut_->m_axi_arlen_o,
+               0,
+               false,
                cycles_ + static_cast<uint64_t>(std::max(latency_, 0))};
     Burst aw_b{0, dut_->m_axi_awaddr_o, dut_->m_axi_awlen_o, 0, false, 0};
     std::vector<uint8_t> wdata = getBytes(dut_->m_axi_wdata_o, beat_);
@@ -506,7 +513,8 @@ TEST(Accelerator, CyclesMatchTheCycleModel) {
   const int latency = 32;
   std::vector<std::pair<std::string, std::string>> streams = {{"gemm", kGemmTile}};
   std::mt19937_64 rng(99);
-  for (int n = 0; n < 8; ++n) streams.push_back({"random " + std::to_string(n), randomStream(rng, regions)});
+  for (int n = 0; n < 8; ++n)
+    streams.push_back({"random " + std::to_string(n), randomStream(rng, regions)});
   double worst = 0;
   for (const auto& [name, raw] : streams) {
     const std::string text = fill(raw, regions);
@@ -527,8 +535,8 @@ TEST(Accelerator, CyclesMatchTheCycleModel) {
     const double ratio = static_cast<double>(predicted->cycles) / static_cast<double>(rtl);
     worst = std::max(worst, std::abs(ratio - 1.0));
     std::printf("%-10s RTL %8llu cycles, cycle model %8llu (%+.1f%%)\n", name.c_str(),
-                static_cast<unsigned long long>(rtl), static_cast<unsigned long long>(predicted->cycles),
-                (ratio - 1.0) * 100.0);
+                static_cast<unsigned long long>(rtl),
+                static_cast<unsigned long long>(predicted->cycles), (ratio - 1.0) * 100.0);
   }
   std::printf("worst difference: %.1f%%\n", worst * 100.0);
   RecordProperty("worst_cycle_difference_percent", std::to_string(worst * 100.0));

@@ -13,7 +13,8 @@ Image gradient(int64_t h, int64_t w) {
   img.rgb.resize(static_cast<size_t>(h * w * 3));
   for (int64_t y = 0; y < h; ++y)
     for (int64_t x = 0; x < w; ++x)
-      for (int c = 0; c < 3; ++c) img.rgb[(y * w + x) * 3 + c] = static_cast<uint8_t>(10 * x + 20 * y + c);
+      for (int c = 0; c < 3; ++c)
+        img.rgb[(y * w + x) * 3 + c] = static_cast<uint8_t>(10 * x + 20 * y + c);
   return img;
 }
 
@@ -39,7 +40,9 @@ TEST(Image, ImagenetPresetNormalisesAndLaysOutNchw) {
   EXPECT_NEAR(t.data<float>()[64], (1.0f / 255.0f - 0.456f) / 0.224f, 1e-6);
 }
 
-TEST(Image, UnknownPresetIsAnError) { EXPECT_THROW(Preprocess::preset("caffe"), Error); }
+TEST(Image, UnknownPresetIsAnError) {
+  EXPECT_THROW(Preprocess::preset("caffe"), Error);
+}
 
 }  // namespace
 }  // namespace kiln

@@ -34,14 +34,16 @@ TEST(NDArray, CastFollowsCSemantics) {
 }
 
 TEST(DType, HalfRoundTrip) {
-  for (float f : {0.0f, 1.0f, -2.5f, 65504.0f, 6.1035156e-05f, 5.9604645e-08f}) EXPECT_EQ(halfToFloat(floatToHalf(f)), f) << f;
+  for (float f : {0.0f, 1.0f, -2.5f, 65504.0f, 6.1035156e-05f, 5.9604645e-08f})
+    EXPECT_EQ(halfToFloat(floatToHalf(f)), f) << f;
   EXPECT_EQ(floatToHalf(1.0f + 1.0f / 4096), floatToHalf(1.0f));  // rounds to nearest even
   EXPECT_TRUE(std::isinf(halfToFloat(floatToHalf(1e6f))));
 }
 
 TEST(Npy, RoundTripsEveryDType) {
   auto dir = std::filesystem::temp_directory_path();
-  for (DType t : {DType::F32, DType::F16, DType::I8, DType::U8, DType::I32, DType::I64, DType::Bool}) {
+  for (DType t :
+       {DType::F32, DType::F16, DType::I8, DType::U8, DType::I32, DType::I64, DType::Bool}) {
     NDArray a = NDArray::fromVector<float>({2, 1, 3}, {1, 0, 3, 4, 5, 6}).cast(t);
     std::string path = (dir / ("kiln_npy_" + std::string(dtypeName(t)) + ".npy")).string();
     writeNpy(path, a);

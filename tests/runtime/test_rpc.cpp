@@ -20,7 +20,8 @@ struct Running {
     server = std::move(*s);
     server->on("add", [](const Message& req, Session&) {
       Message m;
-      m.header = {{"op", "ok"}, {"sum", req.header.at("a").get<int>() + req.header.at("b").get<int>()}};
+      m.header = {{"op", "ok"},
+                  {"sum", req.header.at("a").get<int>() + req.header.at("b").get<int>()}};
       return m;
     });
     thread = std::thread([this] { server->serveOne(); });
@@ -62,7 +63,8 @@ TEST(Rpc, FrameRoundTripAndIncrementalDecoding) {
 
 TEST(Rpc, DecoderRefusesBadFrames) {
   FrameDecoder d(Limits{64, 64});
-  std::vector<uint8_t> junk = {'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P', '/', '1', '.', '1', 0, 0, 0, 0, 0, 0};
+  std::vector<uint8_t> junk = {'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P',
+                               '/', '1', '.', '1', 0,   0,   0,   0,   0,   0};
   EXPECT_THROW(d.feed(junk), Error);
   Message big = op("put");
   big.body.assign(65, 0);
@@ -101,7 +103,8 @@ TEST(Rpc, HelloPutGetAndACustomOperation) {
   EXPECT_EQ(sum->header.value("sum", 0), 42);
   Expected<Message> unknown = (*c)->call(op("exec", {{"cmd", "rm -rf /"}}));
   ASSERT_FALSE(unknown);
-  EXPECT_NE(unknown.message().find("unknown operation 'exec'"), std::string::npos) << unknown.message();
+  EXPECT_NE(unknown.message().find("unknown operation 'exec'"), std::string::npos)
+      << unknown.message();
   EXPECT_TRUE((*c)->call(op("bye")));
 }
 

@@ -19,8 +19,10 @@ TEST(SimCycleBackend, RunsThroughTheDriverWithCycleCounters) {
   std::map<std::string, uint64_t> counters[2];
   std::vector<int8_t> results[2];
   for (int k = 0; k < 2; ++k) {
-    auto backend = k == 0 ? driver::makeSimFuncBackend(*c, 1 << 20) : makeSimCycleBackend(*c, 1 << 20);
-    Expected<std::unique_ptr<driver::Accelerator>> acc = driver::Accelerator::open(std::move(backend), *c);
+    auto backend =
+        k == 0 ? driver::makeSimFuncBackend(*c, 1 << 20) : makeSimCycleBackend(*c, 1 << 20);
+    Expected<std::unique_ptr<driver::Accelerator>> acc =
+        driver::Accelerator::open(std::move(backend), *c);
     ASSERT_TRUE(acc) << acc.message();
     driver::DmaBuffer buf = (*acc)->allocate(128);
     std::vector<int8_t> want = driver::test::fillGemmTile(buf.host, c->layout());

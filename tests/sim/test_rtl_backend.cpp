@@ -27,7 +27,8 @@ TEST(SimRtlBackend, GemmTileMatchesTheFunctionalSimulator) {
       ASSERT_TRUE(rtl) << rtl.message();
       backend = std::move(*rtl);
     }
-    Expected<std::unique_ptr<driver::Accelerator>> acc = driver::Accelerator::open(std::move(backend), *c);
+    Expected<std::unique_ptr<driver::Accelerator>> acc =
+        driver::Accelerator::open(std::move(backend), *c);
     ASSERT_TRUE(acc) << acc.message();
     driver::DmaBuffer buf = (*acc)->allocate(128);
     std::vector<int8_t> want = driver::test::fillGemmTile(buf.host, c->layout());
@@ -35,13 +36,15 @@ TEST(SimRtlBackend, GemmTileMatchesTheFunctionalSimulator) {
     ASSERT_TRUE(stream) << stream.message();
     Expected<driver::RunResult> r = (*acc)->run(*stream, buf.deviceAddr, 10000ms);
     ASSERT_TRUE(r) << r.message();
-    for (int o = 0; o < 4; ++o) EXPECT_EQ(static_cast<int8_t>(buf.host[64 + o]), want[o]) << "channel " << o;
+    for (int o = 0; o < 4; ++o)
+      EXPECT_EQ(static_cast<int8_t>(buf.host[64 + o]), want[o]) << "channel " << o;
     counters[k] = r->counters;
   }
   for (const char* name : {"FETCH_INSNS", "COMPUTE_GEMM_UOPS", "LOAD_DMA_BYTES", "STORE_DMA_BYTES"})
     EXPECT_EQ(counters[0].at(name), counters[1].at(name)) << name;
   EXPECT_GT(counters[1].at("CYCLES"), 0u);
-  std::printf("GEMM tile on the RTL: %llu cycles\n", static_cast<unsigned long long>(counters[1].at("CYCLES")));
+  std::printf("GEMM tile on the RTL: %llu cycles\n",
+              static_cast<unsigned long long>(counters[1].at("CYCLES")));
 }
 
 TEST(SimRtlBackend, ConfigWithoutAModelIsRefused) {
@@ -49,7 +52,8 @@ TEST(SimRtlBackend, ConfigWithoutAModelIsRefused) {
   ASSERT_TRUE(c);
   auto rtl = makeSimRtlBackend(*c);
   ASSERT_FALSE(rtl);
-  EXPECT_NE(rtl.message().find("no Verilated RTL model of config 'ultrascale'"), std::string::npos) << rtl.message();
+  EXPECT_NE(rtl.message().find("no Verilated RTL model of config 'ultrascale'"), std::string::npos)
+      << rtl.message();
 }
 
 }  // namespace

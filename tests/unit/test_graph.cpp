@@ -14,9 +14,11 @@ TEST(Graph, ConvShapeInferenceWithStridePadDilation) {
   Value* x = g.addInput("x", DType::F32, {2, 4, 17, 13});
   Value* w = g.addConstant("w", NDArray(DType::F32, {6, 2, 3, 3}));
   Value* y = addOpNode(g, "Conv", {x, w},
-                     {{"strides", std::vector<int64_t>{2, 1}}, {"pads", std::vector<int64_t>{1, 0, 2, 1}},
-                      {"dilations", std::vector<int64_t>{1, 2}}, {"group", int64_t{2}}},
-                     "y");
+                       {{"strides", std::vector<int64_t>{2, 1}},
+                        {"pads", std::vector<int64_t>{1, 0, 2, 1}},
+                        {"dilations", std::vector<int64_t>{1, 2}},
+                        {"group", int64_t{2}}},
+                       "y");
   // H: (17 + 1 + 2 - 3) / 2 + 1 = 9; W: (13 + 0 + 1 - 5) / 1 + 1 = 10
   EXPECT_EQ(y->shape, (Shape{2, 6, 9, 10}));
 }
@@ -118,11 +120,14 @@ TEST(RefKernels, ConvMatchesHandComputation) {
   Value* w = g.addConstant("w", NDArray::fromVector<float>({1, 1, 2, 2}, {1, 0, 0, -1}));
   Value* b = g.addConstant("b", NDArray::fromVector<float>({1}, {0.5f}));
   Value* y = addOpNode(g, "Conv", {x, w, b},
-                     {{"strides", std::vector<int64_t>{1, 1}}, {"pads", std::vector<int64_t>{0, 0, 0, 0}},
-                      {"dilations", std::vector<int64_t>{1, 1}}, {"group", int64_t{1}}},
-                     "y");
+                       {{"strides", std::vector<int64_t>{1, 1}},
+                        {"pads", std::vector<int64_t>{0, 0, 0, 0}},
+                        {"dilations", std::vector<int64_t>{1, 1}},
+                        {"group", int64_t{1}}},
+                       "y");
   g.markOutput(y);
-  auto out = ref::Executor(g).run({{"x", NDArray::fromVector<float>({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})}});
+  auto out = ref::Executor(g).run(
+      {{"x", NDArray::fromVector<float>({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})}});
   // y[i][j] = x[i][j] - x[i+1][j+1] + 0.5 = -4 + 0.5
   for (float v : out[0].values<float>()) EXPECT_FLOAT_EQ(v, -3.5f);
 }

@@ -63,7 +63,8 @@ std::string errorOf(const onnx::ModelProto& m) {
 }
 
 void expectContains(const std::string& msg, std::initializer_list<const char*> parts) {
-  for (const char* p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message lacks '" << p << "': " << msg;
+  for (const char* p : parts)
+    EXPECT_NE(msg.find(p), std::string::npos) << "message lacks '" << p << "': " << msg;
   EXPECT_EQ(msg.find('\n'), std::string::npos) << "message is not one line: " << msg;
 }
 
@@ -106,7 +107,12 @@ TEST(OnnxErrors, InconsistentShapesNameTheNode) {
 
 TEST(OnnxErrors, DeclaredOutputShapeMismatch) {
   auto m = convModel();
-  auto* dim = m.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(1);
+  auto* dim = m.mutable_graph()
+                  ->mutable_output(0)
+                  ->mutable_type()
+                  ->mutable_tensor_type()
+                  ->mutable_shape()
+                  ->mutable_dim(1);
   dim->set_dim_value(7);
   expectContains(errorOf(m), {"graph output 'y'", "[1,7,4,4]", "[1,3,4,4]", "inconsistent"});
 }
@@ -149,7 +155,8 @@ TEST(OnnxErrors, TruncatedFileOnDiskSaysSo) {
   std::string bytes;
   convModel().SerializeToString(&bytes);
   fs::path p = fs::temp_directory_path() / "kiln_truncated.onnx";
-  std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() - 30));
+  std::ofstream(p, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size() - 30));
   Expected<Graph> g = importOnnx(p.string());
   ASSERT_FALSE(g);
   expectContains(g.message(), {"kiln_truncated.onnx"});

@@ -10,11 +10,15 @@ namespace kiln {
 namespace {
 
 std::map<std::string, Attribute> conv1x1() {
-  return {{"strides", std::vector<int64_t>{1, 1}}, {"pads", std::vector<int64_t>{0, 0, 0, 0}},
-          {"dilations", std::vector<int64_t>{1, 1}}, {"group", int64_t{1}}};
+  return {{"strides", std::vector<int64_t>{1, 1}},
+          {"pads", std::vector<int64_t>{0, 0, 0, 0}},
+          {"dilations", std::vector<int64_t>{1, 1}},
+          {"group", int64_t{1}}};
 }
 
-int64_t groupOf(const Graph& g, const std::string& value) { return g.findValue(value)->producer->i(kFuseGroupAttr); }
+int64_t groupOf(const Graph& g, const std::string& value) {
+  return g.findValue(value)->producer->i(kFuseGroupAttr);
+}
 
 TEST(FuseOps, ConvResidualAddReluIsOneKernel) {
   Graph g;
@@ -50,15 +54,20 @@ TEST(FoldBatchNorm, MatchesUnfoldedGraph) {
   Graph g;
   Value* x = g.addInput("x", DType::F32, {1, 3, 5, 5});
   NDArray w(DType::F32, {4, 3, 3, 3});
-  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = 0.01f * static_cast<float>(i % 17) - 0.05f;
+  for (int64_t i = 0; i < w.numel(); ++i)
+    w.data<float>()[i] = 0.01f * static_cast<float>(i % 17) - 0.05f;
   auto vec = [](std::vector<float> v) { return NDArray::fromVector<float>({4}, v); };
   auto attrs = conv1x1();
   attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
-  Value* c = addOpNode(g, "Conv", {x, g.addConstant("w", w), g.addConstant("b", vec({0.1f, -0.2f, 0.3f, 0}))}, attrs, "c");
+  Value* c = addOpNode(g, "Conv",
+                       {x, g.addConstant("w", w), g.addConstant("b", vec({0.1f, -0.2f, 0.3f, 0}))},
+                       attrs, "c");
   Value* y = addOpNode(g, "BatchNormalization",
-                  {c, g.addConstant("gamma", vec({1.5f, 0.5f, 1, 2})), g.addConstant("beta", vec({0, 0.1f, -0.1f, 1})),
-                   g.addConstant("mean", vec({0.2f, -0.1f, 0, 0.5f})), g.addConstant("var", vec({1, 0.25f, 4, 0.1f}))},
-                  {{"epsilon", 1e-5}}, "y");
+                       {c, g.addConstant("gamma", vec({1.5f, 0.5f, 1, 2})),
+                        g.addConstant("beta", vec({0, 0.1f, -0.1f, 1})),
+                        g.addConstant("mean", vec({0.2f, -0.1f, 0, 0.5f})),
+                        g.addConstant("var", vec({1, 0.25f, 4, 0.1f}))},
+                       {{"epsilon", 1e-5}}, "y");
   g.markOutput(y);
   NDArray in(DType::F32, {1, 3, 5, 5});
   for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = static_cast<float>(i % 7) - 3.0f;
@@ -69,7 +78,9 @@ TEST(FoldBatchNorm, MatchesUnfoldedGraph) {
   EXPECT_EQ(g.outputs()[0]->name, "y") << "the output keeps its name";
   auto got = ref::Executor(g).run({{"x", in}})[0];
   for (int64_t i = 0; i < want.numel(); ++i)
-    EXPECT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-5 * (1 + std::abs(want.data<float>()[i]))) << i;
+    EXPECT_NEAR(got.data<float>()[i], want.data<float>()[i],
+                1e-5 * (1 + std::abs(want.data<float>()[i])))
+        << i;
 }
 
 TEST(PassManager, UnknownDisabledPassIsAnError) {
@@ -81,7 +92,8 @@ TEST(PassManager, UnknownDisabledPassIsAnError) {
     optimizeGraph(g, o);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown pass 'fold-everything'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown pass 'fold-everything'"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -42,17 +42,24 @@ TEST(Quantize, ConvReluGemmAndResidualAddTrackTheFloatGraph) {
                                            {"pads", std::vector<int64_t>{1, 1, 1, 1}},
                                            {"dilations", std::vector<int64_t>{1, 1}},
                                            {"group", int64_t{1}}};
-  Value* c1 = addOpNode(g, "Conv", {x, g.addConstant("w1", random({8, 8, 3, 3}, 1, 0.2f)), g.addConstant("b1", random({8}, 2, 0.1f))},
+  Value* c1 = addOpNode(g, "Conv",
+                        {x, g.addConstant("w1", random({8, 8, 3, 3}, 1, 0.2f)),
+                         g.addConstant("b1", random({8}, 2, 0.1f))},
                         conv, "c1");
   Value* r1 = addOpNode(g, "Relu", {c1}, {}, "r1");
-  Value* c2 = addOpNode(g, "Conv", {r1, g.addConstant("w2", random({8, 8, 3, 3}, 3, 0.2f)), g.addConstant("b2", random({8}, 4, 0.1f))},
+  Value* c2 = addOpNode(g, "Conv",
+                        {r1, g.addConstant("w2", random({8, 8, 3, 3}, 3, 0.2f)),
+                         g.addConstant("b2", random({8}, 4, 0.1f))},
                         conv, "c2");
   Value* sum = addOpNode(g, "Add", {c2, x}, {}, "sum");
   Value* r2 = addOpNode(g, "Clip", {sum}, {{"min", 0.0}, {"max", 6.0}}, "r2");
   Value* pool = addOpNode(g, "GlobalAveragePool", {r2}, {}, "pool");
   Value* flat = addOpNode(g, "Reshape", {pool}, {{"shape", Shape{1, 8}}}, "flat");
-  Value* fc = addOpNode(g, "Gemm", {flat, g.addConstant("wf", random({5, 8}, 5, 0.5f)), g.addConstant("bf", random({5}, 6, 0.1f))},
-                        {{"transA", int64_t{0}}, {"transB", int64_t{1}}, {"alpha", 1.0}, {"beta", 1.0}}, "fc");
+  Value* fc = addOpNode(
+      g, "Gemm",
+      {flat, g.addConstant("wf", random({5, 8}, 5, 0.5f)),
+       g.addConstant("bf", random({5}, 6, 0.1f))},
+      {{"transA", int64_t{0}}, {"transB", int64_t{1}}, {"alpha", 1.0}, {"beta", 1.0}}, "fc");
   g.markOutput(fc);
 
   std::vector<std::map<std::string, NDArray>> calib;
@@ -79,11 +86,14 @@ TEST(Quantize, ConvReluGemmAndResidualAddTrackTheFloatGraph) {
       range = std::max(range, std::abs(want.data<float>()[i]));
       err = std::max(err, std::abs(want.data<float>()[i] - got.data<float>()[i]));
     }
-    EXPECT_LE(err, 0.05f * range) << "input seed " << s << ": int8 error " << err << " against output range " << range;
+    EXPECT_LE(err, 0.05f * range) << "input seed " << s << ": int8 error " << err
+                                  << " against output range " << range;
   }
 }
 
-TEST(Quantize, CalibrationNeedsSamples) { EXPECT_THROW(calibrate(Graph{}, {}), Error); }
+TEST(Quantize, CalibrationNeedsSamples) {
+  EXPECT_THROW(calibrate(Graph{}, {}), Error);
+}
 
 }  // namespace
 }  // namespace kiln

@@ -328,7 +328,9 @@ TEST(TeOps, OutOfRangeConstantGatherIndexIsACompileError) {
     codegen::CompiledGraph c(g);
     FAIL() << "compiled a Gather with index 4 on an axis of size 4";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("index 4 out of range for axis of size 4"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("index 4 out of range for axis of size 4"),
+              std::string::npos)
+        << e.what();
   }
 }
 

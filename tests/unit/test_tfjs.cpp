@@ -13,14 +13,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path writeModel(const std::string& name, const std::string& topology, const std::string& weights,
-                    const std::vector<uint8_t>& bytes) {
+fs::path writeModel(const std::string& name, const std::string& topology,
+                    const std::string& weights, const std::vector<uint8_t>& bytes) {
   fs::path dir = fs::temp_directory_path() / ("kiln_tfjs_" + name);
   fs::create_directories(dir);
-  std::ofstream(dir / "model.json") << R"({"format":"layers-model","modelTopology":)" << topology
-                                    << R"(,"weightsManifest":[{"paths":["w.bin"],"weights":)" << weights << "}]}";
-  std::ofstream(dir / "w.bin", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                      static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(dir / "model.json")
+      << R"({"format":"layers-model","modelTopology":)" << topology
+      << R"(,"weightsManifest":[{"paths":["w.bin"],"weights":)" << weights << "}]}";
+  std::ofstream(dir / "w.bin", std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
   return dir / "model.json";
 }
 
@@ -70,12 +72,14 @@ TEST(Tfjs, FunctionalKeras3SamePaddingConv) {
       "use_bias":false,"activation":"linear"},
      "inbound_nodes":[{"args":[{"class_name":"__keras_tensor__","config":{"keras_history":["x",0,0]}}]}]}],
     "input_layers":[["x",0,0]],"output_layers":[["c",0,0]]}})";
-  auto path = writeModel("func", topo, R"([{"name":"c/kernel","shape":[3,3,1,1],"dtype":"float32"}])",
-                         floatBytes(std::vector<float>(9, 1.0f)));
+  auto path =
+      writeModel("func", topo, R"([{"name":"c/kernel","shape":[3,3,1,1],"dtype":"float32"}])",
+                 floatBytes(std::vector<float>(9, 1.0f)));
   Expected<Graph> g = importTfjs(path.string());
   ASSERT_TRUE(g) << g.message();
   ASSERT_EQ(g->outputs()[0]->shape, (Shape{1, 3, 3, 1}));
-  auto out = ref::Executor(*g).run({{"x", NDArray::fromVector<float>({1, 5, 5, 1}, std::vector<float>(25, 1.0f))}});
+  auto out = ref::Executor(*g).run(
+      {{"x", NDArray::fromVector<float>({1, 5, 5, 1}, std::vector<float>(25, 1.0f))}});
   // Corner windows see 2x2 real pixels, edges 2x3, the centre 3x3.
   std::vector<float> want = {4, 6, 4, 6, 9, 6, 4, 6, 4};
   for (size_t i = 0; i < want.size(); ++i) EXPECT_FLOAT_EQ(out[0].data<float>()[i], want[i]) << i;
@@ -87,16 +91,21 @@ TEST(Tfjs, ErrorsNameTheLayer) {
     {"class_name":"LSTM","config":{"name":"rnn"}}]}})";
   Expected<Graph> g = importTfjs(writeModel("lstm", lstm, "[]", {}).string());
   ASSERT_FALSE(g);
-  EXPECT_NE(g.message().find("layer 'rnn' (LSTM): unsupported layer class LSTM"), std::string::npos) << g.message();
+  EXPECT_NE(g.message().find("layer 'rnn' (LSTM): unsupported layer class LSTM"), std::string::npos)
+      << g.message();
 
-  Expected<Graph> t = importTfjs(
-      writeModel("trunc", kDenseSeq, R"([{"name":"fc/kernel","shape":[2,2],"dtype":"float32"}])", {1, 2, 3}).string());
+  Expected<Graph> t =
+      importTfjs(writeModel("trunc", kDenseSeq,
+                            R"([{"name":"fc/kernel","shape":[2,2],"dtype":"float32"}])", {1, 2, 3})
+                     .string());
   ASSERT_FALSE(t);
   EXPECT_NE(t.message().find("fc/kernel"), std::string::npos) << t.message();
 
   Expected<Graph> m = importTfjs(writeModel("missing", kDenseSeq, "[]", {}).string());
   ASSERT_FALSE(m);
-  EXPECT_NE(m.message().find("weight 'fc/kernel' is not in the weights manifest"), std::string::npos) << m.message();
+  EXPECT_NE(m.message().find("weight 'fc/kernel' is not in the weights manifest"),
+            std::string::npos)
+      << m.message();
 }
 
 }  // namespace

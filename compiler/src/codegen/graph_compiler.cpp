@@ -130,10 +130,10 @@ CompiledGraph::CompiledGraph(const Graph& graph, const CompileOptions& options) 
   auto t1 = Clock::now();
   jit_ = LLVMJit::compile(lowered.kernels, JitOptions{options.dumpLLVM});
   for (size_t i = 0; i < lowered.steps.size(); ++i)
-    steps_.push_back({lowered.steps[i].node, jit_->lookup(lowered.kernels[i].name), lowered.steps[i].args});
+    steps_.push_back(
+        {lowered.steps[i].node, jit_->lookup(lowered.kernels[i].name), lowered.steps[i].args});
   llvmMs_ = msSince(t1);
 }
-
 
 std::vector<NDArray> CompiledGraph::run(const std::map<std::string, NDArray>& inputs) const {
   std::map<const Value*, NDArray> env;

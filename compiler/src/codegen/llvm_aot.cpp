@@ -36,16 +36,20 @@ AotTarget aotTarget(const std::string& name) {
     std::string features;
     for (const auto& [feature, on] : llvm::sys::getHostCPUFeatures())
       features += (features.empty() ? "" : ",") + std::string(on ? "+" : "-") + feature.str();
-    return {"host", llvm::sys::getDefaultTargetTriple(), llvm::sys::getHostCPUName().str(), features, "cc"};
+    return {"host", llvm::sys::getDefaultTargetTriple(), llvm::sys::getHostCPUName().str(),
+            features, "cc"};
   }
   if (name == "armv7")
     return {"armv7", "armv7a-unknown-linux-gnueabihf", "cortex-a9", "+neon,+vfp3,+thumb2",
             "arm-linux-gnueabihf-gcc"};
-  if (name == "aarch64") return {"aarch64", "aarch64-unknown-linux-gnu", "cortex-a53", "+neon", "aarch64-linux-gnu-gcc"};
-  throw Error("unknown CPU target '" + name + "' (host, armv7 for PYNQ-Z1/Z2, aarch64 for Ultra96/ZCU104/KV260)");
+  if (name == "aarch64")
+    return {"aarch64", "aarch64-unknown-linux-gnu", "cortex-a53", "+neon", "aarch64-linux-gnu-gcc"};
+  throw Error("unknown CPU target '" + name +
+              "' (host, armv7 for PYNQ-Z1/Z2, aarch64 for Ultra96/ZCU104/KV260)");
 }
 
-std::vector<uint8_t> emitObject(const std::vector<tir::Kernel>& kernels, const AotTarget& target, int optLevel) {
+std::vector<uint8_t> emitObject(const std::vector<tir::Kernel>& kernels, const AotTarget& target,
+                                int optLevel) {
   initialiseTargets();
   std::string error;
   const llvm::Target* t = llvm::TargetRegistry::lookupTarget(target.triple, error);
@@ -68,16 +72,19 @@ std::vector<uint8_t> emitObject(const std::vector<tir::Kernel>& kernels, const A
   return {buffer.begin(), buffer.end()};
 }
 
-void linkSharedLibrary(const std::vector<uint8_t>& object, const std::string& path, const AotTarget& target) {
+void linkSharedLibrary(const std::vector<uint8_t>& object, const std::string& path,
+                       const AotTarget& target) {
   namespace fs = std::filesystem;
   fs::path obj = fs::path(path).replace_extension(".o");
   {
     std::ofstream f(obj, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(object.data()), static_cast<std::streamsize>(object.size()));
+    f.write(reinterpret_cast<const char*>(object.data()),
+            static_cast<std::streamsize>(object.size()));
     if (!f) throw Error("cannot write " + obj.string());
   }
   // kiln_parallel_for stays undefined: the program that loads the library provides it.
-  const std::string cmd = target.linker + " -shared -o '" + path + "' '" + obj.string() + "' -lm 2>&1";
+  const std::string cmd =
+      target.linker + " -shared -o '" + path + "' '" + obj.string() + "' -lm 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) throw Error("cannot run the linker " + target.linker);
   std::string out;
@@ -88,8 +95,9 @@ void linkSharedLibrary(const std::vector<uint8_t>& object, const std::string& pa
   fs::remove(obj);
   if (status != 0)
     throw Error("linking " + path + " with " + target.linker + " failed" +
-                (out.find("not found") != std::string::npos ? " (is the cross toolchain installed? run scripts/setup.sh)"
-                                                            : "") +
+                (out.find("not found") != std::string::npos
+                     ? " (is the cross toolchain installed? run scripts/setup.sh)"
+                     : "") +
                 ": " + out);
 }
 

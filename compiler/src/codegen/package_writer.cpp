@@ -46,8 +46,10 @@ PackageSummary writePackage(const Graph& graph, const std::string& dirPath, cons
       e["storage"] = "input";
     } else if (v->isConstant()) {
       const size_t offset = (paramBytes + 63) / 64 * 64;
-      params.write(std::string(offset - paramBytes, '\0').data(), static_cast<std::streamsize>(offset - paramBytes));
-      params.write(static_cast<const char*>(v->constant->rawData()), static_cast<std::streamsize>(v->constant->nbytes()));
+      params.write(std::string(offset - paramBytes, '\0').data(),
+                   static_cast<std::streamsize>(offset - paramBytes));
+      params.write(static_cast<const char*>(v->constant->rawData()),
+                   static_cast<std::streamsize>(v->constant->nbytes()));
       paramBytes = offset + v->constant->nbytes();
       e["storage"] = "const";
       e["offset"] = offset;
@@ -66,7 +68,9 @@ PackageSummary writePackage(const Graph& graph, const std::string& dirPath, cons
   for (size_t i = 0; i < lowered.steps.size(); ++i) {
     json args = json::array();
     for (const Value* v : lowered.steps[i].args) args.push_back(idOf(v));
-    steps.push_back({{"kernel", lowered.kernels[i].name}, {"node", lowered.steps[i].node->name}, {"args", args}});
+    steps.push_back({{"kernel", lowered.kernels[i].name},
+                     {"node", lowered.steps[i].node->name},
+                     {"args", args}});
   }
   for (const Value* v : graph.outputs()) outputs.push_back(idOf(v));
   params.close();
@@ -82,7 +86,10 @@ PackageSummary writePackage(const Graph& graph, const std::string& dirPath, cons
       {"version", kPackageFormatVersion},
       {"model", graph.name},
       {"target",
-       {{"kind", "llvm"}, {"cpu", target.cpu}, {"triple", target.triple}, {"family", cpuFamily(target.triple)}}},
+       {{"kind", "llvm"},
+        {"cpu", target.cpu},
+        {"triple", target.triple},
+        {"family", cpuFamily(target.triple)}}},
       {"library", "kernels.so"},
       {"params", "params.bin"},
       {"arena_bytes", plan.arenaBytes},

@@ -14,8 +14,10 @@ Expected<Graph> loadModel(const std::string& path, const ModelLoadOptions& optio
   if (!fs::exists(path, ec)) return Error(path + ": no such file or directory");
   fs::path p(path);
   if (fs::is_directory(p, ec)) {
-    if (fs::exists(p / "model.json", ec)) return importTfjs((p / "model.json").string(), {options.inputShapes});
-    return Error(path + ": a directory without model.json (expected an .onnx file or a TF.js model)");
+    if (fs::exists(p / "model.json", ec))
+      return importTfjs((p / "model.json").string(), {options.inputShapes});
+    return Error(path +
+                 ": a directory without model.json (expected an .onnx file or a TF.js model)");
   }
   if (p.extension() == ".json") return importTfjs(path, {options.inputShapes});
   OnnxImportOptions o;

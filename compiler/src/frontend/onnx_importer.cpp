@@ -23,14 +23,22 @@ constexpr int64_t kMaxOpset = 21;
 // ONNX TensorProto.DataType -> Kiln DType (DOUBLE is read as f32).
 DType onnxDType(int t, const std::string& what) {
   switch (t) {
-    case onnx::TensorProto::FLOAT: return DType::F32;
-    case onnx::TensorProto::DOUBLE: return DType::F32;
-    case onnx::TensorProto::FLOAT16: return DType::F16;
-    case onnx::TensorProto::INT8: return DType::I8;
-    case onnx::TensorProto::UINT8: return DType::U8;
-    case onnx::TensorProto::INT32: return DType::I32;
-    case onnx::TensorProto::INT64: return DType::I64;
-    case onnx::TensorProto::BOOL: return DType::Bool;
+    case onnx::TensorProto::FLOAT:
+      return DType::F32;
+    case onnx::TensorProto::DOUBLE:
+      return DType::F32;
+    case onnx::TensorProto::FLOAT16:
+      return DType::F16;
+    case onnx::TensorProto::INT8:
+      return DType::I8;
+    case onnx::TensorProto::UINT8:
+      return DType::U8;
+    case onnx::TensorProto::INT32:
+      return DType::I32;
+    case onnx::TensorProto::INT64:
+      return DType::I64;
+    case onnx::TensorProto::BOOL:
+      return DType::Bool;
     default:
       throw Error(what + " has ONNX element type " + std::to_string(t) +
                   ", which Kiln does not support (f32, f16, i8, u8, i32, i64, bool)");
@@ -43,7 +51,8 @@ class Importer {
   using Handler = std::function<std::vector<Value*>(Importer&, const Ctx&)>;
   static const std::map<std::string, Handler>& handlers();
 
-  Importer(std::string baseDir, const OnnxImportOptions& opts) : baseDir_(std::move(baseDir)), opts_(opts) {}
+  Importer(std::string baseDir, const OnnxImportOptions& opts)
+      : baseDir_(std::move(baseDir)), opts_(opts) {}
 
   Graph run(const onnx::ModelProto& model) {
     readOpset(model);
@@ -57,7 +66,8 @@ class Importer {
     for (const auto& t : gp.initializer()) {
       if (t.name().empty()) throw Error("an initializer has no name");
       initNames.insert(t.name());
-      define(t.name(), g_.addConstant(t.name(), tensorToArray(t, "initializer '" + t.name() + "'")));
+      define(t.name(),
+             g_.addConstant(t.name(), tensorToArray(t, "initializer '" + t.name() + "'")));
     }
     for (const auto& vi : gp.input()) {
       if (initNames.count(vi.name())) continue;  // IR < 4 lists initializers as inputs too
@@ -70,8 +80,9 @@ class Importer {
       checkDeclared(vi, v);
       // Keep the model's output names (Identity/Dropout may have aliased another value).
       if (v->name != vi.name()) {
-        bool renamable = v->producer && !g_.findValue(vi.name()) &&
-                         std::find(g_.outputs().begin(), g_.outputs().end(), v) == g_.outputs().end();
+        bool renamable =
+            v->producer && !g_.findValue(vi.name()) &&
+            std::find(g_.outputs().begin(), g_.outputs().end(), v) == g_.outputs().end();
         if (renamable) {
           g_.renameValue(v, vi.name());
         } else {
@@ -135,8 +146,8 @@ class Importer {
   void checkDeclared(const onnx::ValueInfoProto& vi, const Value* v) {
     if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return;
     const auto& dimsP = vi.type().tensor_type().shape().dim();
-    bool allStatic = std::all_of(dimsP.begin(), dimsP.end(),
-                                 [](const auto& d) { return d.has_dim_value(); });
+    bool allStatic =
+        std::all_of(dimsP.begin(), dimsP.end(), [](const auto& d) { return d.has_dim_value(); });
     bool anyInputOverride = !opts_.inputShapes.empty();
     if (!allStatic || anyInputOverride) return;
     Shape declared;
@@ -146,7 +157,7 @@ class Importer {
                   " but the graph computes " + shapeStr(v->shape) + " (inconsistent shapes)");
   }
 
-public:
+ public:
   NDArray tensorToArray(const onnx::TensorProto& t, const std::string& what) {
     if (t.data_type() == onnx::TensorProto::STRING) throw Error(what + " is a string tensor");
     DType dt = onnxDType(t.data_type(), what);
@@ -172,12 +183,23 @@ public:
     }
     auto store = [&](int64_t i, double v) {
       switch (dt) {
-        case DType::F32: a.data<float>()[i] = static_cast<float>(v); break;
-        case DType::I8: a.data<int8_t>()[i] = static_cast<int8_t>(v); break;
-        case DType::U8: a.data<uint8_t>()[i] = static_cast<uint8_t>(v); break;
-        case DType::Bool: a.data<uint8_t>()[i] = v != 0; break;
-        case DType::I32: a.data<int32_t>()[i] = static_cast<int32_t>(v); break;
-        default: break;
+        case DType::F32:
+          a.data<float>()[i] = static_cast<float>(v);
+          break;
+        case DType::I8:
+          a.data<int8_t>()[i] = static_cast<int8_t>(v);
+          break;
+        case DType::U8:
+          a.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+          break;
+        case DType::Bool:
+          a.data<uint8_t>()[i] = v != 0;
+          break;
+        case DType::I32:
+          a.data<int32_t>()[i] = static_cast<int32_t>(v);
+          break;
+        default:
+          break;
       }
     };
     if (raw) {
@@ -226,7 +248,7 @@ public:
     return a;
   }
 
-private:
+ private:
   std::string readExternal(const onnx::TensorProto& t, const std::string& what) {
     std::string location;
     int64_t offset = 0, length = -1;
@@ -302,15 +324,21 @@ private:
       if (!input(k)) throw Error("required input " + std::to_string(k) + " is missing");
       return in[k];
     }
-    std::string out(size_t k) const { return k < static_cast<size_t>(proto.output_size()) ? proto.output(static_cast<int>(k)) : ""; }
+    std::string out(size_t k) const {
+      return k < static_cast<size_t>(proto.output_size()) ? proto.output(static_cast<int>(k)) : "";
+    }
   };
 
   void convertNode(const onnx::NodeProto& node) {
-    const std::string context = "node '" + (node.name().empty() ? (node.output_size() ? node.output(0) : std::string("?")) : node.name()) +
-                                "' (" + node.op_type() + ", opset " + std::to_string(opset_) + "): ";
+    const std::string context =
+        "node '" +
+        (node.name().empty() ? (node.output_size() ? node.output(0) : std::string("?"))
+                             : node.name()) +
+        "' (" + node.op_type() + ", opset " + std::to_string(opset_) + "): ";
     try {
       if (!node.domain().empty() && node.domain() != "ai.onnx")
-        throw Error("operator domain '" + node.domain() + "' is not supported (only the default ONNX domain)");
+        throw Error("operator domain '" + node.domain() +
+                    "' is not supported (only the default ONNX domain)");
       Ctx c{node, {}};
       for (int k = 0; k < node.input_size(); ++k) {
         const std::string& name = node.input(k);
@@ -348,12 +376,14 @@ private:
                            std::vector<std::string> outNames, size_t numOutputs = 1) {
     std::vector<Value*> outs;
     for (size_t k = 0; k < numOutputs; ++k)
-      outs.push_back(g_.addValue(k < outNames.size() && !outNames[k].empty() ? outNames[k] : "t", DType::F32, {}));
+      outs.push_back(g_.addValue(k < outNames.size() && !outNames[k].empty() ? outNames[k] : "t",
+                                 DType::F32, {}));
     Node* n = g_.addNode(op, curName_, inputs, outs);
     n->attrs = std::move(attrs);
     inferNode(*n, /*withPrefix=*/false);
-    bool foldable = ref::hasKernel(op) &&
-                    std::all_of(inputs.begin(), inputs.end(), [](Value* v) { return !v || v->isConstant(); });
+    bool foldable = ref::hasKernel(op) && std::all_of(inputs.begin(), inputs.end(), [](Value* v) {
+                      return !v || v->isConstant();
+                    });
     if (foldable) {
       std::vector<const NDArray*> args;
       for (Value* v : inputs) args.push_back(v ? &*v->constant : nullptr);
@@ -363,15 +393,17 @@ private:
     }
     return outs;
   }
-  Value* emit1(const std::string& op, std::vector<Value*> inputs, std::map<std::string, Attribute> attrs,
-               const std::string& outName) {
+  Value* emit1(const std::string& op, std::vector<Value*> inputs,
+               std::map<std::string, Attribute> attrs, const std::string& outName) {
     return emit(op, std::move(inputs), std::move(attrs), {outName})[0];
   }
 
   static std::vector<int64_t> constInts(const Value* v, const std::string& what) {
     if (!v) throw Error(what + " is missing");
     if (!v->isConstant())
-      throw Error(what + " must be a constant: Kiln compiles static shapes (it is computed at run time here)");
+      throw Error(
+          what +
+          " must be a constant: Kiln compiles static shapes (it is computed at run time here)");
     return v->constant->toInt64Vector();
   }
   static double constScalar(const Value* v, const std::string& what) {
@@ -382,24 +414,29 @@ private:
   }
 
   // auto_pad / explicit pads -> pads[4] (top, left, bottom, right).
-  static std::vector<int64_t> resolvePads(const Ctx& c, const Shape& in, const std::vector<int64_t>& k,
-                                          const std::vector<int64_t>& strides, const std::vector<int64_t>& dil) {
+  static std::vector<int64_t> resolvePads(const Ctx& c, const Shape& in,
+                                          const std::vector<int64_t>& k,
+                                          const std::vector<int64_t>& strides,
+                                          const std::vector<int64_t>& dil) {
     for (size_t a = 0; a < 2; ++a)
       if (k[a] < 1 || strides[a] < 1 || dil[a] < 1)
-        throw Error("kernel size " + shapeStr(k) + ", strides " + shapeStr(strides) + " and dilations " +
-                    shapeStr(dil) + " must all be >= 1");
+        throw Error("kernel size " + shapeStr(k) + ", strides " + shapeStr(strides) +
+                    " and dilations " + shapeStr(dil) + " must all be >= 1");
     std::string autoPad = c.s("auto_pad", "NOTSET");
     if (autoPad == "NOTSET") {
       auto pads = c.ints("pads", {0, 0, 0, 0});
-      if (pads.size() != 4) throw Error("pads must have 4 values for 2-D, got " + std::to_string(pads.size()));
+      if (pads.size() != 4)
+        throw Error("pads must have 4 values for 2-D, got " + std::to_string(pads.size()));
       return pads;
     }
     if (autoPad == "VALID") return {0, 0, 0, 0};
-    if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER") throw Error("unknown auto_pad '" + autoPad + "'");
+    if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+      throw Error("unknown auto_pad '" + autoPad + "'");
     std::vector<int64_t> pads(4);
     for (size_t a = 0; a < 2; ++a) {
       int64_t out = (in[2 + a] + strides[a] - 1) / strides[a];
-      int64_t total = std::max<int64_t>(0, (out - 1) * strides[a] + (k[a] - 1) * dil[a] + 1 - in[2 + a]);
+      int64_t total =
+          std::max<int64_t>(0, (out - 1) * strides[a] + (k[a] - 1) * dil[a] + 1 - in[2 + a]);
       int64_t small = total / 2, big = total - small;
       pads[a] = autoPad == "SAME_UPPER" ? small : big;
       pads[a + 2] = autoPad == "SAME_UPPER" ? big : small;
@@ -409,14 +446,15 @@ private:
 
   static void require2d(const Value* x, const std::string& op) {
     if (x->shape.size() != 4)
-      throw Error("only 2-D " + op + " on NCHW input is supported; input has shape " + shapeStr(x->shape));
+      throw Error("only 2-D " + op + " on NCHW input is supported; input has shape " +
+                  shapeStr(x->shape));
   }
   static std::vector<int64_t> pair(const Ctx& c, const std::string& key, int64_t dflt) {
     auto v = c.ints(key, {dflt, dflt});
-    if (v.size() != 2) throw Error(key + " must have 2 values for 2-D, got " + std::to_string(v.size()));
+    if (v.size() != 2)
+      throw Error(key + " must have 2 values for 2-D, got " + std::to_string(v.size()));
     return v;
   }
-
 
   Value* reshape(Value* x, Shape s, const std::string& out) {
     return emit1("Reshape", {x}, {{"shape", std::move(s)}}, out);
@@ -445,13 +483,15 @@ struct Handlers {
     auto dil = Importer::pair(c, "dilations", 1);
     std::vector<int64_t> k = {w->shape[2], w->shape[3]};
     auto ks = c.ints("kernel_shape", k);
-    if (ks != k) throw Error("kernel_shape " + shapeStr(ks) + " does not match weight " + shapeStr(w->shape));
+    if (ks != k)
+      throw Error("kernel_shape " + shapeStr(ks) + " does not match weight " + shapeStr(w->shape));
     auto pads = Importer::resolvePads(c, x->shape, k, strides, dil);
     V in = {x, w};
     if (c.input(2)) in.push_back(c.input(2));
-    return {im.emit1("Conv", in,
-                     {{"strides", strides}, {"pads", pads}, {"dilations", dil}, {"group", c.i("group", 1)}},
-                     c.out(0))};
+    return {im.emit1(
+        "Conv", in,
+        {{"strides", strides}, {"pads", pads}, {"dilations", dil}, {"group", c.i("group", 1)}},
+        c.out(0))};
   }
   static void require2dConv(const Value* x, const Value* w) {
     Importer::require2d(x, "Conv");
@@ -467,7 +507,9 @@ struct Handlers {
     auto strides = Importer::pair(c, "strides", 1);
     auto dil = Importer::pair(c, "dilations", 1);
     auto pads = Importer::resolvePads(c, x->shape, k, strides, dil);
-    std::map<std::string, Attribute> attrs = {{"kernel_shape", k}, {"strides", strides}, {"pads", pads},
+    std::map<std::string, Attribute> attrs = {{"kernel_shape", k},
+                                              {"strides", strides},
+                                              {"pads", pads},
                                               {"ceil_mode", c.i("ceil_mode", 0)}};
     if (op == "MaxPool") {
       if (c.i("storage_order", 0) != 0) throw Error("storage_order=1 is not supported");
@@ -481,15 +523,19 @@ struct Handlers {
 
   static V batchNorm(Importer& im, const Ctx& c) {
     for (int k = 1; k < c.proto.output_size(); ++k)
-      if (!c.proto.output(k).empty()) throw Error("training-mode outputs (running statistics) are not supported");
-    if (c.i("training_mode", 0) != 0) throw Error("training_mode=1 is not supported (inference only)");
+      if (!c.proto.output(k).empty())
+        throw Error("training-mode outputs (running statistics) are not supported");
+    if (c.i("training_mode", 0) != 0)
+      throw Error("training_mode=1 is not supported (inference only)");
     if (im.opset_ < 9 && c.i("spatial", 1) == 0) throw Error("spatial=0 is not supported");
-    return {im.emit1("BatchNormalization", {c.required(0), c.required(1), c.required(2), c.required(3), c.required(4)},
+    return {im.emit1("BatchNormalization",
+                     {c.required(0), c.required(1), c.required(2), c.required(3), c.required(4)},
                      {{"epsilon", c.f("epsilon", 1e-5)}}, c.out(0))};
   }
 
   static V clip(Importer& im, const Ctx& c) {
-    double lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+    double lo = -std::numeric_limits<float>::infinity(),
+           hi = std::numeric_limits<float>::infinity();
     if (im.opset_ < 11) {
       lo = c.f("min", lo);
       hi = c.f("max", hi);
@@ -504,7 +550,9 @@ struct Handlers {
     V in = {c.required(0), c.required(1)};
     if (c.input(2)) in.push_back(c.input(2));
     return {im.emit1("Gemm", in,
-                     {{"transA", c.i("transA", 0)}, {"transB", c.i("transB", 0)}, {"alpha", c.f("alpha", 1.0)},
+                     {{"transA", c.i("transA", 0)},
+                      {"transB", c.i("transB", 0)},
+                      {"alpha", c.f("alpha", 1.0)},
                       {"beta", c.f("beta", 1.0)}},
                      c.out(0))};
   }
@@ -514,7 +562,9 @@ struct Handlers {
     int64_t r = static_cast<int64_t>(x->shape.size());
     int64_t axis = c.i("axis", 1);
     if (axis < 0) axis += r;
-    if (axis < 0 || axis > r) throw Error("axis " + std::to_string(c.i("axis", 1)) + " out of range for rank " + std::to_string(r));
+    if (axis < 0 || axis > r)
+      throw Error("axis " + std::to_string(c.i("axis", 1)) + " out of range for rank " +
+                  std::to_string(r));
     int64_t outer = shapeNumel(Shape(x->shape.begin(), x->shape.begin() + axis));
     return {im.reshape(x, {outer, shapeNumel(x->shape) / std::max<int64_t>(outer, 1)}, c.out(0))};
   }
@@ -526,7 +576,9 @@ struct Handlers {
     int64_t known = 1, inferAt = -1;
     for (size_t d = 0; d < s.size(); ++d) {
       if (s[d] == 0 && !allowZero) {
-        if (d >= x->shape.size()) throw Error("shape " + shapeStr(s) + " copies dimension " + std::to_string(d) + " that the input " + shapeStr(x->shape) + " lacks");
+        if (d >= x->shape.size())
+          throw Error("shape " + shapeStr(s) + " copies dimension " + std::to_string(d) +
+                      " that the input " + shapeStr(x->shape) + " lacks");
         s[d] = x->shape[d];
       }
       if (s[d] == -1) {
@@ -547,7 +599,9 @@ struct Handlers {
   }
 
   static std::vector<int64_t> axesOf(Importer& im, const Ctx& c, int sinceOpsetAsInput) {
-    if (im.opset_ >= sinceOpsetAsInput) return c.input(1) ? Importer::constInts(c.input(1), "the axes input") : std::vector<int64_t>{};
+    if (im.opset_ >= sinceOpsetAsInput)
+      return c.input(1) ? Importer::constInts(c.input(1), "the axes input")
+                        : std::vector<int64_t>{};
     return c.ints("axes", {});
   }
 
@@ -561,7 +615,8 @@ struct Handlers {
     for (int64_t d = 0; d < r; ++d) {
       bool squeezeIt = axes.empty() ? x->shape[d] == 1 : drop.count(d) != 0;
       if (squeezeIt && x->shape[d] != 1)
-        throw Error("cannot squeeze axis " + std::to_string(d) + " of size " + std::to_string(x->shape[d]));
+        throw Error("cannot squeeze axis " + std::to_string(d) + " of size " +
+                    std::to_string(x->shape[d]));
       if (!squeezeIt) out.push_back(x->shape[d]);
     }
     return {im.reshape(x, out, c.out(0))};
@@ -573,7 +628,8 @@ struct Handlers {
     int64_t r = static_cast<int64_t>(x->shape.size() + axes.size());
     std::set<int64_t> add;
     for (int64_t a : axes)
-      if (!add.insert(normalizeAxis(a, r, "axis")).second) throw Error("repeated axis " + std::to_string(a));
+      if (!add.insert(normalizeAxis(a, r, "axis")).second)
+        throw Error("repeated axis " + std::to_string(a));
     Shape out;
     size_t src = 0;
     for (int64_t d = 0; d < r; ++d) out.push_back(add.count(d) ? 1 : x->shape.at(src++));
@@ -599,7 +655,8 @@ struct Handlers {
     int64_t axis = normalizeAxis(c.i("axis", 1), r, "axis");
     if (axis == r - 1) return {im.emit1("Softmax", {x}, {{"axis", axis}}, c.out(0))};
     int64_t outer = shapeNumel(Shape(x->shape.begin(), x->shape.begin() + axis));
-    Value* flat = im.reshape(x, {outer, shapeNumel(x->shape) / std::max<int64_t>(outer, 1)}, c.out(0) + "_2d");
+    Value* flat = im.reshape(x, {outer, shapeNumel(x->shape) / std::max<int64_t>(outer, 1)},
+                             c.out(0) + "_2d");
     Value* sm = im.emit1("Softmax", {flat}, {{"axis", int64_t{1}}}, c.out(0) + "_softmax");
     return {im.reshape(sm, x->shape, c.out(0))};
   }
@@ -615,12 +672,19 @@ struct Handlers {
 
   static V constant(Importer& im, const Ctx& c) {
     NDArray a;
-    if (const auto* t = c.attr("value")) a = im.tensorToArray(t->t(), "the value attribute");
-    else if (const auto* f = c.attr("value_float")) a = NDArray::scalar(f->f());
-    else if (const auto* fs = c.attr("value_floats")) a = NDArray::fromVector<float>({fs->floats_size()}, {fs->floats().begin(), fs->floats().end()});
-    else if (const auto* i = c.attr("value_int")) a = NDArray::fromVector<int64_t>({}, {i->i()});
-    else if (const auto* is = c.attr("value_ints")) a = NDArray::fromVector<int64_t>({is->ints_size()}, {is->ints().begin(), is->ints().end()});
-    else throw Error("only tensor, float(s) and int(s) constants are supported");
+    if (const auto* t = c.attr("value"))
+      a = im.tensorToArray(t->t(), "the value attribute");
+    else if (const auto* f = c.attr("value_float"))
+      a = NDArray::scalar(f->f());
+    else if (const auto* fs = c.attr("value_floats"))
+      a = NDArray::fromVector<float>({fs->floats_size()},
+                                     {fs->floats().begin(), fs->floats().end()});
+    else if (const auto* i = c.attr("value_int"))
+      a = NDArray::fromVector<int64_t>({}, {i->i()});
+    else if (const auto* is = c.attr("value_ints"))
+      a = NDArray::fromVector<int64_t>({is->ints_size()}, {is->ints().begin(), is->ints().end()});
+    else
+      throw Error("only tensor, float(s) and int(s) constants are supported");
     return {im.g_.addConstant(c.out(0), a)};
   }
 
@@ -634,7 +698,8 @@ struct Handlers {
     end = std::clamp<int64_t>(end, 0, r);
     std::vector<int64_t> dims(x->shape.begin() + start, x->shape.begin() + std::max(start, end));
     // Shapes are static in Kiln, so Shape is always a constant.
-    return {im.g_.addConstant(c.out(0), NDArray::fromVector<int64_t>({static_cast<int64_t>(dims.size())}, dims))};
+    return {im.g_.addConstant(
+        c.out(0), NDArray::fromVector<int64_t>({static_cast<int64_t>(dims.size())}, dims))};
   }
 
   static V gather(Importer& im, const Ctx& c) {
@@ -665,7 +730,8 @@ struct Handlers {
     if (axes.empty())
       for (size_t k = 0; k < starts.size(); ++k) axes.push_back(static_cast<int64_t>(k));
     if (steps.empty()) steps.assign(starts.size(), 1);
-    if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+    if (ends.size() != starts.size() || axes.size() != starts.size() ||
+        steps.size() != starts.size())
       throw Error("starts, ends, axes and steps must have the same length");
     std::vector<int64_t> S(r, 0), E(x->shape), T(r, 1);
     for (size_t k = 0; k < starts.size(); ++k) {
@@ -764,9 +830,9 @@ const std::map<std::string, Importer::Handler>& Importer::handlers() {
   using H = Handlers;
   static const std::map<std::string, Handler> h = [] {
     std::map<std::string, Handler> m;
-    for (const char* op : {"Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Erf",
-                           "Floor", "Ceil", "Add", "Sub", "Mul", "Div", "MatMul", "GlobalAveragePool",
-                           "GlobalMaxPool"})
+    for (const char* op : {"Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs",
+                           "Reciprocal", "Erf", "Floor", "Ceil", "Add", "Sub", "Mul", "Div",
+                           "MatMul", "GlobalAveragePool", "GlobalMaxPool"})
       m[op] = H::same;
     m["LeakyRelu"] = [](Importer& im, const Ctx& c) -> std::vector<Value*> {
       return {im.emit1("LeakyRelu", {c.required(0)}, {{"alpha", c.f("alpha", 0.01)}}, c.out(0))};
@@ -801,13 +867,15 @@ const std::map<std::string, Importer::Handler>& Importer::handlers() {
   return h;
 }
 
-Graph importModel(const std::string& bytes, const std::string& baseDir, const OnnxImportOptions& opts,
-                  const std::string& label) {
+Graph importModel(const std::string& bytes, const std::string& baseDir,
+                  const OnnxImportOptions& opts, const std::string& label) {
   onnx::ModelProto model;
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
     throw Error(label + ": model larger than 2 GiB; store its weights as external data");
   if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    throw Error(label + ": not a valid ONNX model (protobuf parse failed: the file is truncated, corrupt or not ONNX)");
+    throw Error(label +
+                ": not a valid ONNX model (protobuf parse failed: the file is truncated, corrupt "
+                "or not ONNX)");
   try {
     return Importer(baseDir, opts).run(model);
   } catch (const Error& e) {
@@ -830,7 +898,8 @@ Expected<Graph> importOnnx(const std::string& path, const OnnxImportOptions& opt
 
 Expected<Graph> importOnnxBytes(std::string_view bytes, const std::string& baseDir,
                                 const OnnxImportOptions& options) {
-  return catchErrors([&]() -> Graph { return importModel(std::string(bytes), baseDir, options, "model"); });
+  return catchErrors(
+      [&]() -> Graph { return importModel(std::string(bytes), baseDir, options, "model"); });
 }
 
 Expected<NDArray> readOnnxTensor(const std::string& path) {

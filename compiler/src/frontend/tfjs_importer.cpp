@@ -26,7 +26,8 @@ struct KTensor {
 
 class TfjsImporter {
  public:
-  TfjsImporter(std::string path, const TfjsImportOptions& opts) : path_(std::move(path)), opts_(opts) {}
+  TfjsImporter(std::string path, const TfjsImportOptions& opts)
+      : path_(std::move(path)), opts_(opts) {}
 
   Graph run() {
     std::ifstream f(path_);
@@ -40,7 +41,8 @@ class TfjsImporter {
     if (!doc.is_object() || !doc.contains("modelTopology"))
       throw Error("not a TF.js layers model (no modelTopology; graph models are not supported)");
     if (doc.contains("format") && doc["format"] != "layers-model")
-      throw Error("TF.js format '" + doc["format"].dump() + "' is not supported (only layers-model)");
+      throw Error("TF.js format '" + doc["format"].dump() +
+                  "' is not supported (only layers-model)");
     readWeights(doc.value("weightsManifest", json::array()));
     json topo = doc["modelTopology"];
     if (topo.contains("model_config")) topo = topo["model_config"];
@@ -52,7 +54,8 @@ class TfjsImporter {
     std::vector<KTensor> outs = buildModel(topo, {});
     for (KTensor& t : outs) {
       Value* v = t.v;
-      if (v->shape.size() == 4) v = emit("Transpose", {v}, {{"perm", std::vector<int64_t>{0, 2, 3, 1}}}, "output_nhwc");
+      if (v->shape.size() == 4)
+        v = emit("Transpose", {v}, {{"perm", std::vector<int64_t>{0, 2, 3, 1}}}, "output_nhwc");
       g_.markOutput(v);
     }
     for (auto& [name, _] : weights_)
@@ -71,7 +74,8 @@ class TfjsImporter {
       for (const json& p : group.at("paths")) {
         std::string rel = p.get<std::string>();
         fs::path r(rel);
-        if (r.is_absolute() || std::any_of(r.begin(), r.end(), [](const fs::path& q) { return q == ".."; }))
+        if (r.is_absolute() ||
+            std::any_of(r.begin(), r.end(), [](const fs::path& q) { return q == ".."; }))
           throw Error("weight shard path '" + rel + "' must be relative to the model's directory");
         std::ifstream s(dir / r, std::ios::binary);
         if (!s) throw Error("cannot open weight shard '" + (dir / r).string() + "'");
@@ -88,7 +92,8 @@ class TfjsImporter {
           const json& q = w["quantization"];
           std::string qd = q.at("dtype");
           size_t es = qd == "uint8" ? 1 : qd == "uint16" ? 2 : qd == "float16" ? 2 : 0;
-          if (!es) throw Error("weight '" + name + "': quantization dtype '" + qd + "' is not supported");
+          if (!es)
+            throw Error("weight '" + name + "': quantization dtype '" + qd + "' is not supported");
           need(bytes, offset, n * es, name);
           const double scale = q.value("scale", 1.0), min = q.value("min", 0.0);
           for (int64_t i = 0; i < n; ++i) {
@@ -118,13 +123,14 @@ class TfjsImporter {
         weights_[name] = a;
       }
       if (offset != bytes.size())
-        throw Error("weight shards hold " + std::to_string(bytes.size()) + " bytes but the manifest describes " +
-                    std::to_string(offset));
+        throw Error("weight shards hold " + std::to_string(bytes.size()) +
+                    " bytes but the manifest describes " + std::to_string(offset));
     }
   }
   static void need(const std::string& bytes, size_t offset, int64_t n, const std::string& name) {
     if (offset + static_cast<size_t>(n) > bytes.size())
-      throw Error("weight '" + name + "' runs past the end of its shards (truncated weight files?)");
+      throw Error("weight '" + name +
+                  "' runs past the end of its shards (truncated weight files?)");
   }
 
   // Finds a layer's weight: "<layer>/<suffix>", allowing a scope prefix ("model/<layer>/...").
@@ -133,7 +139,8 @@ class TfjsImporter {
     auto it = weights_.find(key);
     if (it == weights_.end())
       for (auto j = weights_.begin(); j != weights_.end(); ++j)
-        if (j->first.size() > key.size() && j->first.compare(j->first.size() - key.size(), key.size(), key) == 0 &&
+        if (j->first.size() > key.size() &&
+            j->first.compare(j->first.size() - key.size(), key.size(), key) == 0 &&
             j->first[j->first.size() - key.size() - 1] == '/') {
           it = j;
           break;
@@ -149,7 +156,8 @@ class TfjsImporter {
   // ---- graph building ---------------------------------------------------------------
   Value* emit(const std::string& op, std::vector<Value*> in, std::map<std::string, Attribute> attrs,
               const std::string& name) {
-    return addOpNode(g_, op, std::move(in), std::move(attrs), name, curLayer_, /*withPrefix=*/false);
+    return addOpNode(g_, op, std::move(in), std::move(attrs), name, curLayer_,
+                     /*withPrefix=*/false);
   }
   Value* constant(const std::string& name, NDArray a) { return g_.addConstant(name, std::move(a)); }
 
@@ -182,7 +190,8 @@ class TfjsImporter {
     const json& inputLayers = config.at("input_layers");
     size_t inputIdx = 0;
     std::map<std::string, const json*> byName;
-    for (const json& layer : config.at("layers")) byName[layer.at("name").get<std::string>()] = &layer;
+    for (const json& layer : config.at("layers"))
+      byName[layer.at("name").get<std::string>()] = &layer;
     auto ref = [&](const json& r) -> KTensor {
       // Keras 2: ["name", node_index, tensor_index, {...}]
       std::string name;
@@ -210,7 +219,8 @@ class TfjsImporter {
       if (cls == "InputLayer") {
         KTensor t;
         if (!inputs.empty()) {
-          if (inputIdx >= inputs.size()) throw Error("nested model has more inputs than it is given");
+          if (inputIdx >= inputs.size())
+            throw Error("nested model has more inputs than it is given");
           t = inputs[inputIdx++];
         } else {
           t = makeInput(name, layer.at("config"));
@@ -254,7 +264,9 @@ class TfjsImporter {
       if (!bis.is_array()) throw Error("input layer '" + name + "' has no batch_input_shape");
       for (const json& d : bis) {
         if (d.is_null()) {
-          if (!shape.empty()) throw Error("input '" + name + "' has an unknown spatial size; give it with --shape " + name + "=1x224x224x3");
+          if (!shape.empty())
+            throw Error("input '" + name + "' has an unknown spatial size; give it with --shape " +
+                        name + "=1x224x224x3");
           shape.push_back(1);
         } else {
           shape.push_back(d.get<int64_t>());
@@ -264,7 +276,8 @@ class TfjsImporter {
     Value* in = g_.addInput(name, DType::F32, shape);
     if (shape.size() == 4) {
       curLayer_ = name;
-      return {emit("Transpose", {in}, {{"perm", std::vector<int64_t>{0, 3, 1, 2}}}, name + "_nchw")};
+      return {
+          emit("Transpose", {in}, {{"perm", std::vector<int64_t>{0, 3, 1, 2}}}, name + "_nchw")};
     }
     return {in};
   }
@@ -278,8 +291,9 @@ class TfjsImporter {
   }
 
   // TF 'same'/'valid' padding -> pads[4] (top, left, bottom, right); extra pixel bottom/right.
-  static std::vector<int64_t> tfPads(const std::string& padding, const Shape& nchw, const std::vector<int64_t>& k,
-                                     const std::vector<int64_t>& s, const std::vector<int64_t>& d) {
+  static std::vector<int64_t> tfPads(const std::string& padding, const Shape& nchw,
+                                     const std::vector<int64_t>& k, const std::vector<int64_t>& s,
+                                     const std::vector<int64_t>& d) {
     if (padding == "valid") return {0, 0, 0, 0};
     if (padding != "same") throw Error("padding '" + padding + "' is not supported (same, valid)");
     std::vector<int64_t> p(4);
@@ -326,8 +340,9 @@ class TfjsImporter {
     auto pads = tfPads(c.value("padding", "valid"), x->shape, k, s, d);
     std::vector<Value*> in = {x, constant(name + "/kernel", w)};
     if (c.value("use_bias", true)) in.push_back(constant(name + "/bias", weight(name, "bias")));
-    Value* y = emit("Conv", in, {{"strides", s}, {"pads", pads}, {"dilations", d}, {"group", group}},
-                    linearName(c, name));
+    Value* y =
+        emit("Conv", in, {{"strides", s}, {"pads", pads}, {"dilations", d}, {"group", group}},
+             linearName(c, name));
     return activation(c.value("activation", "linear"), y, name);
   }
 
@@ -340,9 +355,11 @@ class TfjsImporter {
       if (args.empty()) throw Error("layer has no inputs");
       Value* x = args[0].v;
       auto requireRank4 = [&]() {
-        if (x->shape.size() != 4) throw Error("expects a 4-D NHWC input, got rank " + std::to_string(x->shape.size()));
+        if (x->shape.size() != 4)
+          throw Error("expects a 4-D NHWC input, got rank " + std::to_string(x->shape.size()));
       };
-      if (cls == "Model" || cls == "Functional" || cls == "Sequential") return buildModel(layer, args);
+      if (cls == "Model" || cls == "Functional" || cls == "Sequential")
+        return buildModel(layer, args);
       if (cls == "Conv2D") {
         requireRank4();
         NDArray hwio = weight(name, "kernel");
@@ -355,7 +372,8 @@ class TfjsImporter {
         requireRank4();
         NDArray hwim = weight(name, "depthwise_kernel");  // [kh, kw, in, mult]
         if (hwim.rank() != 4) throw Error("depthwise_kernel must be 4-D");
-        int64_t kh = hwim.shape()[0], kw = hwim.shape()[1], ic = hwim.shape()[2], mult = hwim.shape()[3];
+        int64_t kh = hwim.shape()[0], kw = hwim.shape()[1], ic = hwim.shape()[2],
+                mult = hwim.shape()[3];
         NDArray w(DType::F32, {ic * mult, 1, kh, kw});
         for (int64_t i = 0; i < kh; ++i)
           for (int64_t j = 0; j < kw; ++j)
@@ -366,9 +384,11 @@ class TfjsImporter {
         return {{conv(c, name, x, w, ic)}};
       }
       if (cls == "BatchNormalization") {
-        int64_t axis = c.value("axis", json(-1)).is_array() ? c["axis"][0].get<int64_t>() : c.value("axis", -1);
+        int64_t axis = c.value("axis", json(-1)).is_array() ? c["axis"][0].get<int64_t>()
+                                                            : c.value("axis", -1);
         int64_t rank = static_cast<int64_t>(x->shape.size());
-        if (mapAxis(axis, x->shape.size()) != 1) throw Error("only channel-axis batch normalisation is supported");
+        if (mapAxis(axis, x->shape.size()) != 1)
+          throw Error("only channel-axis batch normalisation is supported");
         (void)rank;
         int64_t ch = x->shape[1];
         NDArray gamma = c.value("scale", true) ? weight(name, "gamma") : filled(ch, 1.0f);
@@ -381,10 +401,12 @@ class TfjsImporter {
         return {{y}};
       }
       if (cls == "ReLU") {
-        double maxValue = c.contains("max_value") && !c["max_value"].is_null() ? c["max_value"].get<double>()
-                                                                                : std::numeric_limits<double>::infinity();
+        double maxValue = c.contains("max_value") && !c["max_value"].is_null()
+                              ? c["max_value"].get<double>()
+                              : std::numeric_limits<double>::infinity();
         double slope = c.value("negative_slope", 0.0), threshold = c.value("threshold", 0.0);
-        if (slope != 0 || threshold != 0) throw Error("ReLU with negative_slope or threshold is not supported");
+        if (slope != 0 || threshold != 0)
+          throw Error("ReLU with negative_slope or threshold is not supported");
         if (std::isinf(maxValue)) return {{emit("Relu", {x}, {}, name)}};
         return {{emit("Clip", {x}, {{"min", 0.0}, {"max", maxValue}}, name)}};
       }
@@ -410,54 +432,74 @@ class TfjsImporter {
         requireRank4();
         std::vector<int64_t> tb{1, 1}, lr{1, 1};
         const json& p = c.at("padding");
-        if (p.is_number()) tb = lr = {p.get<int64_t>(), p.get<int64_t>()};
-        else if (p.at(0).is_number()) tb = {p[0], p[0]}, lr = {p[1], p[1]};
-        else tb = {p[0][0], p[0][1]}, lr = {p[1][0], p[1][1]};
-        return {{emit("Pad", {x}, {{"pads", std::vector<int64_t>{0, 0, tb[0], lr[0], 0, 0, tb[1], lr[1]}}, {"value", 0.0}}, name)}};
+        if (p.is_number())
+          tb = lr = {p.get<int64_t>(), p.get<int64_t>()};
+        else if (p.at(0).is_number())
+          tb = {p[0], p[0]}, lr = {p[1], p[1]};
+        else
+          tb = {p[0][0], p[0][1]}, lr = {p[1][0], p[1][1]};
+        return {{emit("Pad", {x},
+                      {{"pads", std::vector<int64_t>{0, 0, tb[0], lr[0], 0, 0, tb[1], lr[1]}},
+                       {"value", 0.0}},
+                      name)}};
       }
       if (cls == "MaxPooling2D" || cls == "AveragePooling2D") {
         requireRank4();
         auto k = pairOf(c, "pool_size", 2);
         auto s = c.contains("strides") && !c["strides"].is_null() ? pairOf(c, "strides", 1) : k;
         auto pads = tfPads(c.value("padding", "valid"), x->shape, k, s, {1, 1});
-        std::map<std::string, Attribute> attrs = {{"kernel_shape", k}, {"strides", s}, {"pads", pads}, {"ceil_mode", int64_t{0}}};
-        if (cls == "MaxPooling2D") attrs["dilations"] = std::vector<int64_t>{1, 1};
-        else attrs["count_include_pad"] = int64_t{0};  // TF averages over the valid pixels only
+        std::map<std::string, Attribute> attrs = {
+            {"kernel_shape", k}, {"strides", s}, {"pads", pads}, {"ceil_mode", int64_t{0}}};
+        if (cls == "MaxPooling2D")
+          attrs["dilations"] = std::vector<int64_t>{1, 1};
+        else
+          attrs["count_include_pad"] = int64_t{0};  // TF averages over the valid pixels only
         return {{emit(cls == "MaxPooling2D" ? "MaxPool" : "AveragePool", {x}, attrs, name)}};
       }
       if (cls == "GlobalAveragePooling2D" || cls == "GlobalMaxPooling2D") {
         requireRank4();
-        Value* y = emit(cls == "GlobalAveragePooling2D" ? "GlobalAveragePool" : "GlobalMaxPool", {x}, {}, name + "_pool");
+        Value* y = emit(cls == "GlobalAveragePooling2D" ? "GlobalAveragePool" : "GlobalMaxPool",
+                        {x}, {}, name + "_pool");
         if (c.value("keepdims", false)) return {{y}};
         return {{emit("Reshape", {y}, {{"shape", Shape{x->shape[0], x->shape[1]}}}, name)}};
       }
       if (cls == "Flatten") {
         Value* y = x;
-        if (x->shape.size() == 4) y = emit("Transpose", {x}, {{"perm", std::vector<int64_t>{0, 2, 3, 1}}}, name + "_nhwc");
-        return {{emit("Reshape", {y}, {{"shape", Shape{x->shape[0], shapeNumel(x->shape) / x->shape[0]}}}, name)}};
+        if (x->shape.size() == 4)
+          y = emit("Transpose", {x}, {{"perm", std::vector<int64_t>{0, 2, 3, 1}}}, name + "_nhwc");
+        return {{emit("Reshape", {y},
+                      {{"shape", Shape{x->shape[0], shapeNumel(x->shape) / x->shape[0]}}}, name)}};
       }
       if (cls == "Reshape") {
         Shape target = c.at("target_shape").get<Shape>();
         Value* y = x;
-        if (x->shape.size() == 4) y = emit("Transpose", {x}, {{"perm", std::vector<int64_t>{0, 2, 3, 1}}}, name + "_nhwc");
+        if (x->shape.size() == 4)
+          y = emit("Transpose", {x}, {{"perm", std::vector<int64_t>{0, 2, 3, 1}}}, name + "_nhwc");
         Shape full = {x->shape[0]};
         int64_t known = x->shape[0], at = -1;
         for (int64_t d : target) {
-          if (d == -1) at = static_cast<int64_t>(full.size());
-          else known *= d;
+          if (d == -1)
+            at = static_cast<int64_t>(full.size());
+          else
+            known *= d;
           full.push_back(d);
         }
         if (at >= 0) full[at] = shapeNumel(x->shape) / known;
         y = emit("Reshape", {y}, {{"shape", full}}, full.size() == 4 ? name + "_nhwc_out" : name);
-        if (full.size() == 4) y = emit("Transpose", {y}, {{"perm", std::vector<int64_t>{0, 3, 1, 2}}}, name);
+        if (full.size() == 4)
+          y = emit("Transpose", {y}, {{"perm", std::vector<int64_t>{0, 3, 1, 2}}}, name);
         return {{y}};
       }
       if (cls == "Dense") {
-        if (x->shape.size() != 2) throw Error("Dense on a rank-" + std::to_string(x->shape.size()) + " input is not supported");
+        if (x->shape.size() != 2)
+          throw Error("Dense on a rank-" + std::to_string(x->shape.size()) +
+                      " input is not supported");
         std::vector<Value*> in = {x, constant(name + "/kernel", weight(name, "kernel"))};
         if (c.value("use_bias", true)) in.push_back(constant(name + "/bias", weight(name, "bias")));
-        Value* y = emit("Gemm", in, {{"transA", int64_t{0}}, {"transB", int64_t{0}}, {"alpha", 1.0}, {"beta", 1.0}},
-                        linearName(c, name));
+        Value* y =
+            emit("Gemm", in,
+                 {{"transA", int64_t{0}}, {"transB", int64_t{0}}, {"alpha", 1.0}, {"beta", 1.0}},
+                 linearName(c, name));
         return {{activation(c.value("activation", "linear"), y, name)}};
       }
       throw Error("unsupported layer class " + cls);
@@ -470,7 +512,9 @@ class TfjsImporter {
     }
   }
 
-  static NDArray filled(int64_t n, float v) { return NDArray::fromVector<float>({n}, std::vector<float>(n, v)); }
+  static NDArray filled(int64_t n, float v) {
+    return NDArray::fromVector<float>({n}, std::vector<float>(n, v));
+  }
   static NDArray transpose(const NDArray& a, std::vector<int64_t> perm) {
     Node n;
     n.op = "Transpose";

@@ -16,27 +16,38 @@ const T& getAttr(const Node& n, const std::string& key) {
 }
 }  // namespace
 
-int64_t Node::i(const std::string& key) const { return getAttr<int64_t>(*this, key); }
-int64_t Node::i(const std::string& key, int64_t dflt) const { return has(key) ? i(key) : dflt; }
+int64_t Node::i(const std::string& key) const {
+  return getAttr<int64_t>(*this, key);
+}
+int64_t Node::i(const std::string& key, int64_t dflt) const {
+  return has(key) ? i(key) : dflt;
+}
 double Node::f(const std::string& key) const {
   auto it = attrs.find(key);
   if (it != attrs.end())
     if (const int64_t* v = std::get_if<int64_t>(&it->second)) return static_cast<double>(*v);
   return getAttr<double>(*this, key);
 }
-double Node::f(const std::string& key, double dflt) const { return has(key) ? f(key) : dflt; }
-const std::string& Node::s(const std::string& key) const { return getAttr<std::string>(*this, key); }
+double Node::f(const std::string& key, double dflt) const {
+  return has(key) ? f(key) : dflt;
+}
+const std::string& Node::s(const std::string& key) const {
+  return getAttr<std::string>(*this, key);
+}
 const std::vector<int64_t>& Node::ints(const std::string& key) const {
   return getAttr<std::vector<int64_t>>(*this, key);
 }
 std::vector<int64_t> Node::ints(const std::string& key, std::vector<int64_t> dflt) const {
   return has(key) ? ints(key) : dflt;
 }
-const NDArray& Node::tensor(const std::string& key) const { return getAttr<NDArray>(*this, key); }
+const NDArray& Node::tensor(const std::string& key) const {
+  return getAttr<NDArray>(*this, key);
+}
 
 std::string Node::describe() const {
-  return "node '" + (name.empty() ? (outputs.empty() ? std::string("?") : outputs[0]->name) : name) +
-         "' (" + op + ")";
+  return "node '" +
+         (name.empty() ? (outputs.empty() ? std::string("?") : outputs[0]->name) : name) + "' (" +
+         op + ")";
 }
 
 std::string Graph::uniqueName(const std::string& base) {
@@ -51,7 +62,8 @@ std::string Graph::uniqueName(const std::string& base) {
 void Graph::renameValue(Value* v, const std::string& name) {
   if (v->name == name) return;
   auto it = byName_.find(name);
-  if (it != byName_.end() && it->second != v) throw Error("value name '" + name + "' is already in use");
+  if (it != byName_.end() && it->second != v)
+    throw Error("value name '" + name + "' is already in use");
   byName_.erase(v->name);
   v->name = name;
   byName_[name] = v;

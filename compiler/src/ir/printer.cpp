@@ -8,7 +8,9 @@
 namespace kiln {
 
 namespace {
-std::string valueType(const Value& v) { return std::string(dtypeName(v.dtype)) + shapeStr(v.shape); }
+std::string valueType(const Value& v) {
+  return std::string(dtypeName(v.dtype)) + shapeStr(v.shape);
+}
 
 std::string ref(const Value* v) {
   if (!v) return "_";

@@ -39,8 +39,9 @@ void verifyGraph(const Graph& g) {
       if (o->isConstant()) throw Error(n->describe() + ": output '" + o->name + "' is a constant");
       if (scratch[k].shape != o->shape || scratch[k].dtype != o->dtype)
         throw Error(n->describe() + ": output '" + o->name + "' is recorded as " +
-                    std::string(dtypeName(o->dtype)) + shapeStr(o->shape) + " but the operator gives " +
-                    std::string(dtypeName(scratch[k].dtype)) + shapeStr(scratch[k].shape));
+                    std::string(dtypeName(o->dtype)) + shapeStr(o->shape) +
+                    " but the operator gives " + std::string(dtypeName(scratch[k].dtype)) +
+                    shapeStr(scratch[k].shape));
       if (!defined.insert(o).second)
         throw Error(n->describe() + ": output '" + o->name + "' is defined twice");
     }

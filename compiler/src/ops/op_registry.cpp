@@ -10,9 +10,13 @@ namespace kiln {
 
 namespace {
 
-std::string dims(const Shape& s) { return shapeStr(s); }
+std::string dims(const Shape& s) {
+  return shapeStr(s);
+}
 
-Value& in(Node& n, size_t k) { return *n.inputs.at(k); }
+Value& in(Node& n, size_t k) {
+  return *n.inputs.at(k);
+}
 void setOut(Node& n, DType t, Shape s, size_t k = 0) {
   n.outputs.at(k)->dtype = t;
   n.outputs.at(k)->shape = std::move(s);
@@ -32,7 +36,9 @@ void requireLen(const std::vector<int64_t>& v, size_t len, const std::string& wh
                 std::to_string(v.size()));
 }
 
-void inferUnary(Node& n) { setOut(n, in(n, 0).dtype, in(n, 0).shape); }
+void inferUnary(Node& n) {
+  setOut(n, in(n, 0).dtype, in(n, 0).shape);
+}
 void inferFloatUnary(Node& n) {
   requireFloat(in(n, 0), "input");
   inferUnary(n);
@@ -77,8 +83,10 @@ void inferConvShape(Node& n, DType outType) {
     if (d < 1) throw Error("dilations must be >= 1");
   for (int64_t p : pads)
     if (p < 0) throw Error("pads must be >= 0");
-  int64_t oh = windowOutputSize(x.shape[2], w.shape[2], strides[0], pads[0], pads[2], dil[0], false);
-  int64_t ow = windowOutputSize(x.shape[3], w.shape[3], strides[1], pads[1], pads[3], dil[1], false);
+  int64_t oh =
+      windowOutputSize(x.shape[2], w.shape[2], strides[0], pads[0], pads[2], dil[0], false);
+  int64_t ow =
+      windowOutputSize(x.shape[3], w.shape[3], strides[1], pads[1], pads[3], dil[1], false);
   if (oh < 1 || ow < 1)
     throw Error("kernel " + dims({w.shape[2], w.shape[3]}) + " does not fit input " +
                 dims({x.shape[2], x.shape[3]}) + " with the given pads and dilations");
@@ -210,8 +218,8 @@ void inferTranspose(Node& n) {
   std::vector<int64_t> iota(x.size());
   std::iota(iota.begin(), iota.end(), 0);
   if (sorted != iota)
-    throw Error("perm " + dims(perm) + " is not a permutation of the " +
-                std::to_string(x.size()) + " axes of " + dims(x));
+    throw Error("perm " + dims(perm) + " is not a permutation of the " + std::to_string(x.size()) +
+                " axes of " + dims(x));
   Shape out;
   for (int64_t p : perm) out.push_back(x[p]);
   setOut(n, in(n, 0).dtype, out);
@@ -312,7 +320,8 @@ int64_t matmulMacs(const Node& n) {
 
 void requireDType(const Value& v, DType t, const std::string& what) {
   if (v.dtype != t)
-    throw Error(what + " must be " + std::string(dtypeName(t)) + ", got " + std::string(dtypeName(v.dtype)));
+    throw Error(what + " must be " + std::string(dtypeName(t)) + ", got " +
+                std::string(dtypeName(v.dtype)));
 }
 
 void inferQuantize(Node& n) {
@@ -329,7 +338,8 @@ void requireRequant(const Node& n, int64_t channels) {
   const auto& m = n.ints("multiplier");
   const auto& sh = n.ints("shift");
   if (static_cast<int64_t>(m.size()) != channels || static_cast<int64_t>(sh.size()) != channels)
-    throw Error("multiplier and shift must have one value per output channel (" + std::to_string(channels) + ")");
+    throw Error("multiplier and shift must have one value per output channel (" +
+                std::to_string(channels) + ")");
   for (size_t i = 0; i < m.size(); ++i)
     if (m[i] < 0 || m[i] >= (int64_t{1} << 31) || sh[i] < 0 || sh[i] > 63)
       throw Error("requantization multiplier must be in [0, 2^31) and shift in [0, 63]");
@@ -349,7 +359,8 @@ void inferQGemm(Node& n) {
   requireRank(in(n, 0), 2, "input A");
   requireRank(in(n, 1), 2, "input B (N x K)");
   if (in(n, 0).shape[1] != in(n, 1).shape[1])
-    throw Error("inner dimensions differ: A " + dims(in(n, 0).shape) + ", B " + dims(in(n, 1).shape) + " (N x K)");
+    throw Error("inner dimensions differ: A " + dims(in(n, 0).shape) + ", B " +
+                dims(in(n, 1).shape) + " (N x K)");
   const int64_t N = in(n, 1).shape[0];
   if (Value* b = n.input(2)) {
     requireDType(*b, DType::I32, "bias");
@@ -362,8 +373,10 @@ void inferQAdd(Node& n) {
   requireDType(in(n, 0), DType::I8, "input A");
   requireDType(in(n, 1), DType::I8, "input B");
   if (in(n, 0).shape != in(n, 1).shape)
-    throw Error("inputs must have the same shape, got " + dims(in(n, 0).shape) + " and " + dims(in(n, 1).shape));
-  if (n.i("multiplier") < 0 || n.i("multiplier") >= (int64_t{1} << 31) || n.i("shift") < 0 || n.i("shift") > 63)
+    throw Error("inputs must have the same shape, got " + dims(in(n, 0).shape) + " and " +
+                dims(in(n, 1).shape));
+  if (n.i("multiplier") < 0 || n.i("multiplier") >= (int64_t{1} << 31) || n.i("shift") < 0 ||
+      n.i("shift") > 63)
     throw Error("requantization multiplier must be in [0, 2^31) and shift in [0, 63]");
   setOut(n, DType::I8, in(n, 0).shape);
 }
@@ -409,9 +422,11 @@ std::map<std::string, OpSchema> buildRegistry() {
   add("QuantizeLinear", 1, 1, inferQuantize);
   add("DequantizeLinear", 1, 1, inferDequantize);
   add("QConv", 2, 3, inferQConv, convMacs);
-  add("QGemm", 2, 3, inferQGemm, [](const Node& n) { return shapeNumel(n.outputs[0]->shape) * n.inputs[0]->shape[1]; });
+  add("QGemm", 2, 3, inferQGemm,
+      [](const Node& n) { return shapeNumel(n.outputs[0]->shape) * n.inputs[0]->shape[1]; });
   add("QAdd", 2, 2, inferQAdd);
-  for (const char* op : {"QuantizeLinear", "DequantizeLinear", "QConv", "QGemm", "QAdd"}) r[op].cpuCodegen = false;
+  for (const char* op : {"QuantizeLinear", "DequantizeLinear", "QConv", "QGemm", "QAdd"})
+    r[op].cpuCodegen = false;
   return r;
 }
 
@@ -443,7 +458,8 @@ void inferNode(Node& node, bool withPrefix) {
                 (s->maxInputs != s->minInputs ? " to " + std::to_string(s->maxInputs) : "") +
                 " inputs, got " + std::to_string(n));
   for (int k = 0; k < s->minInputs; ++k)
-    if (!node.inputs[k]) throw Error(prefix + "required input " + std::to_string(k) + " is missing");
+    if (!node.inputs[k])
+      throw Error(prefix + "required input " + std::to_string(k) + " is missing");
   if (node.outputs.size() != static_cast<size_t>(s->numOutputs))
     throw Error(prefix + "expects " + std::to_string(s->numOutputs) + " output(s)");
   try {
@@ -454,8 +470,8 @@ void inferNode(Node& node, bool withPrefix) {
 }
 
 Value* addOpNode(Graph& g, const std::string& op, std::vector<Value*> inputs,
-                 std::map<std::string, Attribute> attrs, const std::string& outName, const std::string& nodeName,
-                 bool withPrefix) {
+                 std::map<std::string, Attribute> attrs, const std::string& outName,
+                 const std::string& nodeName, bool withPrefix) {
   Value* out = g.addValue(outName, DType::F32, {});
   Node* n = g.addNode(op, nodeName.empty() ? out->name : nodeName, std::move(inputs), {out});
   n->attrs = std::move(attrs);

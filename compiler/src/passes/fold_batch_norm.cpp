@@ -18,14 +18,17 @@ void foldBatchNorm(Graph& g) {
     Value* x = bn->inputs[0];
     Node* conv = x->producer;
     if (!conv || conv->op != "Conv" || uses[x].size() != 1 || isGraphOutput(g, x)) continue;
-    bool constParams = conv->inputs[1]->isConstant() && (!conv->input(2) || conv->input(2)->isConstant());
+    bool constParams =
+        conv->inputs[1]->isConstant() && (!conv->input(2) || conv->input(2)->isConstant());
     for (size_t k = 1; k < 5; ++k) constParams &= bn->inputs[k]->isConstant();
     if (!constParams) continue;
 
     const NDArray& w = *conv->inputs[1]->constant;
     const int64_t oc = w.shape()[0], per = w.numel() / oc;
-    auto gamma = bn->inputs[1]->constant->toFloatVector(), beta = bn->inputs[2]->constant->toFloatVector();
-    auto mean = bn->inputs[3]->constant->toFloatVector(), var = bn->inputs[4]->constant->toFloatVector();
+    auto gamma = bn->inputs[1]->constant->toFloatVector(),
+         beta = bn->inputs[2]->constant->toFloatVector();
+    auto mean = bn->inputs[3]->constant->toFloatVector(),
+         var = bn->inputs[4]->constant->toFloatVector();
     std::vector<float> bias(static_cast<size_t>(oc), 0.0f);
     if (conv->input(2)) bias = conv->input(2)->constant->toFloatVector();
     const double eps = bn->f("epsilon");
@@ -39,7 +42,8 @@ void foldBatchNorm(Graph& g) {
       b2.data<float>()[c] = static_cast<float>(a * (double(bias[c]) - mean[c]) + beta[c]);
     }
     Value* wv = g.addConstant(conv->inputs[1]->name + ".bnfold", w2);
-    Value* bv = g.addConstant((conv->input(2) ? conv->input(2)->name : conv->outputs[0]->name + ".bias") + ".bnfold", b2);
+    Value* bv = g.addConstant(
+        (conv->input(2) ? conv->input(2)->name : conv->outputs[0]->name + ".bias") + ".bnfold", b2);
     conv->inputs.resize(3);
     conv->inputs[1] = wv;
     conv->inputs[2] = bv;

@@ -9,7 +9,8 @@ namespace kiln {
 
 void foldConstants(Graph& g) {
   for (Node* n : g.nodes()) {
-    bool allConst = std::all_of(n->inputs.begin(), n->inputs.end(), [](Value* v) { return !v || v->isConstant(); });
+    bool allConst = std::all_of(n->inputs.begin(), n->inputs.end(),
+                                [](Value* v) { return !v || v->isConstant(); });
     if (!allConst || !ref::hasKernel(n->op)) continue;
     std::vector<const NDArray*> args;
     for (Value* v : n->inputs) args.push_back(v ? &*v->constant : nullptr);

@@ -15,8 +15,9 @@
 namespace kiln {
 
 namespace {
-const std::set<std::string> kElementwise = {"Add", "Sub", "Mul", "Div", "Relu", "Clip", "Sigmoid", "Tanh",
-                                            "LeakyRelu", "Exp", "Neg", "Abs", "Sqrt"};
+const std::set<std::string> kElementwise = {"Add",  "Sub",     "Mul",  "Div",       "Relu",
+                                            "Clip", "Sigmoid", "Tanh", "LeakyRelu", "Exp",
+                                            "Neg",  "Abs",     "Sqrt"};
 const std::set<std::string> kAnchors = {"Conv", "Gemm", "MatMul"};
 }  // namespace
 
@@ -35,8 +36,8 @@ void fuseOps(Graph& g) {
     while (true) {
       if (isGraphOutput(g, cur) || uses[cur].size() != 1) break;
       Node* next = uses[cur][0];
-      if (!kElementwise.count(next->op) || grouped.count(next) || next->outputs[0]->shape != shape ||
-          next->outputs[0]->dtype != cur->dtype)
+      if (!kElementwise.count(next->op) || grouped.count(next) ||
+          next->outputs[0]->shape != shape || next->outputs[0]->dtype != cur->dtype)
         break;
       // The other operands must be computed before the group's anchor runs (or be constants):
       // a residual Add's second input is, since nodes are in topological order and the anchor

@@ -16,7 +16,8 @@ MemoryPlan planMemory(const Graph& g, size_t alignment) {
   std::map<int64_t, std::pair<int, int>> groupSpan;
   for (size_t i = 0; i < nodes.size(); ++i)
     if (nodes[i]->has(kFuseGroupAttr)) {
-      auto [it, fresh] = groupSpan.try_emplace(nodes[i]->i(kFuseGroupAttr), static_cast<int>(i), static_cast<int>(i));
+      auto [it, fresh] = groupSpan.try_emplace(nodes[i]->i(kFuseGroupAttr), static_cast<int>(i),
+                                               static_cast<int>(i));
       if (!fresh) it->second.second = static_cast<int>(i);
     }
   auto span = [&](const Node* n) -> std::pair<int, int> {
@@ -24,7 +25,8 @@ MemoryPlan planMemory(const Graph& g, size_t alignment) {
     return {index.at(n), index.at(n)};
   };
   auto sameGroup = [](const Node* a, const Node* b) {
-    return a->has(kFuseGroupAttr) && b->has(kFuseGroupAttr) && a->i(kFuseGroupAttr) == b->i(kFuseGroupAttr);
+    return a->has(kFuseGroupAttr) && b->has(kFuseGroupAttr) &&
+           a->i(kFuseGroupAttr) == b->i(kFuseGroupAttr);
   };
 
   MemoryPlan plan;
@@ -33,7 +35,8 @@ MemoryPlan planMemory(const Graph& g, size_t alignment) {
       const bool output = isGraphOutput(g, v);
       // Values that stay inside a fused kernel are never stored.
       bool internal = !output && !uses[v].empty() &&
-                      std::all_of(uses[v].begin(), uses[v].end(), [&](const Node* c) { return sameGroup(c, n); });
+                      std::all_of(uses[v].begin(), uses[v].end(),
+                                  [&](const Node* c) { return sameGroup(c, n); });
       if (internal) continue;
       // A fused group runs as one kernel: its inputs stay live until the group's last node
       // and its outputs exist from the group's first.
@@ -41,14 +44,17 @@ MemoryPlan planMemory(const Graph& g, size_t alignment) {
       for (const Node* c : uses[v]) last = std::max(last, span(c).second);
       if (output) last = static_cast<int>(nodes.size());
       const int first = span(n).first;
-      size_t size = (static_cast<size_t>(shapeNumel(v->shape)) * dtypeSize(v->dtype) + alignment - 1) / alignment * alignment;
+      size_t size =
+          (static_cast<size_t>(shapeNumel(v->shape)) * dtypeSize(v->dtype) + alignment - 1) /
+          alignment * alignment;
       plan.slots.push_back({v, 0, size, first, last});
       plan.naiveBytes += size;
     }
 
   std::vector<size_t> order(plan.slots.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return plan.slots[a].size > plan.slots[b].size; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return plan.slots[a].size > plan.slots[b].size; });
   std::vector<size_t> placed;
   for (size_t i : order) {
     MemoryPlan::Slot& s = plan.slots[i];
@@ -56,7 +62,8 @@ MemoryPlan planMemory(const Graph& g, size_t alignment) {
     std::vector<std::pair<size_t, size_t>> busy;
     for (size_t j : placed) {
       const MemoryPlan::Slot& o = plan.slots[j];
-      if (o.firstUse <= s.lastUse && s.firstUse <= o.lastUse) busy.push_back({o.offset, o.offset + o.size});
+      if (o.firstUse <= s.lastUse && s.firstUse <= o.lastUse)
+        busy.push_back({o.offset, o.offset + o.size});
     }
     std::sort(busy.begin(), busy.end());
     size_t offset = 0;

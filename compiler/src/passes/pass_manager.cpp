@@ -20,16 +20,19 @@ void runPasses(Graph& g, const std::vector<Pass>& passes, const PassOptions& opt
     if (options.disabled.count(p.name)) continue;
     auto t0 = std::chrono::steady_clock::now();
     p.run(g);
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     try {
       verifyGraph(g);
     } catch (const Error& e) {
       throw Error("after pass " + p.name + ": " + e.what());
     }
     if (options.timings)
-      *options.timings << "pass " << std::left << std::setw(18) << p.name << std::right << std::fixed
-                       << std::setprecision(2) << std::setw(9) << ms << " ms  " << g.nodes().size() << " nodes\n";
-    if (options.dumpAfterEach) *options.dumpAfterEach << "// after pass " << p.name << "\n" << printGraph(g) << "\n";
+      *options.timings << "pass " << std::left << std::setw(18) << p.name << std::right
+                       << std::fixed << std::setprecision(2) << std::setw(9) << ms << " ms  "
+                       << g.nodes().size() << " nodes\n";
+    if (options.dumpAfterEach)
+      *options.dumpAfterEach << "// after pass " << p.name << "\n" << printGraph(g) << "\n";
   }
 }
 
@@ -46,6 +49,8 @@ std::vector<Pass> standardPasses() {
   };
 }
 
-void optimizeGraph(Graph& g, const PassOptions& options) { runPasses(g, standardPasses(), options); }
+void optimizeGraph(Graph& g, const PassOptions& options) {
+  runPasses(g, standardPasses(), options);
+}
 
 }  // namespace kiln

@@ -11,7 +11,8 @@
 
 namespace kiln {
 
-std::map<std::string, float> calibrate(const Graph& g, const std::vector<std::map<std::string, NDArray>>& samples) {
+std::map<std::string, float> calibrate(const Graph& g,
+                                       const std::vector<std::map<std::string, NDArray>>& samples) {
   if (samples.empty()) throw Error("calibration needs at least one sample input");
   std::map<std::string, float> ranges;
   auto record = [&](const std::string& name, const NDArray& a) {
@@ -50,7 +51,9 @@ void quantizeMultiplier(double M, int64_t& multiplier, int64_t& shift) {
     shift = 0;
     return;
   }
-  if (s < 0) throw Error("requantization factor " + std::to_string(M) + " is too large for the ISA's REQUANT");
+  if (s < 0)
+    throw Error("requantization factor " + std::to_string(M) +
+                " is too large for the ISA's REQUANT");
   multiplier = m;
   shift = s;
 }
@@ -74,7 +77,8 @@ class Quantizer {
     }
     for (Value* v : src_.outputs()) {
       Value* fv = floatOf(v);
-      if (fv->name != v->name && fv->producer && !out_.findValue(v->name)) out_.renameValue(fv, v->name);
+      if (fv->name != v->name && fv->producer && !out_.findValue(v->name))
+        out_.renameValue(fv, v->name);
       out_.markOutput(fv);
     }
     verifyGraph(out_);
@@ -94,14 +98,15 @@ class Quantizer {
     if (v->isConstant()) return f_[v] = out_.addConstant(v->name, *v->constant);
     auto q = q_.find(v);
     if (q == q_.end()) throw Error("value '" + v->name + "' used before it is computed");
-    return f_[v] = addOpNode(out_, "DequantizeLinear", {q->second}, {{"scale", double(scales_.at(v))}},
-                             v->name + ".dq");
+    return f_[v] = addOpNode(out_, "DequantizeLinear", {q->second},
+                             {{"scale", double(scales_.at(v))}}, v->name + ".dq");
   }
   Value* int8Of(const Value* v) {
     if (auto it = q_.find(v); it != q_.end()) return it->second;
     const float s = scaleOf(v);
     scales_[v] = s;
-    return q_[v] = addOpNode(out_, "QuantizeLinear", {floatOf(v)}, {{"scale", double(s)}}, v->name + ".q");
+    return q_[v] = addOpNode(out_, "QuantizeLinear", {floatOf(v)}, {{"scale", double(s)}},
+                             v->name + ".q");
   }
 
   void copyFloat(const Node* n) {
@@ -134,13 +139,16 @@ class Quantizer {
   }
 
   bool tryQuantize(const Node* n) {
-    if (n->op == "Conv" && n->inputs[1]->isConstant() && (!n->input(2) || n->input(2)->isConstant()))
+    if (n->op == "Conv" && n->inputs[1]->isConstant() &&
+        (!n->input(2) || n->input(2)->isConstant()))
       return quantizeWeighted(n, "QConv");
     if (n->op == "Gemm" && n->i("transA") == 0 && n->f("alpha") == 1.0 && n->f("beta") == 1.0 &&
-        n->inputs[1]->isConstant() && (!n->input(2) || (n->input(2)->isConstant() && n->input(2)->shape.size() == 1)))
+        n->inputs[1]->isConstant() &&
+        (!n->input(2) || (n->input(2)->isConstant() && n->input(2)->shape.size() == 1)))
       return quantizeWeighted(n, "QGemm");
-    if (n->op == "Add" && n->inputs[0]->shape == n->inputs[1]->shape && n->outputs[0]->shape == n->inputs[0]->shape &&
-        !n->inputs[0]->isConstant() && !n->inputs[1]->isConstant())
+    if (n->op == "Add" && n->inputs[0]->shape == n->inputs[1]->shape &&
+        n->outputs[0]->shape == n->inputs[0]->shape && !n->inputs[0]->isConstant() &&
+        !n->inputs[1]->isConstant())
       return quantizeAdd(n);
     return false;
   }
@@ -154,7 +162,8 @@ class Quantizer {
     if (op == "QGemm" && n->i("transB") == 0) {
       NDArray t(DType::F32, {w.shape()[1], w.shape()[0]});
       for (int64_t i = 0; i < w.shape()[0]; ++i)
-        for (int64_t j = 0; j < w.shape()[1]; ++j) t.data<float>()[j * w.shape()[0] + i] = w.data<float>()[i * w.shape()[1] + j];
+        for (int64_t j = 0; j < w.shape()[1]; ++j)
+          t.data<float>()[j * w.shape()[0] + i] = w.data<float>()[i * w.shape()[1] + j];
       w = t;
     }
     const int64_t channels = w.shape()[0], per = w.numel() / channels;
@@ -167,15 +176,16 @@ class Quantizer {
       for (int64_t i = 0; i < per; ++i) m = std::max(m, std::abs(w.data<float>()[c * per + i]));
       const float sw = std::max(m, 1e-8f) / 127.0f;
       for (int64_t i = 0; i < per; ++i)
-        wq.data<int8_t>()[c * per + i] =
-            static_cast<int8_t>(std::clamp<long>(std::lround(w.data<float>()[c * per + i] / sw), -127, 127));
+        wq.data<int8_t>()[c * per + i] = static_cast<int8_t>(
+            std::clamp<long>(std::lround(w.data<float>()[c * per + i] / sw), -127, 127));
       const double accScale = double(sx) * sw;
       bq.data<int32_t>()[c] = bias ? static_cast<int32_t>(std::llround(bias[c] / accScale)) : 0;
       quantizeMultiplier(accScale / sy, mult[c], shift[c]);
     }
     int64_t lo, hi;
     outputRange(act, sy, lo, hi);
-    std::map<std::string, Attribute> attrs = {{"multiplier", mult}, {"shift", shift}, {"out_min", lo}, {"out_max", hi}};
+    std::map<std::string, Attribute> attrs = {
+        {"multiplier", mult}, {"shift", shift}, {"out_min", lo}, {"out_max", hi}};
     if (op == "QConv")
       for (const char* k : {"strides", "pads", "dilations", "group"}) attrs[k] = n->attrs.at(k);
     Value* q = addOpNode(out_, op,
@@ -197,7 +207,12 @@ class Quantizer {
     quantizeMultiplier(smax / 16384.0 / sy, m, s);
     outputRange(act, sy, lo, hi);
     Value* q = addOpNode(out_, "QAdd", {int8Of(n->inputs[0]), int8Of(n->inputs[1])},
-                         {{"a_mul", am}, {"b_mul", bm}, {"multiplier", m}, {"shift", s}, {"out_min", lo}, {"out_max", hi}},
+                         {{"a_mul", am},
+                          {"b_mul", bm},
+                          {"multiplier", m},
+                          {"shift", s},
+                          {"out_min", lo},
+                          {"out_max", hi}},
                          result->name + ".i8", n->name);
     finish(n, act, result, q, sy);
     return true;
@@ -223,7 +238,8 @@ class Quantizer {
 
 }  // namespace
 
-Graph quantizeGraph(const Graph& g, const std::map<std::string, float>& ranges, QuantizeReport* report) {
+Graph quantizeGraph(const Graph& g, const std::map<std::string, float>& ranges,
+                    QuantizeReport* report) {
   return Quantizer(g, ranges, report).run();
 }
 

@@ -19,7 +19,8 @@ bool isNoOp(const Node& n) {
       if (perm[i] != static_cast<int64_t>(i)) return false;
     return true;
   }
-  if (n.op == "Clip") return std::isinf(n.f("min")) && n.f("min") < 0 && std::isinf(n.f("max")) && n.f("max") > 0;
+  if (n.op == "Clip")
+    return std::isinf(n.f("min")) && n.f("min") < 0 && std::isinf(n.f("max")) && n.f("max") > 0;
   return false;
 }
 }  // namespace

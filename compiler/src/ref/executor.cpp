@@ -17,9 +17,8 @@ std::vector<NDArray> Executor::run(const std::map<std::string, NDArray>& inputs)
     env[in] = a;
   }
   for (auto& [name, _] : inputs)
-    if (!graph_.findValue(name) ||
-        std::find(graph_.inputs().begin(), graph_.inputs().end(), graph_.findValue(name)) ==
-            graph_.inputs().end())
+    if (!graph_.findValue(name) || std::find(graph_.inputs().begin(), graph_.inputs().end(),
+                                             graph_.findValue(name)) == graph_.inputs().end())
       throw Error("'" + name + "' is not an input of the graph");
 
   auto remaining = graph_.useCounts();

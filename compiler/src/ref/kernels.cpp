@@ -72,12 +72,26 @@ Kernel binary(Op op) {
     const NDArray& a = *in[0];
     const NDArray& b = *in[1];
     switch (a.dtype()) {
-      case DType::F32: return {binaryTyped<float>(a, b, [&](float x, float y) { return static_cast<float>(op(double(x), double(y))); })};
-      case DType::I64: return {binaryTyped<int64_t>(a, b, [&](int64_t x, int64_t y) { return op(x, y); })};
-      case DType::I32: return {binaryTyped<int32_t>(a, b, [&](int32_t x, int32_t y) { return static_cast<int32_t>(op(int64_t(x), int64_t(y))); })};
-      case DType::I8: return {binaryTyped<int8_t>(a, b, [&](int8_t x, int8_t y) { return static_cast<int8_t>(op(int64_t(x), int64_t(y))); })};
-      case DType::U8: return {binaryTyped<uint8_t>(a, b, [&](uint8_t x, uint8_t y) { return static_cast<uint8_t>(op(int64_t(x), int64_t(y))); })};
-      default: throw Error(n.describe() + ": no reference kernel for element type " + std::string(dtypeName(a.dtype())));
+      case DType::F32:
+        return {binaryTyped<float>(
+            a, b, [&](float x, float y) { return static_cast<float>(op(double(x), double(y))); })};
+      case DType::I64:
+        return {binaryTyped<int64_t>(a, b, [&](int64_t x, int64_t y) { return op(x, y); })};
+      case DType::I32:
+        return {binaryTyped<int32_t>(a, b, [&](int32_t x, int32_t y) {
+          return static_cast<int32_t>(op(int64_t(x), int64_t(y)));
+        })};
+      case DType::I8:
+        return {binaryTyped<int8_t>(a, b, [&](int8_t x, int8_t y) {
+          return static_cast<int8_t>(op(int64_t(x), int64_t(y)));
+        })};
+      case DType::U8:
+        return {binaryTyped<uint8_t>(a, b, [&](uint8_t x, uint8_t y) {
+          return static_cast<uint8_t>(op(int64_t(x), int64_t(y)));
+        })};
+      default:
+        throw Error(n.describe() + ": no reference kernel for element type " +
+                    std::string(dtypeName(a.dtype())));
     }
   };
 }
@@ -88,7 +102,8 @@ Kernel unary(Op op) {
     NDArray r(DType::F32, in[0]->shape());
     const float* x = in[0]->data<float>();
     float* y = r.data<float>();
-    for (int64_t i = 0; i < r.numel(); ++i) y[i] = static_cast<float>(op(n, static_cast<double>(x[i])));
+    for (int64_t i = 0; i < r.numel(); ++i)
+      y[i] = static_cast<float>(op(n, static_cast<double>(x[i])));
     return {r};
   };
 }
@@ -124,7 +139,8 @@ std::vector<NDArray> conv(const Node& n, const Args& in) {
             // Output columns whose input column lies inside the image.
             const int64_t off = kw * dil[1] - pads[1];
             int64_t owLo = off >= 0 ? 0 : (-off + st[1] - 1) / st[1];
-            int64_t owHi = std::min<int64_t>(OW, (W - 1 - off) >= 0 ? (W - 1 - off) / st[1] + 1 : 0);
+            int64_t owHi =
+                std::min<int64_t>(OW, (W - 1 - off) >= 0 ? (W - 1 - off) / st[1] + 1 : 0);
             for (int64_t oh = 0; oh < OH; ++oh) {
               const int64_t ih = oh * st[0] - pads[0] + kh * dil[0];
               if (ih < 0 || ih >= H) continue;
@@ -178,7 +194,8 @@ std::vector<NDArray> pool(const Node& n, const Args& in, bool isMax) {
           r = best;
         } else if (includePad) {
           // The divisor counts padding but not the part of a ceil-mode window past the padding.
-          const int64_t h1 = std::min(h0 + k[0], H + pads[2]), w1 = std::min(w0 + k[1], W + pads[3]);
+          const int64_t h1 = std::min(h0 + k[0], H + pads[2]),
+                        w1 = std::min(w0 + k[1], W + pads[3]);
           r = sum / static_cast<double>((h1 - h0) * (w1 - w0));
         } else {
           r = count ? sum / static_cast<double>(count) : 0.0;
@@ -353,8 +370,8 @@ std::vector<NDArray> gather(const Node& n, const Args& in) {
   std::vector<int64_t> indices = in[1]->toInt64Vector();
   for (int64_t& i : indices) {
     if (i < -xs[axis] || i >= xs[axis])
-      throw Error(n.describe() + ": index " + std::to_string(i) + " out of range for axis of size " +
-                  std::to_string(xs[axis]));
+      throw Error(n.describe() + ": index " + std::to_string(i) +
+                  " out of range for axis of size " + std::to_string(xs[axis]));
     if (i < 0) i += xs[axis];
   }
   Shape st = stridesOf(xs);
@@ -433,7 +450,8 @@ std::vector<NDArray> reduce(const Node& n, const Args& in, int kind) {
     sum[o] = kind == 2 ? std::max(sum[o], v) : sum[o] + v;
   });
   for (int64_t i = 0; i < acc.numel(); ++i)
-    acc.data<float>()[i] = static_cast<float>(kind == 0 ? sum[i] / static_cast<double>(count) : sum[i]);
+    acc.data<float>()[i] =
+        static_cast<float>(kind == 0 ? sum[i] / static_cast<double>(count) : sum[i]);
   NDArray r = acc.reshaped(n.outputs[0]->shape);
   return {in[0]->dtype() == DType::F32 ? r : r.cast(in[0]->dtype())};
 }
@@ -502,9 +520,10 @@ std::vector<NDArray> qgemm(const Node& n, const Args& in) {
     for (int64_t j = 0; j < N; ++j) {
       uint32_t acc = bias ? static_cast<uint32_t>(bias->data<int32_t>()[j]) : 0u;
       for (int64_t k = 0; k < K; ++k)
-        acc += static_cast<uint32_t>(int32_t{a.data<int8_t>()[i * K + k]} * b.data<int8_t>()[j * K + k]);
-      y.data<int8_t>()[i * N + j] =
-          requantizeClamped(static_cast<int32_t>(acc), mult[j], shift[j], n.i("out_min"), n.i("out_max"));
+        acc += static_cast<uint32_t>(int32_t{a.data<int8_t>()[i * K + k]} *
+                                     b.data<int8_t>()[j * K + k]);
+      y.data<int8_t>()[i * N + j] = requantizeClamped(static_cast<int32_t>(acc), mult[j], shift[j],
+                                                      n.i("out_min"), n.i("out_max"));
     }
   return {y};
 }
@@ -516,8 +535,8 @@ std::vector<NDArray> qadd(const Node& n, const Args& in) {
   const int64_t am = n.i("a_mul"), bm = n.i("b_mul");
   for (int64_t i = 0; i < y.numel(); ++i) {
     const uint32_t acc = static_cast<uint32_t>(a[i] * am) + static_cast<uint32_t>(b[i] * bm);
-    y.data<int8_t>()[i] = requantizeClamped(static_cast<int32_t>(acc), n.i("multiplier"), n.i("shift"),
-                                            n.i("out_min"), n.i("out_max"));
+    y.data<int8_t>()[i] = requantizeClamped(static_cast<int32_t>(acc), n.i("multiplier"),
+                                            n.i("shift"), n.i("out_min"), n.i("out_max"));
   }
   return {y};
 }
@@ -546,10 +565,13 @@ std::map<std::string, Kernel> buildKernels() {
     const double hi = in[0]->dtype() == DType::F32 ? double(float(n.f("max"))) : n.f("max");
     NDArray y(DType::F32, x.shape());
     for (int64_t i = 0; i < x.numel(); ++i)
-      y.data<float>()[i] = static_cast<float>(std::min(std::max(double(x.data<float>()[i]), lo), hi));
+      y.data<float>()[i] =
+          static_cast<float>(std::min(std::max(double(x.data<float>()[i]), lo), hi));
     return {in[0]->dtype() == DType::F32 ? y : y.cast(in[0]->dtype())};
   };
-  k["Identity"] = [](const Node&, const Args& in) -> std::vector<NDArray> { return {in[0]->clone()}; };
+  k["Identity"] = [](const Node&, const Args& in) -> std::vector<NDArray> {
+    return {in[0]->clone()};
+  };
   k["Cast"] = [](const Node& n, const Args& in) -> std::vector<NDArray> {
     return {in[0]->cast(static_cast<DType>(n.i("to")))};
   };
@@ -602,7 +624,8 @@ std::map<std::string, Kernel> buildKernels() {
   k["DequantizeLinear"] = [](const Node& n, const Args& in) -> std::vector<NDArray> {
     NDArray y(DType::F32, in[0]->shape());
     const float scale = static_cast<float>(n.f("scale"));
-    for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] = static_cast<float>(in[0]->data<int8_t>()[i]) * scale;
+    for (int64_t i = 0; i < y.numel(); ++i)
+      y.data<float>()[i] = static_cast<float>(in[0]->data<int8_t>()[i]) * scale;
     return {y};
   };
   k["QConv"] = qconv;
@@ -618,7 +641,9 @@ const std::map<std::string, Kernel>& kernels() {
 
 }  // namespace
 
-bool hasKernel(const std::string& op) { return kernels().count(op) != 0; }
+bool hasKernel(const std::string& op) {
+  return kernels().count(op) != 0;
+}
 
 std::vector<NDArray> evalNode(const Node& node, const std::vector<const NDArray*>& inputs) {
   auto it = kernels().find(node.op);

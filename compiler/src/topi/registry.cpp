@@ -76,8 +76,8 @@ std::map<std::string, Def> buildTable() {
       const int64_t size = n.inputs[0]->shape.at(static_cast<size_t>(n.i("axis")));
       for (int64_t i : idx->constant->toInt64Vector())
         if (i < -size || i >= size)
-          throw Error(n.describe() + ": index " + std::to_string(i) + " out of range for axis of size " +
-                      std::to_string(size));
+          throw Error(n.describe() + ": index " + std::to_string(i) +
+                      " out of range for axis of size " + std::to_string(size));
     }
     return {gather(in[0], in[1], n.i("axis"), name)};
   };

@@ -52,14 +52,15 @@ std::vector<std::string> splitLines(std::istream& in) {
 }
 }  // namespace
 
-std::vector<std::string> findLabels(const Graph& g, const std::string& labelsFile, int64_t classes) {
+std::vector<std::string> findLabels(const Graph& g, const std::string& labelsFile,
+                                    int64_t classes) {
   if (!labelsFile.empty()) {
     std::ifstream f(labelsFile);
     if (!f) throw Error("--labels " + labelsFile + ": cannot open file");
     auto l = splitLines(f);
     if (static_cast<int64_t>(l.size()) != classes)
-      throw Error("--labels " + labelsFile + " has " + std::to_string(l.size()) + " lines but the model has " +
-                  std::to_string(classes) + " classes");
+      throw Error("--labels " + labelsFile + " has " + std::to_string(l.size()) +
+                  " lines but the model has " + std::to_string(classes) + " classes");
     return l;
   }
   auto it = g.metadata.find("labels");
@@ -70,8 +71,9 @@ std::vector<std::string> findLabels(const Graph& g, const std::string& labelsFil
   }
   if (classes == 1000) {
     // ImageNet class names as Debian's opencv-doc ships them.
-    for (const char* p : {"/usr/share/doc/opencv-doc/examples/data/dnn/classification_classes_ILSVRC2012.txt",
-                          "/usr/share/opencv4/samples/data/dnn/classification_classes_ILSVRC2012.txt"}) {
+    for (const char* p :
+         {"/usr/share/doc/opencv-doc/examples/data/dnn/classification_classes_ILSVRC2012.txt",
+          "/usr/share/opencv4/samples/data/dnn/classification_classes_ILSVRC2012.txt"}) {
       std::ifstream f(p);
       if (!f) continue;
       auto l = splitLines(f);

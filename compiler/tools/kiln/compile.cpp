@@ -16,19 +16,22 @@ Runner addCompile(CLI::App& app) {
     bool dumpIr = false;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand("compile", "Compile a model into a package the runtime runs without the compiler");
-  sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory)")->required();
+  CLI::App* sub = app.add_subcommand(
+      "compile", "Compile a model into a package the runtime runs without the compiler");
+  sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory)")
+      ->required();
   sub->add_option("-o,--output", o->out, "Package directory to write")->required();
   sub->add_option("--target", o->target, "Back end: llvm (CPU)")->check(CLI::IsMember({"llvm"}));
-  sub->add_option("--cpu", o->cpu, "CPU: host, armv7 (PYNQ-Z1/Z2) or aarch64 (Ultra96, ZCU104, KV260)")
+  sub->add_option("--cpu", o->cpu,
+                  "CPU: host, armv7 (PYNQ-Z1/Z2) or aarch64 (Ultra96, ZCU104, KV260)")
       ->check(CLI::IsMember({"host", "armv7", "aarch64"}));
   sub->add_option("--shape", o->shapes, "Input shape override NAME=DIMS (e.g. input=1x3x224x224)");
   sub->add_flag("--dump-ir", o->dumpIr, "Print every kernel's loop IR after each lowering pass");
   return [o]() {
     Graph g = loadOrThrow(o->model, o->shapes);
     optimizeGraph(g);
-    codegen::PackageSummary s =
-        codegen::writePackage(g, o->out, codegen::aotTarget(o->cpu), {o->dumpIr ? &std::cout : nullptr, nullptr});
+    codegen::PackageSummary s = codegen::writePackage(g, o->out, codegen::aotTarget(o->cpu),
+                                                      {o->dumpIr ? &std::cout : nullptr, nullptr});
     std::cout << "package     " << o->out << " (" << o->target << ", " << o->cpu << ")\n";
     std::cout << "kernels     " << s.kernels << "\n";
     std::cout << "parameters  " << s.paramBytes << " bytes\n";

@@ -36,16 +36,21 @@ Runner addInfo(CLI::App& app) {
     std::vector<std::string> disabled;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand("info", "Summarise a model: inputs, outputs, operators, parameters, MACs");
-  sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory)")->required();
+  CLI::App* sub =
+      app.add_subcommand("info", "Summarise a model: inputs, outputs, operators, parameters, MACs");
+  sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory)")
+      ->required();
   sub->add_option("--shape", o->shapes, "Input shape override NAME=DIMS (e.g. input=1x3x224x224)");
   sub->add_flag("--dump", o->dump, "Also print the whole graph IR");
-  sub->add_flag("-O,--optimize", o->optimize,
-                "Run the graph passes first (constant and batch-norm folding, simplification, fusion) and "
-                "report kernels and the activation memory plan");
-  sub->add_flag("--dump-passes", o->dumpPasses, "With --optimize: print the graph after every pass");
+  sub->add_flag(
+      "-O,--optimize", o->optimize,
+      "Run the graph passes first (constant and batch-norm folding, simplification, fusion) and "
+      "report kernels and the activation memory plan");
+  sub->add_flag("--dump-passes", o->dumpPasses,
+                "With --optimize: print the graph after every pass");
   sub->add_flag("--time-passes", o->timePasses, "With --optimize: print each pass's time");
-  sub->add_option("--disable-pass", o->disabled, "With --optimize: skip the named pass (repeatable)");
+  sub->add_option("--disable-pass", o->disabled,
+                  "With --optimize: skip the named pass (repeatable)");
   return [o]() {
     Graph g = loadOrThrow(o->model, o->shapes);
     if (o->optimize) {
@@ -70,22 +75,27 @@ Runner addInfo(CLI::App& app) {
     if (g.opset) std::cout << " (ONNX opset " << g.opset << ")";
     std::cout << "\n";
     for (Value* v : g.inputs())
-      std::cout << "input       " << v->name << " " << dtypeName(v->dtype) << shapeStr(v->shape) << "\n";
+      std::cout << "input       " << v->name << " " << dtypeName(v->dtype) << shapeStr(v->shape)
+                << "\n";
     for (Value* v : g.outputs())
-      std::cout << "output      " << v->name << " " << dtypeName(v->dtype) << shapeStr(v->shape) << "\n";
+      std::cout << "output      " << v->name << " " << dtypeName(v->dtype) << shapeStr(v->shape)
+                << "\n";
     std::cout << "nodes       " << g.nodes().size() << "\n";
-    for (auto& [op, count] : ops) std::cout << "  " << std::left << std::setw(20) << op << count << "\n";
-    std::cout << "parameters  " << withCommas(g.parameterCount()) << " (" << human(static_cast<double>(paramBytes), "B")
-              << ")\n";
-    std::cout << "MACs        " << withCommas(macs) << " (" << human(static_cast<double>(macs), "MAC") << ")\n";
+    for (auto& [op, count] : ops)
+      std::cout << "  " << std::left << std::setw(20) << op << count << "\n";
+    std::cout << "parameters  " << withCommas(g.parameterCount()) << " ("
+              << human(static_cast<double>(paramBytes), "B") << ")\n";
+    std::cout << "MACs        " << withCommas(macs) << " ("
+              << human(static_cast<double>(macs), "MAC") << ")\n";
     if (o->optimize) {
       std::set<int64_t> groups;
       for (Node* n : g.nodes())
         if (n->has(kFuseGroupAttr)) groups.insert(n->i(kFuseGroupAttr));
       MemoryPlan plan = planMemory(g);
       std::cout << "kernels     " << groups.size() << " (after fusion)\n";
-      std::cout << "activations " << human(static_cast<double>(plan.arenaBytes), "B") << " peak with reuse ("
-                << human(static_cast<double>(plan.naiveBytes), "B") << " without)\n";
+      std::cout << "activations " << human(static_cast<double>(plan.arenaBytes), "B")
+                << " peak with reuse (" << human(static_cast<double>(plan.naiveBytes), "B")
+                << " without)\n";
     }
     if (o->dump) std::cout << "\n" << printGraph(g);
     return 0;

@@ -4,7 +4,8 @@
 #include "commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Kiln: compile deep-learning models for CPUs, GPUs, browsers and Kiln's FPGA accelerator"};
+  CLI::App app{
+      "Kiln: compile deep-learning models for CPUs, GPUs, browsers and Kiln's FPGA accelerator"};
   app.set_version_flag("--version", "kiln 0.1.0");
   app.require_subcommand(1);
   std::map<CLI::App*, kiln::cli::Runner> runners;

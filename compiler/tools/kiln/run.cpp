@@ -14,10 +14,10 @@
 #include "kiln/passes/pass.h"
 #include "kiln/passes/quantize.h"
 #include "kiln/ref/executor.h"
+#include "kiln/rpc/server.h"
 #include "kiln/runtime/image.h"
 #include "kiln/runtime/npy.h"
 #include "kiln/runtime/package.h"
-#include "kiln/rpc/server.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -31,7 +31,9 @@ double msSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-bool isNpy(const std::string& path) { return std::filesystem::path(path).extension() == ".npy"; }
+bool isNpy(const std::string& path) {
+  return std::filesystem::path(path).extension() == ".npy";
+}
 
 // Builds the tensor for one graph input from a .npy file or an image.
 NDArray loadInput(const std::string& file, const Value& in, const std::string& preprocess,
@@ -39,8 +41,9 @@ NDArray loadInput(const std::string& file, const Value& in, const std::string& p
   if (isNpy(file)) {
     NDArray a = readNpy(file);
     if (a.dtype() != in.dtype || a.shape() != in.shape)
-      throw Error(file + " holds " + std::string(dtypeName(a.dtype())) + shapeStr(a.shape()) + " but input '" +
-                  in.name + "' expects " + std::string(dtypeName(in.dtype)) + shapeStr(in.shape));
+      throw Error(file + " holds " + std::string(dtypeName(a.dtype())) + shapeStr(a.shape()) +
+                  " but input '" + in.name + "' expects " + std::string(dtypeName(in.dtype)) +
+                  shapeStr(in.shape));
     return a;
   }
   // An image: the input must look like a batch of one RGB picture.
@@ -48,8 +51,9 @@ NDArray loadInput(const std::string& file, const Value& in, const std::string& p
   bool nchw = s.size() == 4 && s[0] == 1 && s[1] == 3;
   bool nhwc = s.size() == 4 && s[0] == 1 && s[3] == 3;
   if (!nchw && !nhwc)
-    throw Error("input '" + in.name + "' has shape " + shapeStr(s) +
-                ", which is not a single RGB image (1x3xHxW or 1xHxWx3); pass a .npy tensor instead");
+    throw Error(
+        "input '" + in.name + "' has shape " + shapeStr(s) +
+        ", which is not a single RGB image (1x3xHxW or 1xHxWx3); pass a .npy tensor instead");
   std::string preset = preprocess;
   if (preset == "auto") {
     auto it = g.metadata.find("preprocess");
@@ -77,33 +81,47 @@ Runner addRun(CLI::App& app) {
     bool dumpLLVM = false;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* sub = app.add_subcommand("run", "Run a model or a compiled package on an image or tensor and print its answer");
-  sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory) or a package directory")->required();
-  sub->add_option("-i,--input", o->inputs,
-                  "Input: an image (PNG/JPEG) or a .npy tensor; NAME=FILE for a model with several inputs")
+  CLI::App* sub = app.add_subcommand(
+      "run", "Run a model or a compiled package on an image or tensor and print its answer");
+  sub->add_option("model", o->model,
+                  "Model file (.onnx, TF.js model.json or its directory) or a package directory")
+      ->required();
+  sub->add_option(
+         "-i,--input", o->inputs,
+         "Input: an image (PNG/JPEG) or a .npy tensor; NAME=FILE for a model with several inputs")
       ->required();
   sub->add_option("-o,--output", o->outputs,
                   "Write output tensors as .npy: one FILE per output, in order (or NAME=FILE)");
   sub->add_option("--shape", o->shapes, "Input shape override NAME=DIMS (e.g. input=1x3x224x224)");
   sub->add_option("--preprocess", o->preprocess,
-                  "Image preprocessing: imagenet (resize 256, crop, mean/std, NCHW), tf (resize, /255, NHWC), "
+                  "Image preprocessing: imagenet (resize 256, crop, mean/std, NCHW), tf (resize, "
+                  "/255, NHWC), "
                   "or auto (from the model)")
       ->check(CLI::IsMember({"auto", "imagenet", "tf"}));
-  sub->add_option("--labels", o->labels, "Class names, one per line (default: the model's, or ImageNet's)");
+  sub->add_option("--labels", o->labels,
+                  "Class names, one per line (default: the model's, or ImageNet's)");
   sub->add_option("--top", o->top, "How many classes to print")->check(CLI::Range(1, 1000));
-  sub->add_option("--repeat", o->repeat, "Run the model N times and report the median time")->check(CLI::Range(1, 100000));
-  sub->add_option("--target", o->target, "Where to run: ref (the reference executor) or llvm (compiled for this CPU)")
+  sub->add_option("--repeat", o->repeat, "Run the model N times and report the median time")
+      ->check(CLI::Range(1, 100000));
+  sub->add_option("--target", o->target,
+                  "Where to run: ref (the reference executor) or llvm (compiled for this CPU)")
       ->check(CLI::IsMember({"ref", "llvm"}));
   sub->add_option("--rpc", o->rpc,
-                  "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT; the package's files "
+                  "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT; the "
+                  "package's files "
                   "are uploaded, nothing is compiled there");
-  sub->add_option("--rpc-token-file", o->rpcTokenFile, "With --rpc: file holding the server's token (else KILN_RPC_TOKEN)");
+  sub->add_option("--rpc-token-file", o->rpcTokenFile,
+                  "With --rpc: file holding the server's token (else KILN_RPC_TOKEN)");
   sub->add_flag("--int8", o->int8,
-                "Quantize to int8 first (post-training, calibrated on --calibrate inputs) and run the int8 graph");
+                "Quantize to int8 first (post-training, calibrated on --calibrate inputs) and run "
+                "the int8 graph");
   sub->add_option("--calibrate", o->calibrate,
-                  "With --int8: calibration inputs (images or .npy) for the model's single input (default: the --input)");
-  sub->add_flag("--dump-ir", o->dumpIr, "With --target llvm: print every kernel's loop IR after each lowering pass");
-  sub->add_flag("--dump-llvm", o->dumpLLVM, "With --target llvm: print the optimized LLVM IR of all kernels");
+                  "With --int8: calibration inputs (images or .npy) for the model's single input "
+                  "(default: the --input)");
+  sub->add_flag("--dump-ir", o->dumpIr,
+                "With --target llvm: print every kernel's loop IR after each lowering pass");
+  sub->add_flag("--dump-llvm", o->dumpLLVM,
+                "With --target llvm: print the optimized LLVM IR of all kernels");
   return [o]() {
     auto t0 = Clock::now();
     // A compiled package runs on the runtime alone; its inputs, outputs and metadata stand in
@@ -117,17 +135,22 @@ Runner addRun(CLI::App& app) {
       namespace fs = std::filesystem;
       const fs::path dir(o->model);
       std::ifstream mf(dir / "manifest.json");
-      if (!mf) throw Error("--rpc runs compiled packages: " + o->model + " has no manifest.json (kiln compile it first)");
+      if (!mf)
+        throw Error("--rpc runs compiled packages: " + o->model +
+                    " has no manifest.json (kiln compile it first)");
       nlohmann::json m = nlohmann::json::parse(mf);
       for (size_t id : m.at("inputs").get<std::vector<size_t>>()) {
         const auto& v = m.at("values").at(id);
-        g.addInput(v.at("name"), parseDType(v.at("dtype").get<std::string>()), v.at("shape").get<Shape>());
+        g.addInput(v.at("name"), parseDType(v.at("dtype").get<std::string>()),
+                   v.at("shape").get<Shape>());
       }
       for (size_t id : m.at("outputs").get<std::vector<size_t>>()) {
         const auto& v = m.at("values").at(id);
-        g.markOutput(g.addValue(v.at("name"), parseDType(v.at("dtype").get<std::string>()), v.at("shape").get<Shape>()));
+        g.markOutput(g.addValue(v.at("name"), parseDType(v.at("dtype").get<std::string>()),
+                                v.at("shape").get<Shape>()));
       }
-      for (auto& [k, v] : m.value("metadata", nlohmann::json::object()).items()) g.metadata[k] = v.get<std::string>();
+      for (auto& [k, v] : m.value("metadata", nlohmann::json::object()).items())
+        g.metadata[k] = v.get<std::string>();
       const auto colon = o->rpc.rfind(':');
       if (colon == std::string::npos) throw Error("--rpc " + o->rpc + ": expected HOST:PORT");
       std::string token;
@@ -138,7 +161,9 @@ Runner addRun(CLI::App& app) {
       } else if (const char* t = std::getenv("KILN_RPC_TOKEN")) {
         token = t;
       }
-      auto c = rpc::Client::connect(o->rpc.substr(0, colon), static_cast<uint16_t>(std::stoi(o->rpc.substr(colon + 1))), token);
+      auto c =
+          rpc::Client::connect(o->rpc.substr(0, colon),
+                               static_cast<uint16_t>(std::stoi(o->rpc.substr(colon + 1))), token);
       if (!c) throw c.error();
       remote = std::move(*c);
       const std::vector<std::string> files = {"manifest.json", m.at("params").get<std::string>(),
@@ -161,10 +186,13 @@ Runner addRun(CLI::App& app) {
       if (!p) throw p.error();
       package = std::move(*p);
       for (const PackageTensor& t : package->inputs()) g.addInput(t.name, t.dtype, t.shape);
-      for (const PackageTensor& t : package->outputs()) g.markOutput(g.addValue(t.name, t.dtype, t.shape));
+      for (const PackageTensor& t : package->outputs())
+        g.markOutput(g.addValue(t.name, t.dtype, t.shape));
       for (const auto& [k, v] : package->metadata()) g.metadata[k] = v;
       if (o->target != "ref" || o->dumpIr || o->dumpLLVM || !o->shapes.empty())
-        throw Error("--target, --dump-ir, --dump-llvm and --shape apply to models, not to a compiled package");
+        throw Error(
+            "--target, --dump-ir, --dump-llvm and --shape apply to models, not to a compiled "
+            "package");
     } else {
       g = loadOrThrow(o->model, o->shapes);
     }
@@ -180,35 +208,43 @@ Runner addRun(CLI::App& app) {
       if (eq != std::string::npos && eq > 0) {
         in = g.findValue(spec.substr(0, eq));
         if (!in || std::find(g.inputs().begin(), g.inputs().end(), in) == g.inputs().end())
-          throw Error("--input " + spec + ": the model has no input named '" + spec.substr(0, eq) + "'");
+          throw Error("--input " + spec + ": the model has no input named '" + spec.substr(0, eq) +
+                      "'");
         file = spec.substr(eq + 1);
       } else {
         if (pos >= g.inputs().size())
-          throw Error("more --input values than the model's " + std::to_string(g.inputs().size()) + " input(s)");
+          throw Error("more --input values than the model's " + std::to_string(g.inputs().size()) +
+                      " input(s)");
         in = g.inputs()[pos++];
       }
       feeds[in->name] = loadInput(file, *in, o->preprocess, g);
     }
     for (Value* in : g.inputs())
-      if (!feeds.count(in->name)) throw Error("no --input given for model input '" + in->name + "'");
+      if (!feeds.count(in->name))
+        throw Error("no --input given for model input '" + in->name + "'");
 
     std::string quantized;
     if (o->int8) {
       if (package || remote) throw Error("--int8 applies to models, not to a compiled package");
       if (o->target != "ref")
-        throw Error("int8 graphs run in the reference executor (--target ref) until the accelerator back end runs them");
+        throw Error(
+            "int8 graphs run in the reference executor (--target ref) until the accelerator back "
+            "end runs them");
       std::vector<std::map<std::string, NDArray>> samples;
       if (o->calibrate.empty()) samples.push_back(feeds);
       for (const std::string& file : o->calibrate) {
-        if (g.inputs().size() != 1) throw Error("--calibrate needs a model with one input; this one has " + std::to_string(g.inputs().size()));
-        samples.push_back({{g.inputs()[0]->name, loadInput(file, *g.inputs()[0], o->preprocess, g)}});
+        if (g.inputs().size() != 1)
+          throw Error("--calibrate needs a model with one input; this one has " +
+                      std::to_string(g.inputs().size()));
+        samples.push_back(
+            {{g.inputs()[0]->name, loadInput(file, *g.inputs()[0], o->preprocess, g)}});
       }
       optimizeGraph(g);
       QuantizeReport report;
       g = quantizeGraph(g, calibrate(g, samples), &report);
       quantized = " (int8: " + std::to_string(report.quantized) + " operators quantized, " +
-                  std::to_string(report.floatOps) + " left in float; calibrated on " + std::to_string(samples.size()) +
-                  " input(s))";
+                  std::to_string(report.floatOps) + " left in float; calibrated on " +
+                  std::to_string(samples.size()) + " input(s))";
     }
 
     std::unique_ptr<codegen::CompiledGraph> compiled;
@@ -219,17 +255,21 @@ Runner addRun(CLI::App& app) {
       // then one kernel per fused group.
       optimizeGraph(g);
       compiled = std::make_unique<codegen::CompiledGraph>(
-          g, codegen::CompileOptions{o->dumpIr ? &std::cout : nullptr, o->dumpLLVM ? &std::cout : nullptr});
+          g, codegen::CompileOptions{o->dumpIr ? &std::cout : nullptr,
+                                     o->dumpLLVM ? &std::cout : nullptr});
       std::ostringstream d;
-      d << "llvm " << compiled->target() << " (" << compiled->kernelCount() << " kernels compiled in " << std::fixed
-        << std::setprecision(1) << msSince(tc) << " ms)";
+      d << "llvm " << compiled->target() << " (" << compiled->kernelCount()
+        << " kernels compiled in " << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
       device = d.str();
     } else if (o->dumpIr || o->dumpLLVM) {
-      throw Error("--dump-ir and --dump-llvm need --target llvm (the reference executor has no IR)");
+      throw Error(
+          "--dump-ir and --dump-llvm need --target llvm (the reference executor has no IR)");
     }
     if (package)
-      device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) + " kernels)";
-    if (remote) device = "rpc " + o->rpc + ": package " + remoteTarget + " (time measured on the server)";
+      device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) +
+               " kernels)";
+    if (remote)
+      device = "rpc " + o->rpc + ": package " + remoteTarget + " (time measured on the server)";
     device += quantized;
     ref::Executor exec(g);
     std::vector<double> times;
@@ -253,13 +293,16 @@ Runner addRun(CLI::App& app) {
     }
     std::sort(times.begin(), times.end());
 
-    std::cout << "model    " << o->model << " (loaded in " << std::fixed << std::setprecision(1) << loadMs << " ms)\n";
+    std::cout << "model    " << o->model << " (loaded in " << std::fixed << std::setprecision(1)
+              << loadMs << " ms)\n";
     std::cout << "device   " << device << "\n";
     std::cout << "time     " << std::setprecision(2) << times[times.size() / 2] << " ms"
-              << (times.size() > 1 ? " (median of " + std::to_string(times.size()) + ")" : "") << "\n";
+              << (times.size() > 1 ? " (median of " + std::to_string(times.size()) + ")" : "")
+              << "\n";
     for (size_t k = 0; k < outs.size(); ++k) {
       const NDArray& y = outs[k];
-      std::cout << "output   " << g.outputs()[k]->name << " " << dtypeName(y.dtype()) << shapeStr(y.shape()) << "\n";
+      std::cout << "output   " << g.outputs()[k]->name << " " << dtypeName(y.dtype())
+                << shapeStr(y.shape()) << "\n";
       // A classifier output: print the top classes.
       int64_t classes = y.shape().empty() ? 0 : y.shape().back();
       if (y.dtype() == DType::F32 && classes > 1 && y.numel() == classes) {
@@ -268,10 +311,11 @@ Runner addRun(CLI::App& app) {
         std::iota(idx.begin(), idx.end(), 0);
         const float* p = y.data<float>();
         int top = static_cast<int>(std::min<int64_t>(o->top, classes));
-        std::partial_sort(idx.begin(), idx.begin() + top, idx.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });
+        std::partial_sort(idx.begin(), idx.begin() + top, idx.end(),
+                          [&](int64_t a, int64_t b) { return p[a] > p[b]; });
         for (int t = 0; t < top; ++t) {
-          std::cout << "  #" << t + 1 << "  " << std::setw(5) << idx[t] << "  " << std::setprecision(5) << std::setw(10)
-                    << p[idx[t]];
+          std::cout << "  #" << t + 1 << "  " << std::setw(5) << idx[t] << "  "
+                    << std::setprecision(5) << std::setw(10) << p[idx[t]];
           if (!labels.empty()) std::cout << "  " << labels[idx[t]];
           std::cout << "\n";
         }
@@ -286,11 +330,14 @@ Runner addRun(CLI::App& app) {
       if (eq != std::string::npos && eq > 0 && !isNpy(spec.substr(0, eq))) {
         auto it = std::find_if(g.outputs().begin(), g.outputs().end(),
                                [&](Value* v) { return v->name == spec.substr(0, eq); });
-        if (it == g.outputs().end()) throw Error("--output " + spec + ": no model output named '" + spec.substr(0, eq) + "'");
+        if (it == g.outputs().end())
+          throw Error("--output " + spec + ": no model output named '" + spec.substr(0, eq) + "'");
         which = static_cast<size_t>(it - g.outputs().begin());
         file = spec.substr(eq + 1);
       }
-      if (which >= outs.size()) throw Error("more --output files than the model's " + std::to_string(outs.size()) + " output(s)");
+      if (which >= outs.size())
+        throw Error("more --output files than the model's " + std::to_string(outs.size()) +
+                    " output(s)");
       writeNpy(file, outs[which]);
       std::cout << "wrote    " << file << "\n";
     }

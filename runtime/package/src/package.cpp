@@ -33,7 +33,8 @@ const char* hostCpuFamily() {
 
 // Kernels call kiln_parallel_for, which dlopen resolves from the program that loads them:
 // this reference keeps it linked into every program that links packages.
-extern "C" void* const kiln_package_runtime_symbols[] = {reinterpret_cast<void*>(&kiln_parallel_for)};
+extern "C" void* const kiln_package_runtime_symbols[] = {
+    reinterpret_cast<void*>(&kiln_parallel_for)};
 
 Package::~Package() {
   if (library_) ::dlclose(library_);
@@ -52,22 +53,28 @@ Expected<std::unique_ptr<Package>> Package::load(const std::string& dirPath) {
       throw Error(dirPath + "/manifest.json: not valid JSON: " + e.what());
     }
     try {
-      if (m.value("format", "") != "kiln-package") throw Error("manifest.json is not a Kiln package manifest");
+      if (m.value("format", "") != "kiln-package")
+        throw Error("manifest.json is not a Kiln package manifest");
       const int version = m.value("version", 0);
       if (version != kPackageFormatVersion)
-        throw Error("package format version " + std::to_string(version) + " is not supported by this runtime (it reads " +
-                    std::to_string(kPackageFormatVersion) + "); recompile the model with this version of Kiln");
+        throw Error("package format version " + std::to_string(version) +
+                    " is not supported by this runtime (it reads " +
+                    std::to_string(kPackageFormatVersion) +
+                    "); recompile the model with this version of Kiln");
       std::unique_ptr<Package> p(new Package());
       const json& target = m.at("target");
-      p->target_ = target.at("kind").get<std::string>() + " " + target.at("cpu").get<std::string>() + " (" +
+      p->target_ = target.at("kind").get<std::string>() + " " +
+                   target.at("cpu").get<std::string>() + " (" +
                    target.at("triple").get<std::string>() + ")";
       if (target.at("kind") != "llvm")
-        throw Error("target '" + target.at("kind").get<std::string>() + "' is not one this runtime runs");
+        throw Error("target '" + target.at("kind").get<std::string>() +
+                    "' is not one this runtime runs");
       if (target.at("family") != hostCpuFamily())
-        throw Error("the package was compiled for " + target.at("family").get<std::string>() + " (" +
-                    target.at("cpu").get<std::string>() + ") but this is " + hostCpuFamily() +
-                    ": compile it with --cpu for this machine");
-      for (auto& [k, v] : m.value("metadata", json::object()).items()) p->metadata_[k] = v.get<std::string>();
+        throw Error("the package was compiled for " + target.at("family").get<std::string>() +
+                    " (" + target.at("cpu").get<std::string>() + ") but this is " +
+                    hostCpuFamily() + ": compile it with --cpu for this machine");
+      for (auto& [k, v] : m.value("metadata", json::object()).items())
+        p->metadata_[k] = v.get<std::string>();
 
       // Constants.
       const fs::path paramsPath = dir / m.at("params").get<std::string>();
@@ -83,9 +90,12 @@ Expected<std::unique_ptr<Package>> Package::load(const std::string& dirPath) {
       p->arenaBytes_ = m.at("arena_bytes").get<size_t>();
       for (const json& v : m.at("values")) {
         Slot s;
-        s.tensor = {v.at("name"), parseDType(v.at("dtype").get<std::string>()), v.at("shape").get<Shape>()};
+        s.tensor = {v.at("name"), parseDType(v.at("dtype").get<std::string>()),
+                    v.at("shape").get<Shape>()};
         const std::string storage = v.at("storage");
-        s.storage = storage == "input" ? Storage::kInput : storage == "const" ? Storage::kConst : Storage::kArena;
+        s.storage = storage == "input"   ? Storage::kInput
+                    : storage == "const" ? Storage::kConst
+                                         : Storage::kArena;
         if (storage != "input" && storage != "const" && storage != "arena")
           throw Error("value '" + s.tensor.name + "' has unknown storage '" + storage + "'");
         s.offset = v.value("offset", size_t{0});
@@ -97,10 +107,12 @@ Expected<std::unique_ptr<Package>> Package::load(const std::string& dirPath) {
                       " (corrupt or truncated package)");
         p->slots_.push_back(std::move(s));
       }
-      auto ids = [&](const json& list, std::vector<size_t>& out, std::vector<PackageTensor>& tensors) {
+      auto ids = [&](const json& list, std::vector<size_t>& out,
+                     std::vector<PackageTensor>& tensors) {
         for (const json& i : list) {
           size_t id = i.get<size_t>();
-          if (id >= p->slots_.size()) throw Error("value id " + std::to_string(id) + " out of range");
+          if (id >= p->slots_.size())
+            throw Error("value id " + std::to_string(id) + " out of range");
           out.push_back(id);
           tensors.push_back(p->slots_[id].tensor);
         }
@@ -119,7 +131,9 @@ Expected<std::unique_ptr<Package>> Package::load(const std::string& dirPath) {
         Step step{reinterpret_cast<KernelFn>(sym), {}};
         for (const json& a : s.at("args")) {
           size_t id = a.get<size_t>();
-          if (id >= p->slots_.size()) throw Error("kernel '" + name + "' names value " + std::to_string(id) + ", which does not exist");
+          if (id >= p->slots_.size())
+            throw Error("kernel '" + name + "' names value " + std::to_string(id) +
+                        ", which does not exist");
           step.args.push_back(id);
         }
         p->steps_.push_back(std::move(step));
@@ -148,8 +162,9 @@ std::vector<NDArray> Package::run(const std::map<std::string, NDArray>& inputs) 
     auto it = inputs.find(t.name);
     if (it == inputs.end()) throw Error("no value given for input '" + t.name + "'");
     if (it->second.dtype() != t.dtype || it->second.shape() != t.shape)
-      throw Error("input '" + t.name + "' is " + std::string(dtypeName(it->second.dtype())) + shapeStr(it->second.shape()) +
-                  " but the package expects " + std::string(dtypeName(t.dtype)) + shapeStr(t.shape));
+      throw Error("input '" + t.name + "' is " + std::string(dtypeName(it->second.dtype())) +
+                  shapeStr(it->second.shape()) + " but the package expects " +
+                  std::string(dtypeName(t.dtype)) + shapeStr(t.shape));
     ptr[id] = const_cast<void*>(it->second.rawData());
   }
   std::vector<void*> args;

@@ -12,14 +12,17 @@
 #include "kiln/runtime/package.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"kiln-run: run a compiled Kiln package (kiln compile ... -o DIR) with the runtime alone"};
+  CLI::App app{
+      "kiln-run: run a compiled Kiln package (kiln compile ... -o DIR) with the runtime alone"};
   std::string dir;
   std::vector<std::string> inputs, outputs;
   int repeat = 1;
   app.add_option("package", dir, "Package directory")->required();
-  app.add_option("-i,--input", inputs, "Input tensors (.npy), in the package's input order")->required();
+  app.add_option("-i,--input", inputs, "Input tensors (.npy), in the package's input order")
+      ->required();
   app.add_option("-o,--output", outputs, "Write output tensors (.npy), in order");
-  app.add_option("--repeat", repeat, "Run N times and report the median time")->check(CLI::Range(1, 100000));
+  app.add_option("--repeat", repeat, "Run N times and report the median time")
+      ->check(CLI::Range(1, 100000));
   CLI11_PARSE(app, argc, argv);
   try {
     auto pkg = kiln::Package::load(dir);
@@ -35,11 +38,14 @@ int main(int argc, char** argv) {
     for (int r = 0; r < repeat; ++r) {
       auto t0 = std::chrono::steady_clock::now();
       outs = p.run(feeds);
-      times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      times.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(times.begin(), times.end());
-    std::cout << "package  " << dir << " (" << p.target() << ", " << p.kernelCount() << " kernels)\n";
-    std::cout << "time     " << std::fixed << std::setprecision(2) << times[times.size() / 2] << " ms\n";
+    std::cout << "package  " << dir << " (" << p.target() << ", " << p.kernelCount()
+              << " kernels)\n";
+    std::cout << "time     " << std::fixed << std::setprecision(2) << times[times.size() / 2]
+              << " ms\n";
     std::vector<std::string> labels;
     if (auto it = p.metadata().find("labels"); it != p.metadata().end()) {
       std::stringstream ss(it->second);
@@ -47,17 +53,21 @@ int main(int argc, char** argv) {
     }
     for (size_t k = 0; k < outs.size(); ++k) {
       const kiln::NDArray& y = outs[k];
-      std::cout << "output   " << p.outputs()[k].name << " " << kiln::dtypeName(y.dtype()) << kiln::shapeStr(y.shape()) << "\n";
+      std::cout << "output   " << p.outputs()[k].name << " " << kiln::dtypeName(y.dtype())
+                << kiln::shapeStr(y.shape()) << "\n";
       const int64_t classes = y.shape().empty() ? 0 : y.shape().back();
       if (y.dtype() == kiln::DType::F32 && classes > 1 && y.numel() == classes) {
         std::vector<int64_t> idx(static_cast<size_t>(classes));
         std::iota(idx.begin(), idx.end(), 0);
         const float* v = y.data<float>();
         const int top = static_cast<int>(std::min<int64_t>(5, classes));
-        std::partial_sort(idx.begin(), idx.begin() + top, idx.end(), [&](int64_t a, int64_t b) { return v[a] > v[b]; });
+        std::partial_sort(idx.begin(), idx.begin() + top, idx.end(),
+                          [&](int64_t a, int64_t b) { return v[a] > v[b]; });
         for (int t = 0; t < top; ++t)
-          std::cout << "  #" << t + 1 << "  " << std::setw(5) << idx[t] << "  " << std::setprecision(5) << std::setw(10)
-                    << v[idx[t]] << (static_cast<int64_t>(labels.size()) == classes ? "  " + labels[idx[t]] : "") << "\n";
+          std::cout << "  #" << t + 1 << "  " << std::setw(5) << idx[t] << "  "
+                    << std::setprecision(5) << std::setw(10) << v[idx[t]]
+                    << (static_cast<int64_t>(labels.size()) == classes ? "  " + labels[idx[t]] : "")
+                    << "\n";
       }
       if (k < outputs.size()) kiln::writeNpy(outputs[k], y);
     }

@@ -8,7 +8,8 @@ namespace kiln::rpc {
 namespace {
 template <typename T>
 void put(std::vector<uint8_t>& out, T v) {
-  for (size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * i)));
+  for (size_t i = 0; i < sizeof(T); ++i)
+    out.push_back(static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * i)));
 }
 template <typename T>
 T get(const uint8_t* p) {
@@ -35,7 +36,8 @@ std::vector<uint8_t> encodeFrame(const Message& m) {
 void writeTensors(Message& m, const std::vector<std::pair<std::string, NDArray>>& tensors) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [name, t] : tensors) {
-    list.push_back({{"name", name}, {"dtype", std::string(dtypeName(t.dtype()))}, {"shape", t.shape()}});
+    list.push_back(
+        {{"name", name}, {"dtype", std::string(dtypeName(t.dtype()))}, {"shape", t.shape()}});
     const auto* p = static_cast<const uint8_t*>(t.rawData());
     m.body.insert(m.body.end(), p, p + t.nbytes());
   }
@@ -57,7 +59,8 @@ std::vector<std::pair<std::string, NDArray>> readTensors(const Message& m) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("RPC message has a malformed tensor list: ") + e.what());
   }
-  if (offset != m.body.size()) throw Error("RPC message body holds bytes its tensor list does not describe");
+  if (offset != m.body.size())
+    throw Error("RPC message body holds bytes its tensor list does not describe");
   return out;
 }
 
@@ -65,11 +68,13 @@ void FrameDecoder::feed(std::span<const uint8_t> bytes) {
   buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
   while (buffer_.size() >= kFrameHeaderBytes) {
     const uint8_t* p = buffer_.data();
-    if (get<uint32_t>(p) != kMagic) throw Error("not a Kiln RPC frame (bad magic): is the peer speaking this protocol?");
+    if (get<uint32_t>(p) != kMagic)
+      throw Error("not a Kiln RPC frame (bad magic): is the peer speaking this protocol?");
     const uint16_t version = get<uint16_t>(p + 4);
     if (version != kVersion)
-      throw Error("RPC protocol version " + std::to_string(version) + " is not supported (this peer speaks version " +
-                  std::to_string(kVersion) + "); update the older side");
+      throw Error("RPC protocol version " + std::to_string(version) +
+                  " is not supported (this peer speaks version " + std::to_string(kVersion) +
+                  "); update the older side");
     const uint32_t hlen = get<uint32_t>(p + 8);
     const uint64_t blen = get<uint64_t>(p + 12);
     if (hlen > limits_.maxHeader)
@@ -82,13 +87,15 @@ void FrameDecoder::feed(std::span<const uint8_t> bytes) {
     if (buffer_.size() < total) return;
     Message m;
     try {
-      m.header = nlohmann::json::parse(buffer_.begin() + kFrameHeaderBytes, buffer_.begin() + kFrameHeaderBytes + hlen);
+      m.header = nlohmann::json::parse(buffer_.begin() + kFrameHeaderBytes,
+                                       buffer_.begin() + kFrameHeaderBytes + hlen);
     } catch (const nlohmann::json::exception& e) {
       throw Error(std::string("RPC message header is not valid JSON: ") + e.what());
     }
     if (!m.header.is_object() || !m.header.contains("op") || !m.header["op"].is_string())
       throw Error("RPC message header must be a JSON object with a string \"op\"");
-    m.body.assign(buffer_.begin() + kFrameHeaderBytes + hlen, buffer_.begin() + static_cast<std::ptrdiff_t>(total));
+    m.body.assign(buffer_.begin() + kFrameHeaderBytes + hlen,
+                  buffer_.begin() + static_cast<std::ptrdiff_t>(total));
     buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(total));
     ready_.push_back(std::move(m));
   }

@@ -18,7 +18,9 @@ namespace kiln::rpc {
 
 namespace {
 
-std::string sysError(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string sysError(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
 
 void sendAll(int fd, const std::vector<uint8_t>& bytes) {
   size_t sent = 0;
@@ -61,7 +63,9 @@ Message reply(const std::string& op, nlohmann::json fields = nlohmann::json::obj
   return m;
 }
 
-Message errorReply(const std::string& message) { return reply("error", {{"message", message}}); }
+Message errorReply(const std::string& message) {
+  return reply("error", {{"message", message}});
+}
 
 bool constantTimeEqual(const std::string& a, const std::string& b) {
   unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -74,7 +78,8 @@ std::filesystem::path sessionFile(const Session& s, const nlohmann::json& header
   static const std::regex plain("[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}");
   std::string name = header.value("name", "");
   if (!std::regex_match(name, plain))
-    throw Error("file name '" + name + "' is not a plain name ([A-Za-z0-9._-], no leading dot, at most 128 characters)");
+    throw Error("file name '" + name +
+                "' is not a plain name ([A-Za-z0-9._-], no leading dot, at most 128 characters)");
   return s.dir / name;
 }
 
@@ -85,7 +90,9 @@ const char* const kBuiltins[] = {"hello", "ping", "put", "get", "bye"};
 Expected<std::unique_ptr<Server>> Server::listen(ServerOptions options) {
   return catchErrors([&]() -> std::unique_ptr<Server> {
     if (options.token.size() < 16)
-      throw Error("the RPC server needs a token of at least 16 characters (--token-file or KILN_RPC_TOKEN)");
+      throw Error(
+          "the RPC server needs a token of at least 16 characters (--token-file or "
+          "KILN_RPC_TOKEN)");
     if (options.workDir.empty()) throw Error("the RPC server needs a work directory");
     std::filesystem::create_directories(options.workDir);
     std::unique_ptr<Server> s(new Server());
@@ -110,7 +117,8 @@ Expected<std::unique_ptr<Server>> Server::listen(ServerOptions options) {
     int one = 1;
     ::setsockopt(s->listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (::bind(s->listenFd_, reinterpret_cast<sockaddr*>(&addr), len) != 0)
-      throw Error(sysError("cannot bind " + s->options_.bind + ":" + std::to_string(s->options_.port)));
+      throw Error(
+          sysError("cannot bind " + s->options_.bind + ":" + std::to_string(s->options_.port)));
     if (::listen(s->listenFd_, 4) != 0) throw Error(sysError("listen"));
     ::getsockname(s->listenFd_, reinterpret_cast<sockaddr*>(&addr), &len);
     s->port_ = ntohs(addr.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
@@ -158,9 +166,12 @@ void Server::session(int fd) {
     send(errorReply(e.what()));
     throw;
   }
-  if (hello.op() != "hello" || !hello.header.contains("token") || !hello.header["token"].is_string() ||
+  if (hello.op() != "hello" || !hello.header.contains("token") ||
+      !hello.header["token"].is_string() ||
       !constantTimeEqual(hello.header["token"].get<std::string>(), options_.token)) {
-    send(errorReply("authentication failed: open with {\"op\": \"hello\", \"token\": ...} and the server's token"));
+    send(
+        errorReply("authentication failed: open with {\"op\": \"hello\", \"token\": ...} and the "
+                   "server's token"));
     return;
   }
   s.client = hello.header.value("client", "");
@@ -194,7 +205,8 @@ void Server::session(int fd) {
       } else if (op == "put") {
         std::filesystem::path p = sessionFile(s, req.header);
         std::ofstream f(p, std::ios::binary);
-        f.write(reinterpret_cast<const char*>(req.body.data()), static_cast<std::streamsize>(req.body.size()));
+        f.write(reinterpret_cast<const char*>(req.body.data()),
+                static_cast<std::streamsize>(req.body.size()));
         if (!f) throw Error("cannot write " + p.filename().string());
         send(reply("ok", {{"bytes", req.body.size()}}));
       } else if (op == "get") {
@@ -220,8 +232,10 @@ void Server::session(int fd) {
   std::filesystem::remove_all(s.dir);
 }
 
-Expected<std::unique_ptr<Client>> Client::connect(const std::string& host, uint16_t port, const std::string& token,
-                                                  std::chrono::milliseconds timeout, Limits limits) {
+Expected<std::unique_ptr<Client>> Client::connect(const std::string& host, uint16_t port,
+                                                  const std::string& token,
+                                                  std::chrono::milliseconds timeout,
+                                                  Limits limits) {
   return catchErrors([&]() -> std::unique_ptr<Client> {
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
@@ -239,7 +253,8 @@ Expected<std::unique_ptr<Client>> Client::connect(const std::string& host, uint1
       c->fd_ = -1;
     }
     ::freeaddrinfo(res);
-    if (c->fd_ < 0) throw Error(sysError("cannot connect to RPC server " + host + ":" + std::to_string(port)));
+    if (c->fd_ < 0)
+      throw Error(sysError("cannot connect to RPC server " + host + ":" + std::to_string(port)));
     int one = 1;
     ::setsockopt(c->fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     Message hello = reply("hello", {{"token", token}, {"client", "kiln"}});
@@ -258,7 +273,8 @@ Expected<Message> Client::call(const Message& request) {
   return catchErrors([&]() -> Message {
     sendAll(fd_, encodeFrame(request));
     Message m = receive(fd_, decoder_, timeout_);
-    if (m.op() == "error") throw Error("RPC server: " + m.header.value("message", std::string("unknown error")));
+    if (m.op() == "error")
+      throw Error("RPC server: " + m.header.value("message", std::string("unknown error")));
     return m;
   });
 }

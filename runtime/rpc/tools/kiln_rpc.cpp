@@ -22,10 +22,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   kiln::rpc::ServerOptions o;
   std::string tokenFile, workDir = "/tmp/kiln-rpc";
-  CLI::App* serve = app.add_subcommand("serve", "Accept connections and serve requests until interrupted");
-  serve->add_option("--bind", o.bind, "Address to listen on (default 127.0.0.1: this machine only)");
+  CLI::App* serve =
+      app.add_subcommand("serve", "Accept connections and serve requests until interrupted");
+  serve->add_option("--bind", o.bind,
+                    "Address to listen on (default 127.0.0.1: this machine only)");
   serve->add_option("--port", o.port, "TCP port (default 9090)")->default_val(9090);
-  serve->add_option("--token-file", tokenFile, "File holding the token clients must present (else KILN_RPC_TOKEN)");
+  serve->add_option("--token-file", tokenFile,
+                    "File holding the token clients must present (else KILN_RPC_TOKEN)");
   serve->add_option("--work-dir", workDir, "Where session files go");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -43,29 +46,37 @@ int main(int argc, char** argv) {
     auto loaded = std::make_shared<std::pair<std::string, std::unique_ptr<kiln::Package>>>();
     auto tensorList = [](const std::vector<kiln::PackageTensor>& ts) {
       nlohmann::json l = nlohmann::json::array();
-      for (const auto& t : ts) l.push_back({{"name", t.name}, {"dtype", std::string(kiln::dtypeName(t.dtype))}, {"shape", t.shape}});
+      for (const auto& t : ts)
+        l.push_back({{"name", t.name},
+                     {"dtype", std::string(kiln::dtypeName(t.dtype))},
+                     {"shape", t.shape}});
       return l;
     };
     (*server)->on("load", [loaded, tensorList](const kiln::rpc::Message&, kiln::rpc::Session& s) {
       auto p = kiln::Package::load(s.dir.string());
       if (!p) throw p.error();
       kiln::rpc::Message m;
-      m.header = {{"op", "ok"}, {"target", (*p)->target()}, {"inputs", tensorList((*p)->inputs())},
+      m.header = {{"op", "ok"},
+                  {"target", (*p)->target()},
+                  {"inputs", tensorList((*p)->inputs())},
                   {"outputs", tensorList((*p)->outputs())}};
       *loaded = {s.dir.string(), std::move(*p)};
       return m;
     });
     (*server)->on("run", [loaded](const kiln::rpc::Message& req, kiln::rpc::Session& s) {
-      if (!loaded->second || loaded->first != s.dir.string()) throw kiln::Error("no package loaded in this session (op \"load\")");
+      if (!loaded->second || loaded->first != s.dir.string())
+        throw kiln::Error("no package loaded in this session (op \"load\")");
       std::map<std::string, kiln::NDArray> feeds;
       for (auto& [name, t] : kiln::rpc::readTensors(req)) feeds[name] = std::move(t);
       auto t0 = std::chrono::steady_clock::now();
       std::vector<kiln::NDArray> outs = loaded->second->run(feeds);
-      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       kiln::rpc::Message m;
       m.header = {{"op", "ok"}, {"ms", ms}};
       std::vector<std::pair<std::string, kiln::NDArray>> named;
-      for (size_t k = 0; k < outs.size(); ++k) named.emplace_back(loaded->second->outputs()[k].name, outs[k]);
+      for (size_t k = 0; k < outs.size(); ++k)
+        named.emplace_back(loaded->second->outputs()[k].name, outs[k]);
       kiln::rpc::writeTensors(m, named);
       return m;
     });

@@ -29,7 +29,7 @@ struct CompileOptions {
 // kernels[i] with one pointer per argument value (its inputs from outside the group, then the
 // values it produces that others read), in that order.
 struct KernelStep {
-  const Node* node;                 // the group's last node (for messages)
+  const Node* node;  // the group's last node (for messages)
   std::vector<const Value*> args;
 };
 struct LoweredGraph {

@@ -30,6 +30,7 @@ std::vector<uint8_t> emitObject(const std::vector<tir::Kernel>& kernels, const A
 
 // Links an object file into a shared library at `path` with the target's linker; throws
 // kiln::Error with the linker's output when it fails or is not installed.
-void linkSharedLibrary(const std::vector<uint8_t>& object, const std::string& path, const AotTarget& target);
+void linkSharedLibrary(const std::vector<uint8_t>& object, const std::string& path,
+                       const AotTarget& target);
 
 }  // namespace kiln::codegen

@@ -23,8 +23,8 @@ struct Value {
   std::string name;
   DType dtype = DType::F32;
   Shape shape;
-  Node* producer = nullptr;          // null for graph inputs and constants
-  std::optional<NDArray> constant;   // set for initializers and folded values
+  Node* producer = nullptr;         // null for graph inputs and constants
+  std::optional<NDArray> constant;  // set for initializers and folded values
 
   bool isConstant() const { return constant.has_value(); }
 };
@@ -34,8 +34,8 @@ using Attribute =
 
 class Node {
  public:
-  std::string name;  // from the model, for messages; may be empty
-  std::string op;    // Kiln operator name (see ops/op_registry.h)
+  std::string name;            // from the model, for messages; may be empty
+  std::string op;              // Kiln operator name (see ops/op_registry.h)
   std::vector<Value*> inputs;  // an absent optional input is nullptr
   std::vector<Value*> outputs;
   std::map<std::string, Attribute> attrs;
@@ -64,7 +64,7 @@ class Graph {
   Graph& operator=(Graph&&) = default;
 
   std::string name;
-  int64_t opset = 0;                          // the source model's operator set (informational)
+  int64_t opset = 0;                            // the source model's operator set (informational)
   std::map<std::string, std::string> metadata;  // e.g. "labels" (newline separated)
 
   Value* addValue(std::string name, DType dtype, Shape shape);

@@ -14,8 +14,8 @@
 //   Clip {min, max}, Cast {to (DType as int)}
 //   Softmax            {axis}  (normalised over that one axis)
 //   Concat {axis}, Reshape {shape (fully resolved)}, Transpose {perm}, Gather {axis},
-//   Slice {starts, ends, steps (one per dimension, resolved)}, Pad {pads (begin..., end...), value},
-//   ReduceMean / ReduceSum / ReduceMax {axes (resolved, sorted), keepdims}, Shape
+//   Slice {starts, ends, steps (one per dimension, resolved)}, Pad {pads (begin..., end...),
+//   value}, ReduceMean / ReduceSum / ReduceMax {axes (resolved, sorted), keepdims}, Shape
 // Int8 operators (made by the quantization pass; symmetric, zero point 0; they compute
 // exactly what the accelerator computes — see passes/quantize.h):
 //   QuantizeLinear {scale}  f32 -> i8,   DequantizeLinear {scale}  i8 -> f32

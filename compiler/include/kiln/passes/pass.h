@@ -23,7 +23,7 @@ struct Pass {
 };
 
 struct PassOptions {
-  std::set<std::string> disabled;     // pass names to skip
+  std::set<std::string> disabled;         // pass names to skip
   std::ostream* dumpAfterEach = nullptr;  // print the graph after every pass
   std::ostream* timings = nullptr;        // print each pass's time
 };
@@ -37,10 +37,10 @@ std::vector<Pass> standardPasses();
 void optimizeGraph(Graph& g, const PassOptions& options = {});
 
 // The individual passes.
-void foldConstants(Graph& g);     // evaluate nodes whose inputs are all constants
-void foldBatchNorm(Graph& g);     // Conv -> BatchNormalization becomes one Conv
-void simplifyGraph(Graph& g);     // drop identities: Identity, Reshape to the same shape, ...
-void fuseOps(Graph& g);           // annotate kernels: anchor + elementwise epilogue
+void foldConstants(Graph& g);  // evaluate nodes whose inputs are all constants
+void foldBatchNorm(Graph& g);  // Conv -> BatchNormalization becomes one Conv
+void simplifyGraph(Graph& g);  // drop identities: Identity, Reshape to the same shape, ...
+void fuseOps(Graph& g);        // annotate kernels: anchor + elementwise epilogue
 
 // fuseOps marks each node with the integer attribute "kiln.group": nodes with the same group
 // form one kernel, whose intermediate values are never stored in memory.
@@ -57,8 +57,8 @@ struct MemoryPlan {
     int firstUse, lastUse;  // node indices (inclusive) during which the value is live
   };
   std::vector<Slot> slots;
-  size_t arenaBytes = 0;    // peak activation memory with reuse
-  size_t naiveBytes = 0;    // sum of all planned values (no reuse)
+  size_t arenaBytes = 0;  // peak activation memory with reuse
+  size_t naiveBytes = 0;  // sum of all planned values (no reuse)
 };
 MemoryPlan planMemory(const Graph& g, size_t alignment = 64);
 

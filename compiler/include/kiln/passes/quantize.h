@@ -27,11 +27,13 @@ struct QuantizeReport {
 };
 
 // The largest |value| of every activation over the calibration inputs.
-std::map<std::string, float> calibrate(const Graph& g, const std::vector<std::map<std::string, NDArray>>& samples);
+std::map<std::string, float> calibrate(const Graph& g,
+                                       const std::vector<std::map<std::string, NDArray>>& samples);
 
 // Returns the quantized graph; `g` (optimised: batch norms folded) is not modified. Throws
 // kiln::Error when `ranges` lacks a value the rewrite needs.
-Graph quantizeGraph(const Graph& g, const std::map<std::string, float>& ranges, QuantizeReport* report = nullptr);
+Graph quantizeGraph(const Graph& g, const std::map<std::string, float>& ranges,
+                    QuantizeReport* report = nullptr);
 
 // A real multiplier M > 0 as the ISA's REQUANT takes it: x * M ~= requantize(x, m, s).
 void quantizeMultiplier(double M, int64_t& multiplier, int64_t& shift);

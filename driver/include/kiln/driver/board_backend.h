@@ -25,6 +25,7 @@ struct BoardPaths {
 
 // Fails, saying what to set up, when a device file cannot be opened or mapped, or when the
 // DMA buffer lies outside the board's DDR.
-Expected<std::unique_ptr<Backend>> openBoardBackend(const boards::Board& board, const BoardPaths& paths = {});
+Expected<std::unique_ptr<Backend>> openBoardBackend(const boards::Board& board,
+                                                    const BoardPaths& paths = {});
 
 }  // namespace kiln::driver

@@ -13,6 +13,7 @@
 
 namespace kiln::driver {
 
-std::unique_ptr<Backend> makeSimFuncBackend(const accel::Config& config, size_t dramBytes = 64u << 20);
+std::unique_ptr<Backend> makeSimFuncBackend(const accel::Config& config,
+                                            size_t dramBytes = 64u << 20);
 
 }  // namespace kiln::driver

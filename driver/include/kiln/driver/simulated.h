@@ -35,11 +35,13 @@ class SimEngine {
   virtual std::span<uint8_t> dram() = 0;
   // Runs a binary stream to its FINISH: the spec's counters by name, or an error with
   // `fault` describing it.
-  virtual Expected<std::map<std::string, uint64_t>> run(std::span<const uint8_t> stream, EngineFault& fault) = 0;
+  virtual Expected<std::map<std::string, uint64_t>> run(std::span<const uint8_t> stream,
+                                                        EngineFault& fault) = 0;
   // Back to zeroed buffers and DRAM.
   virtual void reset() = 0;
 };
 
-std::unique_ptr<Backend> makeSimulatedBackend(std::unique_ptr<SimEngine> engine, const accel::Config& config);
+std::unique_ptr<Backend> makeSimulatedBackend(std::unique_ptr<SimEngine> engine,
+                                              const accel::Config& config);
 
 }  // namespace kiln::driver

@@ -25,14 +25,35 @@ std::string shapeStr(const Shape& shape);
 
 template <typename T>
 constexpr DType dtypeOf();
-template <> constexpr DType dtypeOf<float>() { return DType::F32; }
-template <> constexpr DType dtypeOf<int8_t>() { return DType::I8; }
-template <> constexpr DType dtypeOf<uint8_t>() { return DType::U8; }
-template <> constexpr DType dtypeOf<int32_t>() { return DType::I32; }
-template <> constexpr DType dtypeOf<int64_t>() { return DType::I64; }
-template <> constexpr DType dtypeOf<bool>() { return DType::Bool; }
+template <>
+constexpr DType dtypeOf<float>() {
+  return DType::F32;
+}
+template <>
+constexpr DType dtypeOf<int8_t>() {
+  return DType::I8;
+}
+template <>
+constexpr DType dtypeOf<uint8_t>() {
+  return DType::U8;
+}
+template <>
+constexpr DType dtypeOf<int32_t>() {
+  return DType::I32;
+}
+template <>
+constexpr DType dtypeOf<int64_t>() {
+  return DType::I64;
+}
+template <>
+constexpr DType dtypeOf<bool>() {
+  return DType::Bool;
+}
 // F16 elements are accessed as their raw 16-bit patterns.
-template <> constexpr DType dtypeOf<uint16_t>() { return DType::F16; }
+template <>
+constexpr DType dtypeOf<uint16_t>() {
+  return DType::F16;
+}
 
 // IEEE half <-> float conversion (round to nearest even).
 float halfToFloat(uint16_t h);

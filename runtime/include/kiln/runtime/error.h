@@ -22,7 +22,7 @@ class Error : public std::runtime_error {
 template <typename T>
 class Expected {
  public:
-  Expected(T value) : v_(std::move(value)) {}  // NOLINT: implicit on purpose
+  Expected(T value) : v_(std::move(value)) {}      // NOLINT: implicit on purpose
   Expected(Error error) : v_(std::move(error)) {}  // NOLINT
 
   explicit operator bool() const { return std::holds_alternative<T>(v_); }

@@ -24,8 +24,8 @@ class NDArray {
   static NDArray fromVector(Shape shape, const std::vector<T>& values) {
     NDArray a(dtypeOf<T>(), std::move(shape));
     if (static_cast<int64_t>(values.size()) != a.numel())
-      throw Error("NDArray::fromVector: " + std::to_string(values.size()) +
-                  " values for shape " + shapeStr(a.shape()));
+      throw Error("NDArray::fromVector: " + std::to_string(values.size()) + " values for shape " +
+                  shapeStr(a.shape()));
     if constexpr (std::is_same_v<T, bool>) {
       for (size_t i = 0; i < values.size(); ++i) a.data<uint8_t>()[i] = values[i] ? 1 : 0;
     } else {
@@ -77,8 +77,8 @@ class NDArray {
     constexpr bool isByte = std::is_same_v<T, uint8_t>;
     if (dtype_ == dtypeOf<T>() || (isByte && dtype_ == DType::Bool)) return;
     if (std::is_same_v<T, uint16_t> && dtype_ == DType::F16) return;
-    throw Error("NDArray: element type is " + std::string(dtypeName(dtype_)) +
-                ", accessed as " + std::string(dtypeName(dtypeOf<T>())));
+    throw Error("NDArray: element type is " + std::string(dtypeName(dtype_)) + ", accessed as " +
+                std::string(dtypeName(dtypeOf<T>())));
   }
 
   DType dtype_ = DType::F32;

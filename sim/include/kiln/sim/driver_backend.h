@@ -10,7 +10,8 @@
 
 namespace kiln::sim {
 
-std::unique_ptr<driver::Backend> makeSimCycleBackend(const accel::Config& config, size_t dramBytes = 64u << 20,
+std::unique_ptr<driver::Backend> makeSimCycleBackend(const accel::Config& config,
+                                                     size_t dramBytes = 64u << 20,
                                                      Options options = {});
 
 }  // namespace kiln::sim

@@ -25,6 +25,7 @@ std::vector<std::string> rtlConfigs();
 
 // Fails for a config without a built model, naming the ones there are.
 Expected<std::unique_ptr<driver::Backend>> makeSimRtlBackend(const accel::Config& config,
-                                                             size_t dramBytes = 16u << 20, RtlOptions options = {});
+                                                             size_t dramBytes = 16u << 20,
+                                                             RtlOptions options = {});
 
 }  // namespace kiln::sim

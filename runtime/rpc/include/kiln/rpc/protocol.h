@@ -34,8 +34,8 @@ inline constexpr uint16_t kVersion = 1;
 inline constexpr size_t kFrameHeaderBytes = 20;
 
 struct Limits {
-  size_t maxHeader = 1 << 20;    // 1 MiB of JSON
-  size_t maxBody = 512u << 20;   // 512 MiB (a whole package's weights)
+  size_t maxHeader = 1 << 20;   // 1 MiB of JSON
+  size_t maxBody = 512u << 20;  // 512 MiB (a whole package's weights)
 };
 
 struct Message {

@@ -38,8 +38,8 @@ using Handler = std::function<Message(const Message& request, Session& session)>
 
 struct ServerOptions {
   std::string bind = "127.0.0.1";
-  uint16_t port = 0;  // 0: any free port (see Server::port)
-  std::string token;  // required, at least 16 characters
+  uint16_t port = 0;              // 0: any free port (see Server::port)
+  std::string token;              // required, at least 16 characters
   std::filesystem::path workDir;  // session directories are made inside it
   Limits limits;
   std::chrono::milliseconds idleTimeout{std::chrono::minutes(5)};
@@ -70,9 +70,9 @@ class Server {
 
 class Client {
  public:
-  static Expected<std::unique_ptr<Client>> connect(const std::string& host, uint16_t port, const std::string& token,
-                                                   std::chrono::milliseconds timeout = std::chrono::seconds(30),
-                                                   Limits limits = {});
+  static Expected<std::unique_ptr<Client>> connect(
+      const std::string& host, uint16_t port, const std::string& token,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30), Limits limits = {});
   ~Client();
   // Sends a request and waits for its reply; an "error" reply becomes a kiln::Error.
   Expected<Message> call(const Message& request);
