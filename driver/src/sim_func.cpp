@@ -10,6 +10,12 @@
 
 namespace kiln::driver {
 
+EngineFault engineFault(const std::optional<accel::Fault>& f, const std::string& message) {
+  const std::string code = f ? std::string(f->errorCode()) : "";
+  return {code.empty() ? "NONE" : code, f && f->insn ? static_cast<uint32_t>(*f->insn) : 0,
+          message};
+}
+
 namespace {
 
 class FunctionalEngine : public SimEngine {
@@ -24,12 +30,7 @@ class FunctionalEngine : public SimEngine {
                                                 EngineFault& fault) override {
     Expected<accel::RunStats> r = machine_.run(stream);
     if (!r) {
-      const auto& f = machine_.fault();
-      std::string code = f ? std::string(f->errorCode()) : "";
-      // Faults the hardware cannot see (races, a stream without FINISH) still stop the
-      // simulator, with code NONE and the reference's explanation.
-      fault = {code.empty() ? "NONE" : code, f && f->insn ? static_cast<uint32_t>(*f->insn) : 0,
-               r.message()};
+      fault = engineFault(machine_.fault(), r.message());
       return r.error();
     }
     const accel::RunStats& s = *r;

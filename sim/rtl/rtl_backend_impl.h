@@ -13,37 +13,9 @@
 #include <vector>
 
 #include "kiln/sim/rtl_backend.h"
+#include "kiln/sim/verilator_ports.h"
 
 namespace kiln::sim {
-
-template <typename Port>
-void setBytes(Port& port, std::span<const uint8_t> bytes) {
-  if constexpr (std::is_integral_v<Port>) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < bytes.size() && i < sizeof(uint64_t); ++i)
-      v |= uint64_t{bytes[i]} << (8 * i);
-    port = static_cast<Port>(v);
-  } else {
-    for (size_t w = 0; w < std::size(port.m_storage); ++w) {
-      uint32_t v = 0;
-      for (size_t b = 0; b < 4 && w * 4 + b < bytes.size(); ++b)
-        v |= uint32_t{bytes[w * 4 + b]} << (8 * b);
-      port[w] = v;
-    }
-  }
-}
-
-template <typename Port>
-void getBytes(const Port& port, std::span<uint8_t> out) {
-  if constexpr (std::is_integral_v<Port>) {
-    uint64_t v = static_cast<uint64_t>(port);
-    for (size_t i = 0; i < out.size() && i < sizeof(uint64_t); ++i)
-      out[i] = static_cast<uint8_t>(v >> (8 * i));
-  } else {
-    for (size_t i = 0; i < out.size() && i / 4 < std::size(port.m_storage); ++i)
-      out[i] = static_cast<uint8_t>(port[i / 4] >> (8 * (i % 4)));
-  }
-}
 
 template <typename Model>
 class RtlBackend : public driver::Backend {
@@ -181,7 +153,7 @@ class RtlBackend : public driver::Backend {
                   m.m_axi_arlen_o, 0,
                   false,           cycles_ + static_cast<uint64_t>(options_.dramLatency)};
     Burst awBurst{0, m.m_axi_awaddr_o, m.m_axi_awlen_o, 0, false, 0};
-    getBytes(m.m_axi_wdata_o, std::span<uint8_t>(beat));
+    const std::vector<uint8_t> wdata = getBytes(m.m_axi_wdata_o, beat_);
     m.clk_i = 1;
     m.eval();
     ++cycles_;
@@ -192,7 +164,7 @@ class RtlBackend : public driver::Backend {
       Burst& b = writes_.front();
       const uint64_t addr = b.addr + uint64_t{b.beat} * beat_;
       if (addr + beat_ <= dram_.size())
-        std::memcpy(&dram_[addr], beat.data(), beat_);
+        std::memcpy(&dram_[addr], wdata.data(), beat_);
       else
         b.err = true;
       if (++b.beat > b.len) {

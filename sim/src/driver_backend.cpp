@@ -23,10 +23,7 @@ class CycleEngine : public driver::SimEngine {
     std::vector<accel::Insn> insns = accel::decodeStream(config_.layout(), stream);
     Expected<Stats> r = model_.run(insns);
     if (!r) {
-      const auto& f = model_.machine().fault();
-      std::string code = f ? std::string(f->errorCode()) : "";
-      fault = {code.empty() ? "NONE" : code, f && f->insn ? static_cast<uint32_t>(*f->insn) : 0,
-               r.message()};
+      fault = driver::engineFault(model_.machine().fault(), r.message());
       return r.error();
     }
     std::map<std::string, uint64_t> counters(r->counters.begin(), r->counters.end());

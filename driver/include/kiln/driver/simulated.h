@@ -14,10 +14,12 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
 #include "kiln/accel/config.h"
+#include "kiln/accel/reference.h"
 #include "kiln/driver/backend.h"
 
 namespace kiln::driver {
@@ -27,6 +29,11 @@ struct EngineFault {
   uint32_t insn = 0;
   std::string message;
 };
+
+// The fault the reference recorded, as the register map reports it. Faults the hardware
+// cannot see (races, a stream without FINISH) still stop a simulator, with code NONE and the
+// reference's explanation.
+EngineFault engineFault(const std::optional<accel::Fault>& fault, const std::string& message);
 
 class SimEngine {
  public:
