@@ -30,6 +30,10 @@ DEB_PACKAGES=(
   # labelled photos and real data
   opencv-doc python3-skimage darknet
   nodejs
+  # OpenCL (ICD loader, headers, PoCL on the CPU), OpenGL ES through EGL (Mesa), WebGL (Chromium)
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
+  libegl-dev libgles-dev libegl-mesa0 libgl1-mesa-dri
+  chromium
 )
 # npm ships inside some nodejs builds and as its own Debian package in others.
 if ! command -v npm >/dev/null 2>&1; then DEB_PACKAGES+=(npm); fi
