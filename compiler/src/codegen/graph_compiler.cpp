@@ -8,6 +8,7 @@
 #include "kiln/passes/pass.h"
 #include "kiln/runtime/error.h"
 #include "kiln/schedule/cpu_schedule.h"
+#include "kiln/schedule/gl_schedule.h"
 #include "kiln/tir/lower.h"
 #include "kiln/tir/printer.h"
 #include "kiln/topi/registry.h"
@@ -107,9 +108,12 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
             inlined.push_back(tensors[v]);
           }
         }
-      schedule::Schedule sch = schedule::cpuSchedule(outs);
-      for (const te::Tensor& t : inlined)
-        if (t->op && t->tag == "injective") sch[t].computeInline();
+      schedule::Schedule sch = options.schedule == ScheduleFamily::Glsl
+                                   ? schedule::glSchedule(outs)
+                                   : schedule::cpuSchedule(outs);
+      if (options.schedule == ScheduleFamily::Cpu)
+        for (const te::Tensor& t : inlined)
+          if (t->op && t->tag == "injective") sch[t].computeInline();
       tir::Kernel kernel = tir::lower(sch, args, name, tir::LowerOptions{options.dumpIr});
       if (options.dumpIr) *options.dumpIr << tir::printKernel(kernel) << "\n";
       kernels.push_back(std::move(kernel));

@@ -20,9 +20,15 @@
 
 namespace kiln::codegen {
 
+// Which family of schedules shapes the kernels' loops: the CPU's (parallel outer loops,
+// vectorized inner ones) or the fragment shaders' (one output element per fragment,
+// schedule/gl_schedule.h).
+enum class ScheduleFamily { Cpu, Glsl };
+
 struct CompileOptions {
   std::ostream* dumpIr = nullptr;    // loop IR after every lowering pass, per kernel
   std::ostream* dumpLLVM = nullptr;  // the optimized LLVM module
+  ScheduleFamily schedule = ScheduleFamily::Cpu;
 };
 
 // A graph lowered to loop-IR kernels, and the order to call them in: step i calls kernel
