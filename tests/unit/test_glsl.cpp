@@ -111,8 +111,13 @@ void runOnOpenGL(const std::string& name) {
   Expected<Graph> opt = importOnnx(model.string());
   ASSERT_TRUE(opt) << opt.message();
   optimizeGraph(*opt);
-  auto files = std::make_shared<codegen::GLPackageFiles>(codegen::buildGLPackage(*opt));
-  auto p = gl::GLPackage::open([files](const std::string& f) { return files->files.at(f); }, name);
+  // The package goes through the file system: written as `kiln compile --target webgl` does,
+  // loaded as `kiln run DIR --device opengl` does.
+  const fs::path dir = fs::temp_directory_path() / ("kiln_gl_test_" + name);
+  fs::remove_all(dir);
+  codegen::writeGLPackage(codegen::buildGLPackage(*opt), dir.string());
+  auto p = gl::GLPackage::load(dir.string());
+  fs::remove_all(dir);
   if (!p && std::string(p.message()).find("EGL") != std::string::npos)
     GTEST_SKIP() << "no OpenGL ES 3 through EGL on this machine: " << p.message();
   ASSERT_TRUE(p) << p.message();
