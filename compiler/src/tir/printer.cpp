@@ -90,7 +90,9 @@ class Printer : public IRVisitor {
 
   void visit(const For* op) override {
     line();
-    os << forKindName(op->forKind) << " (" << op->var.as<VarNode>()->name << ", ";
+    os << forKindName(op->forKind);
+    if (op->forKind == ForKind::ThreadBinding) os << " " << op->threadTag;
+    os << " (" << op->var.as<VarNode>()->name << ", ";
     visitExpr(op->min);
     os << ", ";
     visitExpr(op->extent);

@@ -8,8 +8,11 @@
 // A split whose factor does not divide the extent is guarded, so every schedule is correct.
 //   computeAt(consumer, loop): computed inside the consumer's loop, each iteration producing
 //   (and storing) just the region of it that the iteration reads.
-// Later targets' primitives (cache_read/cache_write, bind to GPU threads, tensorize) are
-// declared below and refuse with a clear error until they are implemented.
+//   bind(v, tag): the loop becomes a GPU index (tag blockIdx.{x,y,z}, threadIdx.{x,y,z}, or
+//   "fragment" for a shader's one-output-element-per-fragment); only GPU and shader targets
+//   accept such a schedule.
+// Later targets' primitives (cache_read/cache_write, tensorize) are declared below and refuse
+// with a clear error until they are implemented.
 #pragma once
 
 #include <map>
@@ -33,6 +36,7 @@ struct Loop {
   int64_t extent;
   tir::ForKind kind = tir::ForKind::Serial;
   bool isReduce = false;
+  std::string threadTag;  // the GPU index this loop is bound to (kind ThreadBinding)
 };
 
 struct SplitRelation {
@@ -82,8 +86,11 @@ class Stage {
   const Tensor& attachedTo() const { return attachTo_; }
   const Var& attachLoop() const { return attachVar_; }
 
-  // Hooks for later targets; each throws kiln::Error saying it is not implemented yet.
+  // v runs as the GPU index `thread` (see tir::isThreadTag); split or fuse first, then bind.
+  // A reduce loop cannot be bound (its iterations update one element), nor can two loops of a
+  // stage share a tag.
   void bind(const Var& v, const std::string& thread);
+  // A hook for a later target; throws kiln::Error saying it is not implemented yet.
   void tensorize(const Var& v, const std::string& intrinsic);
 
   // The loop of v; throws kiln::Error naming the stage when v is not one of its loops.
@@ -92,6 +99,7 @@ class Stage {
  private:
   void setKind(const Var& v, tir::ForKind k);
   void checkNotAttached(const char* primitive) const;
+  void checkNotBound(const Var& v, const char* primitive) const;
   Tensor tensor_;
   std::vector<IterVar> axes_, reduceAxes_;
   std::vector<Loop> loops_;
