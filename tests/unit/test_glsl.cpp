@@ -66,7 +66,7 @@ TEST_P(GlScheduleOnCpu, MatchesReference) {
   ASSERT_TRUE(opt) << opt.message();
   optimizeGraph(*opt);
   codegen::CompileOptions options;
-  options.schedule = codegen::ScheduleFamily::Glsl;
+  options.schedule = codegen::ScheduleFamily::GlslOnCpu;
   if (std::getenv("KILN_TEST_DUMP_IR")) options.dumpIr = &std::cout;
   codegen::CompiledGraph compiled(*opt, options);
   auto feeds = randomFeeds(*g);

@@ -1,9 +1,9 @@
 // Loop IR -> GLSL ES 3.00 fragment shaders (see codegen_glsl.h for the model).
 //
 // A kernel body is a list of stage nests (kernel-level allocations are the textures between
-// them). Each nest is one pass: its outermost loop, over every element of the buffer it
-// stores, is the fragment index; the rest of the nest is the fragment's code. Stores to the
-// pass's buffer must be at the fragment's own element, and the shader keeps that element in
+// them). Each nest is one pass: its outermost loop, bound to "fragment" over every element of
+// the buffer it stores, is the fragment index; the rest of the nest is the fragment's code. Stores
+// to the pass's buffer must be at the fragment's own element, and the shader keeps that element in
 // a register (kiln_acc), which is what makes a reduction's init-then-update work without
 // reading the render target. Loads from any other kernel buffer are texelFetch calls;
 // allocations inside the fragment are local arrays (a one-element one, a scalar).
@@ -108,15 +108,18 @@ class ShaderWriter {
     const GLSLBuffer& ob = buffers_[index_.at(out)];
     Stmt body = nest;
     std::string fragIndex = "kiln_index";
-    if (const auto* f = nest.as<For>(); f && asConstInt(f->min) && *asConstInt(f->min) == 0 &&
-                                        asConstInt(f->extent) &&
-                                        *asConstInt(f->extent) == out->numel) {
+    if (const auto* f = nest.as<For>();
+        f && f->forKind == ForKind::ThreadBinding && f->threadTag == "fragment") {
+      if (!(asConstInt(f->min) && *asConstInt(f->min) == 0 && asConstInt(f->extent) &&
+            *asConstInt(f->extent) == out->numel))
+        fail("the fragment loop of '" + out->name + "' does not cover its " +
+             std::to_string(out->numel) + " elements");
       fragVar_ = f->var.as<VarNode>();
       names_[fragVar_] = fragIndex;
       body = f->body;
     } else if (out->numel != 1) {
       fail("the nest that writes '" + out->name +
-           "' does not start with a loop over its elements (schedule it with glSchedule)");
+           "' has no loop bound to \"fragment\" over its elements (schedule it with glSchedule)");
     }
     indent_ = 1;
     stmt(body);
@@ -326,6 +329,9 @@ class ShaderWriter {
     switch (s->kind) {
       case StmtKind::For: {
         const auto* f = s.as<For>();
+        if (f->forKind == ForKind::ThreadBinding)
+          fail("loop '" + f->var.as<VarNode>()->name + "' is bound to " + f->threadTag +
+               " inside a fragment; a shader has one fragment loop, outermost");
         const std::string v = name(f->var.as<VarNode>());
         loopVars_.insert(f->var.as<VarNode>());
         const std::string lo = expr(f->min);

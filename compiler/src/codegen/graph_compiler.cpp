@@ -108,9 +108,10 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
             inlined.push_back(tensors[v]);
           }
         }
-      schedule::Schedule sch = options.schedule == ScheduleFamily::Glsl
-                                   ? schedule::glSchedule(outs)
-                                   : schedule::cpuSchedule(outs);
+      schedule::Schedule sch =
+          options.schedule == ScheduleFamily::Cpu
+              ? schedule::cpuSchedule(outs)
+              : schedule::glSchedule(outs, options.schedule == ScheduleFamily::Glsl);
       if (options.schedule == ScheduleFamily::Cpu)
         for (const te::Tensor& t : inlined)
           if (t->op && t->tag == "injective") sch[t].computeInline();

@@ -29,7 +29,7 @@ void storedReads(const Tensor& t, const std::set<const te::TensorNode*>& inlined
 
 }  // namespace
 
-Schedule glSchedule(const std::vector<Tensor>& outputs) {
+Schedule glSchedule(const std::vector<Tensor>& outputs, bool bindFragments) {
   Schedule sch(outputs);
   auto isOutput = [&](const Tensor& t) {
     return std::find(outputs.begin(), outputs.end(), t) != outputs.end();
@@ -72,6 +72,7 @@ Schedule glSchedule(const std::vector<Tensor>& outputs) {
       if (!l.isReduce) spatial.push_back(l.var);
     if (spatial.empty()) continue;
     fragment[t.get()] = spatial.size() == 1 ? spatial[0] : s.fuse(spatial);
+    if (bindFragments) s.bind(fragment[t.get()], "fragment");
   }
   for (Stage& s : sch.stages()) {
     if (!attached.count(s.tensor().get())) continue;

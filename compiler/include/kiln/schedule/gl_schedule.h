@@ -17,7 +17,10 @@
 
 namespace kiln::schedule {
 
-// Outputs are stored whatever their tag; every other elementwise stage is inlined.
-Schedule glSchedule(const std::vector<Tensor>& outputs);
+// Outputs are stored whatever their tag; every other elementwise stage is inlined. Each
+// stored stage's fused loop is bound to "fragment"; with bindFragments false it stays a
+// serial loop (the same loop nest, which the CPU back end can run: how the schedule itself
+// is tested without a GPU).
+Schedule glSchedule(const std::vector<Tensor>& outputs, bool bindFragments = true);
 
 }  // namespace kiln::schedule
