@@ -181,8 +181,8 @@ Runner addRun(CLI::App& app) {
         g.markOutput(g.addValue(v.at("name"), parseDType(v.at("dtype").get<std::string>()),
                                 v.at("shape").get<Shape>()));
       }
-      for (auto& [k, v] : m.value("metadata", nlohmann::json::object()).items())
-        g.metadata[k] = v.get<std::string>();
+      const nlohmann::json metadata = m.value("metadata", nlohmann::json::object());
+      for (auto& [k, v] : metadata.items()) g.metadata[k] = v.get<std::string>();
       std::string token;
       if (!o->rpcTokenFile.empty()) {
         std::ifstream tf(o->rpcTokenFile);
