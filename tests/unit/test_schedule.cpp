@@ -141,7 +141,7 @@ TEST(Schedule, PrimitiveErrorsNameTheStage) {
   EXPECT_THROW(c.fuse(c.axis(1), c.reduceAxis(0)), Error);  // spatial with reduce
   EXPECT_THROW(c.computeInline(), Error);                   // a reduction
   EXPECT_THROW(c.computeAt(c, c.axis(1)), Error);
-  EXPECT_THROW(s.cacheRead(m.a, "local"), Error);
+  EXPECT_THROW(s.cacheRead(m.a, ""), Error);  // a cache needs a memory scope
   s[m.out].computeInline();
   EXPECT_THROW(tir::lower(s, {m.a, m.b, m.out}, "bad"), Error);  // an output cannot be inlined
 }

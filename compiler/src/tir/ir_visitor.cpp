@@ -290,7 +290,10 @@ Expr IRMutator::visit(const Cast* op, const Expr& e) {
 Expr IRMutator::visit(const Call* op, const Expr& e) {
   std::vector<Expr> args;
   Expr (IRMutator::*fn)(const Expr&) = &IRMutator::mutate;
-  return mutateAll(*this, op->args, &args, fn) ? Call::make(op->name, args) : e;
+  if (!mutateAll(*this, op->args, &args, fn)) return e;
+  // A tensor intrinsic's call (tensorize) is not a math intrinsic: keep its name and type.
+  if (!isKnownIntrinsic(op->name)) return Expr(std::make_shared<Call>(op->type, op->name, args));
+  return Call::make(op->name, args);
 }
 Expr IRMutator::visit(const TensorRead* op, const Expr& e) {
   std::vector<Expr> idx;

@@ -128,7 +128,9 @@ class Printer : public IRVisitor {
   void visit(const Allocate* op) override {
     line();
     os << "allocate " << op->buffer->name << "[" << dtypeName(op->buffer->dtype) << " * "
-       << op->buffer->numel << "]\n";
+       << op->buffer->numel << "]";
+    if (!op->buffer->scope.empty()) os << " in " << op->buffer->scope;
+    os << "\n";
     visitStmt(op->body);
   }
   void visit(const Realize* op) override {
