@@ -44,7 +44,9 @@ class Stmt {
 };
 
 // How a loop runs. Vectorized and Unrolled are requests: the unroll pass expands unrolled
-// loops with a constant extent; the LLVM back end asks its loop vectorizer for vectorized ones.
+// loops with a constant extent; the vectorize pass turns vectorized ones into vector
+// statements for a target with vector registers, and the LLVM back end asks its loop
+// vectorizer for those it leaves.
 enum class ForKind { Serial, Parallel, Vectorized, Unrolled };
 const char* forKindName(ForKind k);
 
