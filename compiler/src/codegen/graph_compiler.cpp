@@ -5,6 +5,7 @@
 #include <cctype>
 #include <chrono>
 
+#include "kiln/codegen/llvm_aot.h"
 #include "kiln/passes/pass.h"
 #include "kiln/runtime/error.h"
 #include "kiln/schedule/cpu_schedule.h"
@@ -61,6 +62,8 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
       if (v) ++readers[v];
   for (const Value* v : graph.outputs()) ++readers[v];
 
+  const VectorUnit unit = vectorUnit(aotTarget(options.cpu));
+  const schedule::CpuTarget cpu{unit.bytes / 4, unit.registers / 2};
   std::vector<tir::Kernel>& kernels = result.kernels;
   int index = 0;
   for (const std::vector<const Node*>& group : kernelGroups(graph)) {
@@ -107,10 +110,11 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
             inlined.push_back(tensors[v]);
           }
         }
-      schedule::Schedule sch = schedule::cpuSchedule(outs);
+      schedule::Schedule sch = schedule::cpuSchedule(outs, cpu);
       for (const te::Tensor& t : inlined)
         if (t->op && t->tag == "injective") sch[t].computeInline();
-      tir::Kernel kernel = tir::lower(sch, args, name, tir::LowerOptions{options.dumpIr});
+      tir::Kernel kernel =
+          tir::lower(sch, args, name, tir::LowerOptions{options.dumpIr, unit.bytes});
       if (options.dumpIr) *options.dumpIr << tir::printKernel(kernel) << "\n";
       kernels.push_back(std::move(kernel));
       result.steps.push_back(std::move(step));
