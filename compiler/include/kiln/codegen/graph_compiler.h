@@ -29,6 +29,7 @@ enum class ScheduleFamily { Cpu, Glsl, GlslOnCpu };
 struct CompileOptions {
   std::ostream* dumpIr = nullptr;    // loop IR after every lowering pass, per kernel
   std::ostream* dumpLLVM = nullptr;  // the optimized LLVM module
+  std::string cpu = "host";          // the CPU the kernels are for (codegen::aotTarget names)
   ScheduleFamily schedule = ScheduleFamily::Cpu;
 };
 
