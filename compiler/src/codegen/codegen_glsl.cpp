@@ -278,6 +278,10 @@ class ShaderWriter {
       case ExprKind::TensorRead:
       case ExprKind::Reduce:
         fail("unlowered tensor expression (lower() the kernel first)");
+      case ExprKind::Ramp:
+      case ExprKind::Broadcast:
+        fail("a vectorized loop: the GLSL back end takes one element per fragment (a GL "
+             "schedule does not vectorize)");
     }
     fail("unknown expression");
   }
