@@ -113,6 +113,7 @@ class RtlBackend : public driver::Backend {
 
   void construct() {
     context_ = std::make_unique<VerilatedContext>();
+    context_->threads(options_.threads);
     model_ = std::make_unique<Model>(context_.get());
     model_->rst_ni = 0;
     tick();
