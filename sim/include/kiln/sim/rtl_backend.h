@@ -22,6 +22,11 @@ struct RtlOptions {
   // Threads evaluating the model: 1, or 2 for the model Verilated with --threads 2 (built
   // for the configs rtlThreadedConfigs() names).
   unsigned threads = 1;
+  // Memory the DRAM model serves: by default its own (dramBytes, device addresses from 0);
+  // with `memory`, the caller's dramBytes bytes there, at device addresses from memoryBase
+  // (a board's DMA buffer standing in, as the MMIO shim does). Beats outside get SLVERR.
+  uint8_t* memory = nullptr;
+  uint64_t memoryBase = 0;
 };
 
 // The configs whose RTL this build carries a Verilated model of, and those it also carries
