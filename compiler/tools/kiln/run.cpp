@@ -1,6 +1,7 @@
 // `kiln run MODEL --input FILE`: runs a model on an image or a .npy tensor and prints the
 // top-5 classes (or the output shapes), with timings. --target picks the reference
-// executor (default) or the LLVM CPU back end (compile every node, JIT, run).
+// executor (default), the LLVM CPU back end (compile every node, JIT, run) or OpenGL
+// (compile every kernel to GLSL fragment shaders, run them on the opengl device).
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "kiln/codegen/glsl_package.h"
 #include "kiln/codegen/graph_compiler.h"
 #include "kiln/passes/pass.h"
 #include "kiln/passes/quantize.h"
@@ -18,6 +20,9 @@
 #include "kiln/runtime/image.h"
 #include "kiln/runtime/npy.h"
 #include "kiln/runtime/package.h"
+#ifdef KILN_HAVE_OPENGL
+#include "kiln/opengl/gl_package.h"
+#endif
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -74,6 +79,7 @@ Runner addRun(CLI::App& app) {
     int top = 5;
     int repeat = 1;
     std::string target = "ref";
+    std::string device = "auto";
     bool int8 = false;
     std::string rpc, rpcTokenFile;
     std::vector<std::string> calibrate;
@@ -104,8 +110,13 @@ Runner addRun(CLI::App& app) {
   sub->add_option("--repeat", o->repeat, "Run the model N times and report the median time")
       ->check(CLI::Range(1, 100000));
   sub->add_option("--target", o->target,
-                  "Where to run: ref (the reference executor) or llvm (compiled for this CPU)")
-      ->check(CLI::IsMember({"ref", "llvm"}));
+                  "Where to run a model: ref (the reference executor), llvm (compiled for this "
+                  "CPU) or opengl (GLSL shaders on this machine's OpenGL ES 3)")
+      ->check(CLI::IsMember({"ref", "llvm", "opengl"}));
+  sub->add_option("--device", o->device,
+                  "Where to run a compiled package: auto (by its target), cpu (an llvm package) "
+                  "or opengl (a webgl package, on this machine's OpenGL ES 3)")
+      ->check(CLI::IsMember({"auto", "cpu", "opengl"}));
   sub->add_option("--rpc", o->rpc,
                   "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT; the "
                   "package's files "
@@ -127,6 +138,25 @@ Runner addRun(CLI::App& app) {
     // A compiled package runs on the runtime alone; its inputs, outputs and metadata stand in
     // for the graph's where the inputs are prepared and the answer is printed.
     std::unique_ptr<Package> package;
+#ifdef KILN_HAVE_OPENGL
+    std::unique_ptr<gl::GLPackage> glPackage;
+#endif
+    // Which device a package directory asks for.
+    auto packageKind = [](const std::string& dir) {
+      std::ifstream mf(std::filesystem::path(dir) / "manifest.json");
+      try {
+        return nlohmann::json::parse(mf).at("target").at("kind").get<std::string>();
+      } catch (const nlohmann::json::exception&) {
+        return std::string();  // the loader says what is wrong
+      }
+    };
+#ifndef KILN_HAVE_OPENGL
+    auto noOpenGL = []() {
+      return Error(
+          "this kiln was built without the opengl device (EGL and GLES were not found "
+          "at build time; run scripts/setup.sh and rebuild)");
+    };
+#endif
     std::unique_ptr<rpc::Client> remote;
     std::string remoteTarget;
     Graph g;
@@ -181,7 +211,32 @@ Runner addRun(CLI::App& app) {
       auto loaded = remote->call(load);
       if (!loaded) throw loaded.error();
       remoteTarget = loaded->header.value("target", "");
+    } else if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json") &&
+               packageKind(o->model) == "webgl") {
+      if (o->device == "cpu")
+        throw Error(o->model +
+                    " is a webgl package (GLSL shaders): run it with --device opengl, "
+                    "or compile the model with --target llvm for the CPU");
+      if (o->target != "ref" || o->dumpIr || o->dumpLLVM || !o->shapes.empty())
+        throw Error(
+            "--target, --dump-ir, --dump-llvm and --shape apply to models, not to a compiled "
+            "package");
+#ifdef KILN_HAVE_OPENGL
+      auto p = gl::GLPackage::load(o->model);
+      if (!p) throw p.error();
+      glPackage = std::move(*p);
+      for (const PackageTensor& t : glPackage->inputs()) g.addInput(t.name, t.dtype, t.shape);
+      for (const PackageTensor& t : glPackage->outputs())
+        g.markOutput(g.addValue(t.name, t.dtype, t.shape));
+      for (const auto& [k, v] : glPackage->metadata()) g.metadata[k] = v;
+#else
+      throw noOpenGL();
+#endif
     } else if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json")) {
+      if (o->device == "opengl")
+        throw Error(o->model +
+                    " is a package for the CPU; compile the model with --target webgl "
+                    "to run it on OpenGL");
       auto p = Package::load(o->model);
       if (!p) throw p.error();
       package = std::move(*p);
@@ -194,6 +249,8 @@ Runner addRun(CLI::App& app) {
             "--target, --dump-ir, --dump-llvm and --shape apply to models, not to a compiled "
             "package");
     } else {
+      if (o->device != "auto")
+        throw Error("--device applies to compiled packages; for a model, pick --target");
       g = loadOrThrow(o->model, o->shapes);
     }
     double loadMs = msSince(t0);
@@ -261,6 +318,31 @@ Runner addRun(CLI::App& app) {
       d << "llvm " << compiled->target() << " (" << compiled->kernelCount()
         << " kernels compiled in " << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
       device = d.str();
+    } else if (o->target == "opengl") {
+#ifdef KILN_HAVE_OPENGL
+      if (o->dumpLLVM) throw Error("--dump-llvm needs --target llvm");
+      auto tc = Clock::now();
+      // The same package `kiln compile --target webgl` writes, kept in memory.
+      optimizeGraph(g);
+      codegen::CompileOptions copt;
+      copt.dumpIr = o->dumpIr ? &std::cout : nullptr;
+      auto files = std::make_shared<codegen::GLPackageFiles>(codegen::buildGLPackage(g, copt));
+      auto p = gl::GLPackage::open(
+          [files](const std::string& path) {
+            auto it = files->files.find(path);
+            if (it == files->files.end()) throw Error("no file " + path + " in the package");
+            return it->second;
+          },
+          o->model);
+      if (!p) throw p.error();
+      glPackage = std::move(*p);
+      std::ostringstream d;
+      d << glPackage->device() << " (" << files->kernels << " kernels, " << files->passes
+        << " shaders, compiled in " << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
+      device = d.str();
+#else
+      throw noOpenGL();
+#endif
     } else if (o->dumpIr || o->dumpLLVM) {
       throw Error(
           "--dump-ir and --dump-llvm need --target llvm (the reference executor has no IR)");
@@ -268,6 +350,12 @@ Runner addRun(CLI::App& app) {
     if (package)
       device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) +
                " kernels)";
+#ifdef KILN_HAVE_OPENGL
+    if (glPackage && o->target != "opengl")
+      device = "package webgl on " + glPackage->device() + " (" +
+               std::to_string(glPackage->kernelCount()) + " kernels, " +
+               std::to_string(glPackage->passCount()) + " passes)";
+#endif
     if (remote)
       device = "rpc " + o->rpc + ": package " + remoteTarget + " (time measured on the server)";
     device += quantized;
@@ -288,6 +376,13 @@ Runner addRun(CLI::App& app) {
         times.push_back(reply->header.value("ms", 0.0));
         continue;
       }
+#ifdef KILN_HAVE_OPENGL
+      if (glPackage) {
+        outs = glPackage->run(feeds);
+        times.push_back(msSince(t));
+        continue;
+      }
+#endif
       outs = package ? package->run(feeds) : compiled ? compiled->run(feeds) : exec.run(feeds);
       times.push_back(msSince(t));
     }
