@@ -376,6 +376,14 @@ void runStream(const std::string& name, const std::string& text, const char* fst
     want = kErrorCodes.at(std::string(m.fault()->errorCode()));
     ASSERT_NE(want, 0) << "the reference refuses the stream without an error code: "
                        << m.fault()->message;
+    // The cycle model stops on the same fault (a deadlock where the watchdog would fire).
+    kiln::sim::CycleModel model(*config, kDramBytes);
+    std::memcpy(model.dram().data(), before.data(), kDramBytes);
+    auto modelled = model.run(std::span<const kiln::accel::Insn>(*stream));
+    ASSERT_FALSE(modelled.ok()) << "the cycle model ran a stream the reference refuses";
+    ASSERT_TRUE(model.machine().fault().has_value()) << modelled.message();
+    EXPECT_EQ(model.machine().fault()->errorCode(), m.fault()->errorCode()) << modelled.message();
+    EXPECT_EQ(model.machine().fault()->insn, m.fault()->insn) << modelled.message();
   }
   uint32_t status = dut.run(static_cast<uint32_t>(stream->size()));
   ASSERT_NE(status, 0u) << "the RTL never finished";
