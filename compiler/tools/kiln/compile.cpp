@@ -56,7 +56,8 @@ Runner addCompile(CLI::App& app) {
       codegen::GLPackageFiles p = codegen::buildGLPackage(g, {o->dumpIr ? &std::cout : nullptr});
       const std::string dir = o->bundle.empty() ? o->out : o->bundle;
       if (!o->bundle.empty()) {
-        for (const auto& [name, text] : webRuntimeFiles()) p.files[name] = text;
+        for (const auto& [name, text] : webRuntimeFiles())
+          if (name.rfind("rpc", 0) != 0) p.files[name] = text;  // the RPC page is kiln rpc serve's
         // Class names for the page's top-5, when the output is a classifier's.
         const Value* y = g.outputs().empty() ? nullptr : g.outputs()[0];
         const int64_t classes = y && !y->shape.empty() ? y->shape.back() : 0;

@@ -17,6 +17,7 @@
 #include "kiln/passes/quantize.h"
 #include "kiln/ref/executor.h"
 #include "kiln/rpc/server.h"
+#include "kiln/rpc/websocket.h"
 #include "kiln/runtime/image.h"
 #include "kiln/runtime/npy.h"
 #include "kiln/runtime/package.h"
@@ -118,9 +119,9 @@ Runner addRun(CLI::App& app) {
                   "or opengl (a webgl package, on this machine's OpenGL ES 3)")
       ->check(CLI::IsMember({"auto", "cpu", "opengl"}));
   sub->add_option("--rpc", o->rpc,
-                  "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT; the "
-                  "package's files "
-                  "are uploaded, nothing is compiled there");
+                  "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT, or "
+                  "a webgl package in the browser connected to `kiln rpc serve` at "
+                  "ws://HOST:PORT; the package's files are uploaded, nothing is compiled there");
   sub->add_option("--rpc-token-file", o->rpcTokenFile,
                   "With --rpc: file holding the server's token (else KILN_RPC_TOKEN)");
   sub->add_flag("--int8", o->int8,
@@ -158,6 +159,7 @@ Runner addRun(CLI::App& app) {
     };
 #endif
     std::unique_ptr<rpc::Client> remote;
+    std::unique_ptr<rpc::WsClient> browser;  // --rpc ws://: a page behind `kiln rpc serve`
     std::string remoteTarget;
     Graph g;
     if (!o->rpc.empty()) {
@@ -179,10 +181,8 @@ Runner addRun(CLI::App& app) {
         g.markOutput(g.addValue(v.at("name"), parseDType(v.at("dtype").get<std::string>()),
                                 v.at("shape").get<Shape>()));
       }
-      for (auto& [k, v] : m.value("metadata", nlohmann::json::object()).items())
-        g.metadata[k] = v.get<std::string>();
-      const auto colon = o->rpc.rfind(':');
-      if (colon == std::string::npos) throw Error("--rpc " + o->rpc + ": expected HOST:PORT");
+      const nlohmann::json metadata = m.value("metadata", nlohmann::json::object());
+      for (auto& [k, v] : metadata.items()) g.metadata[k] = v.get<std::string>();
       std::string token;
       if (!o->rpcTokenFile.empty()) {
         std::ifstream tf(o->rpcTokenFile);
@@ -191,26 +191,60 @@ Runner addRun(CLI::App& app) {
       } else if (const char* t = std::getenv("KILN_RPC_TOKEN")) {
         token = t;
       }
-      auto c =
-          rpc::Client::connect(o->rpc.substr(0, colon),
-                               static_cast<uint16_t>(std::stoi(o->rpc.substr(colon + 1))), token);
-      if (!c) throw c.error();
-      remote = std::move(*c);
-      const std::vector<std::string> files = {"manifest.json", m.at("params").get<std::string>(),
-                                              m.at("library").get<std::string>()};
-      for (const std::string& file : files) {
-        std::ifstream f(dir / file, std::ios::binary);
-        if (!f) throw Error("cannot read " + (dir / file).string());
-        rpc::Message put;
-        put.header = {{"op", "put"}, {"name", file}};
-        put.body.assign(std::istreambuf_iterator<char>(f), {});
-        if (auto r = remote->call(put); !r) throw r.error();
+      if (o->rpc.rfind("ws://", 0) == 0) {
+        // The whole package in one load message: its files listed in the header, their
+        // bytes back to back in the body.
+        if (m.at("target").at("kind") != "webgl")
+          throw Error(
+              "--rpc ws:// runs packages in a browser: compile the model with --target "
+              "webgl");
+        auto c = rpc::WsClient::connect(o->rpc, token);
+        if (!c) throw c.error();
+        browser = std::move(*c);
+        std::vector<std::string> files = {"manifest.json", m.at("params").get<std::string>(),
+                                          m.at("vertex_shader").get<std::string>()};
+        for (const auto& k : m.at("kernels"))
+          for (const auto& p : k.at("passes")) files.push_back(p.at("shader"));
+        std::sort(files.begin() + 3, files.end());
+        files.erase(std::unique(files.begin() + 3, files.end()), files.end());
+        rpc::Message load;
+        load.header = {{"op", "load"}, {"files", nlohmann::json::array()}};
+        for (const std::string& file : files) {
+          std::ifstream f(dir / file, std::ios::binary);
+          if (!f) throw Error("cannot read " + (dir / file).string());
+          const size_t before = load.body.size();
+          load.body.insert(load.body.end(), std::istreambuf_iterator<char>(f), {});
+          load.header["files"].push_back({{"name", file}, {"bytes", load.body.size() - before}});
+        }
+        auto loaded = browser->call(load);
+        if (!loaded) throw loaded.error();
+        remoteTarget = loaded->header.value("target", "") + ", shaders compiled in " +
+                       std::to_string(int(loaded->header.value("load_ms", 0.0))) + " ms";
       }
-      rpc::Message load;
-      load.header = {{"op", "load"}};
-      auto loaded = remote->call(load);
-      if (!loaded) throw loaded.error();
-      remoteTarget = loaded->header.value("target", "");
+      if (!browser) {
+        const auto colon = o->rpc.rfind(':');
+        if (colon == std::string::npos) throw Error("--rpc " + o->rpc + ": expected HOST:PORT");
+        auto c =
+            rpc::Client::connect(o->rpc.substr(0, colon),
+                                 static_cast<uint16_t>(std::stoi(o->rpc.substr(colon + 1))), token);
+        if (!c) throw c.error();
+        remote = std::move(*c);
+        const std::vector<std::string> files = {"manifest.json", m.at("params").get<std::string>(),
+                                                m.at("library").get<std::string>()};
+        for (const std::string& file : files) {
+          std::ifstream f(dir / file, std::ios::binary);
+          if (!f) throw Error("cannot read " + (dir / file).string());
+          rpc::Message put;
+          put.header = {{"op", "put"}, {"name", file}};
+          put.body.assign(std::istreambuf_iterator<char>(f), {});
+          if (auto r = remote->call(put); !r) throw r.error();
+        }
+        rpc::Message load;
+        load.header = {{"op", "load"}};
+        auto loaded = remote->call(load);
+        if (!loaded) throw loaded.error();
+        remoteTarget = loaded->header.value("target", "");
+      }
     } else if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json") &&
                packageKind(o->model) == "webgl") {
       if (o->device == "cpu")
@@ -282,7 +316,8 @@ Runner addRun(CLI::App& app) {
 
     std::string quantized;
     if (o->int8) {
-      if (package || remote) throw Error("--int8 applies to models, not to a compiled package");
+      if (package || remote || browser)
+        throw Error("--int8 applies to models, not to a compiled package");
       if (o->target != "ref")
         throw Error(
             "int8 graphs run in the reference executor (--target ref) until the accelerator back "
@@ -358,18 +393,19 @@ Runner addRun(CLI::App& app) {
 #endif
     if (remote)
       device = "rpc " + o->rpc + ": package " + remoteTarget + " (time measured on the server)";
+    if (browser) device = "rpc " + o->rpc + ": " + remoteTarget + " (time measured in the browser)";
     device += quantized;
     ref::Executor exec(g);
     std::vector<double> times;
     std::vector<NDArray> outs;
     for (int r = 0; r < o->repeat; ++r) {
       auto t = Clock::now();
-      if (remote) {
+      if (remote || browser) {
         rpc::Message req;
         req.header = {{"op", "run"}};
         std::vector<std::pair<std::string, NDArray>> named(feeds.begin(), feeds.end());
         rpc::writeTensors(req, named);
-        auto reply = remote->call(req);
+        auto reply = remote ? remote->call(req) : browser->call(req);
         if (!reply) throw reply.error();
         outs.clear();
         for (auto& [name, tensor] : rpc::readTensors(*reply)) outs.push_back(std::move(tensor));
