@@ -93,4 +93,21 @@ Tensor qaddPacked(const Tensor& a, const Tensor& b, int64_t aMul, int64_t bMul, 
   return requantizePacked(s, nullptr, mult, shift, lo, hi, name);
 }
 
+Tensor quantizeLinear(const Tensor& x, double scale, const std::string& name) {
+  // round(x / scale) half to even (as ONNX and the reference executor), saturated.
+  return compute(name, x->shape, [&](const Indices& i) {
+    Expr v = read(x, i) / floatImm(scale);
+    Expr r = call("floor", {v + floatImm(0.5)});
+    Expr odd = (r - floatImm(2.0) * call("floor", {r * floatImm(0.5)})) > floatImm(0.5);
+    Expr even = select(eq(r - v, floatImm(0.5)) && odd, r - floatImm(1.0), r);
+    return cast(DType::I8, min(max(even, floatImm(-128.0)), floatImm(127.0)));
+  });
+}
+
+Tensor dequantizeLinear(const Tensor& x, double scale, const std::string& name) {
+  return compute(name, x->shape, [&](const Indices& i) {
+    return cast(DType::F32, read(x, i)) * floatImm(static_cast<float>(scale));
+  });
+}
+
 }  // namespace kiln::topi

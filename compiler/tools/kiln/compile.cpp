@@ -1,18 +1,24 @@
 // `kiln compile MODEL --target llvm [--cpu host|armv7|aarch64] -o DIR`: compiles a model into
 // a package that the runtime runs alone (`kiln run DIR`, or `kiln-run DIR` on a board).
+// `--target accel --config C [--calibrate INPUTS]`: quantizes it to int8 (calibrated on the
+// inputs), runs what it can on Kiln's accelerator built for config C, the rest on the CPU.
 #include <iomanip>
 #include <iostream>
 
 #include "commands.h"
+#include "kiln/accel/config.h"
+#include "kiln/codegen/accel_package.h"
 #include "kiln/codegen/package_writer.h"
 #include "kiln/passes/pass.h"
+#include "kiln/passes/quantize.h"
 
 namespace kiln::cli {
 
 Runner addCompile(CLI::App& app) {
   struct Opts {
-    std::string model, out, target = "llvm", cpu = "host";
-    std::vector<std::string> shapes;
+    std::string model, out, target = "llvm", cpu = "host", config = "pynq-z1";
+    std::string preprocess = "auto";
+    std::vector<std::string> shapes, calibrate;
     bool dumpIr = false;
   };
   auto o = std::make_shared<Opts>();
@@ -21,15 +27,60 @@ Runner addCompile(CLI::App& app) {
   sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory)")
       ->required();
   sub->add_option("-o,--output", o->out, "Package directory to write")->required();
-  sub->add_option("--target", o->target, "Back end: llvm (CPU)")->check(CLI::IsMember({"llvm"}));
+  sub->add_option("--target", o->target,
+                  "Back end: llvm (CPU) or accel (Kiln's accelerator, int8, with the CPU for "
+                  "what it does not run)")
+      ->check(CLI::IsMember({"llvm", "accel"}));
   sub->add_option("--cpu", o->cpu,
                   "CPU: host, armv7 (PYNQ-Z1/Z2) or aarch64 (Ultra96, ZCU104, KV260)")
       ->check(CLI::IsMember({"host", "armv7", "aarch64"}));
+  sub->add_option("--config", o->config,
+                  "With --target accel: the accelerator config, a built-in name (pynq-z1, small, "
+                  "ultrascale) or a hw/configs/*.yaml file");
+  sub->add_option("--calibrate", o->calibrate,
+                  "With --target accel: calibration inputs (images or .npy) for the int8 "
+                  "quantization of a single-input model");
+  sub->add_option("--preprocess", o->preprocess,
+                  "Image preprocessing of calibration images: auto, imagenet or tf")
+      ->check(CLI::IsMember({"auto", "imagenet", "tf"}));
   sub->add_option("--shape", o->shapes, "Input shape override NAME=DIMS (e.g. input=1x3x224x224)");
   sub->add_flag("--dump-ir", o->dumpIr, "Print every kernel's loop IR after each lowering pass");
   return [o]() {
     Graph g = loadOrThrow(o->model, o->shapes);
     optimizeGraph(g);
+    if (o->target == "accel") {
+      Expected<accel::Config> config = accel::Config::find(o->config);
+      if (!config) throw config.error();
+      if (o->calibrate.empty())
+        throw Error(
+            "--target accel quantizes the model to int8: give --calibrate inputs "
+            "(images or .npy tensors like the model's input)");
+      if (g.inputs().size() != 1)
+        throw Error("--calibrate needs a model with one input; this one has " +
+                    std::to_string(g.inputs().size()));
+      std::vector<std::map<std::string, NDArray>> samples;
+      for (const std::string& f : o->calibrate)
+        samples.push_back({{g.inputs()[0]->name, loadInput(f, *g.inputs()[0], o->preprocess, g)}});
+      // Quantize the unfused graph (fusion groups are for the CPU back end).
+      for (Node* n : g.nodes()) n->attrs.erase(kFuseGroupAttr);
+      QuantizeReport q;
+      Graph qg = quantizeGraph(g, calibrate(g, samples), &q);
+      codegen::AccelPackageSummary s = codegen::writeAccelPackage(
+          qg, o->out, codegen::aotTarget(o->cpu), *config, o->dumpIr ? &std::cout : nullptr);
+      std::cout << "package     " << o->out << " (accel " << config->name() << ", host " << o->cpu
+                << ")\n";
+      std::cout << "int8        " << q.quantized << " operators quantized, " << q.floatOps
+                << " left in float (calibrated on " << samples.size() << " input(s))\n";
+      std::cout << "accelerator " << s.accelKernels << " kernels, " << s.instructions
+                << " instructions, " << s.deviceBytes << " bytes of device memory\n";
+      std::cout << "cpu         " << s.cpuKernels << " kernels\n";
+      for (const auto& [node, why] : s.partition.notOnDevice)
+        std::cout << "  on the cpu: " << node << " (" << why << ")\n";
+      std::cout << "compiled in " << std::fixed << std::setprecision(1) << s.compileMs << " ms\n";
+      return 0;
+    }
+    if (!o->calibrate.empty())
+      throw Error("--calibrate applies to --target accel (int8); the llvm target runs float");
     codegen::PackageSummary s = codegen::writePackage(g, o->out, codegen::aotTarget(o->cpu),
                                                       {o->dumpIr ? &std::cout : nullptr, nullptr});
     std::cout << "package     " << o->out << " (" << o->target << ", " << o->cpu << ")\n";

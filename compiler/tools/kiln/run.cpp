@@ -9,6 +9,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "accel_device.h"
 #include "commands.h"
 #include "kiln/codegen/graph_compiler.h"
 #include "kiln/passes/pass.h"
@@ -34,6 +35,8 @@ double msSince(Clock::time_point t) {
 bool isNpy(const std::string& path) {
   return std::filesystem::path(path).extension() == ".npy";
 }
+
+}  // namespace
 
 // Builds the tensor for one graph input from a .npy file or an image.
 NDArray loadInput(const std::string& file, const Value& in, const std::string& preprocess,
@@ -64,8 +67,6 @@ NDArray loadInput(const std::string& file, const Value& in, const std::string& p
   return imageToTensor(loadImage(file), pp.nhwc ? s[1] : s[2], pp.nhwc ? s[2] : s[3], pp);
 }
 
-}  // namespace
-
 Runner addRun(CLI::App& app) {
   struct Opts {
     std::string model;
@@ -79,6 +80,8 @@ Runner addRun(CLI::App& app) {
     std::vector<std::string> calibrate;
     bool dumpIr = false;
     bool dumpLLVM = false;
+    std::string device;
+    int timeoutMs = 60000;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -118,6 +121,13 @@ Runner addRun(CLI::App& app) {
   sub->add_option("--calibrate", o->calibrate,
                   "With --int8: calibration inputs (images or .npy) for the model's single input "
                   "(default: the --input)");
+  sub->add_option("--device", o->device,
+                  "For a package compiled for the accelerator: sim-cycle (the cycle model, "
+                  "default), sim-rtl (the Verilated RTL) or sim-func (the functional reference)")
+      ->check(CLI::IsMember({"sim-cycle", "sim-rtl", "sim-func"}));
+  sub->add_option("--timeout", o->timeoutMs,
+                  "Milliseconds to wait for each accelerator step before reporting a hung device")
+      ->check(CLI::Range(1, 100000000));
   sub->add_flag("--dump-ir", o->dumpIr,
                 "With --target llvm: print every kernel's loop IR after each lowering pass");
   sub->add_flag("--dump-llvm", o->dumpLLVM,
@@ -185,6 +195,8 @@ Runner addRun(CLI::App& app) {
       auto p = Package::load(o->model);
       if (!p) throw p.error();
       package = std::move(*p);
+      attachDevice(*package, o->device);
+      package->setAccelTimeout(std::chrono::milliseconds(o->timeoutMs));
       for (const PackageTensor& t : package->inputs()) g.addInput(t.name, t.dtype, t.shape);
       for (const PackageTensor& t : package->outputs())
         g.markOutput(g.addValue(t.name, t.dtype, t.shape));
@@ -194,6 +206,10 @@ Runner addRun(CLI::App& app) {
             "--target, --dump-ir, --dump-llvm and --shape apply to models, not to a compiled "
             "package");
     } else {
+      if (!o->device.empty())
+        throw Error(
+            "--device applies to packages compiled for the accelerator (kiln compile "
+            "--target accel)");
       g = loadOrThrow(o->model, o->shapes);
     }
     double loadMs = msSince(t0);
@@ -228,8 +244,8 @@ Runner addRun(CLI::App& app) {
       if (package || remote) throw Error("--int8 applies to models, not to a compiled package");
       if (o->target != "ref")
         throw Error(
-            "int8 graphs run in the reference executor (--target ref) until the accelerator back "
-            "end runs them");
+            "int8 graphs run in the reference executor (--target ref); to run one on the "
+            "accelerator, compile it: kiln compile MODEL --target accel --calibrate ...");
       std::vector<std::map<std::string, NDArray>> samples;
       if (o->calibrate.empty()) samples.push_back(feeds);
       for (const std::string& file : o->calibrate) {
@@ -267,7 +283,12 @@ Runner addRun(CLI::App& app) {
     }
     if (package)
       device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) +
-               " kernels)";
+               " kernels" +
+               (package->accelConfig()
+                    ? ", " + std::to_string(package->accelStepCount()) + " on the accelerator (" +
+                          (o->device.empty() ? std::string("sim-cycle") : o->device) + ")"
+                    : std::string()) +
+               ")";
     if (remote)
       device = "rpc " + o->rpc + ": package " + remoteTarget + " (time measured on the server)";
     device += quantized;

@@ -23,6 +23,7 @@ namespace kiln::codegen {
 struct CompileOptions {
   std::ostream* dumpIr = nullptr;    // loop IR after every lowering pass, per kernel
   std::ostream* dumpLLVM = nullptr;  // the optimized LLVM module
+  bool skipDeviceNodes = false;      // leave out nodes partitioned to the accelerator
 };
 
 // A graph lowered to loop-IR kernels, and the order to call them in: step i calls kernel

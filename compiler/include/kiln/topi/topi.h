@@ -81,4 +81,8 @@ Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mul
 Tensor qaddPacked(const Tensor& a, const Tensor& b, int64_t aMul, int64_t bMul, const Tensor& mult,
                   const Tensor& shift, int64_t lo, int64_t hi, const std::string& name);
 
+// QuantizeLinear / DequantizeLinear with a per-tensor scale (the host side of an int8 graph).
+Tensor quantizeLinear(const Tensor& x, double scale, const std::string& name);
+Tensor dequantizeLinear(const Tensor& x, double scale, const std::string& name);
+
 }  // namespace kiln::topi
