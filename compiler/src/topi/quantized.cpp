@@ -65,16 +65,25 @@ Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mul
   };
   Tensor y = acc;
   if (bias)
-    y = compute(name + ".bias", acc->shape,
-                [&](const Indices& i) { return read(y, i) + perChannel(bias, i); });
-  Tensor rq = compute(name + ".requant", acc->shape, [&](const Indices& i) {
-    return call("requantize", {read(y, i), perChannel(mult, i), perChannel(shift, i)});
-  });
-  Tensor mx = compute(name + ".max", acc->shape,
-                      [&](const Indices& i) { return max(read(rq, i), intImm(lo, DType::I32)); });
-  Tensor mn = compute(name + ".min", acc->shape,
-                      [&](const Indices& i) { return min(read(mx, i), intImm(hi, DType::I32)); });
-  return compute(name, acc->shape, [&](const Indices& i) { return cast(DType::I8, read(mn, i)); });
+    y = compute(
+        name + ".bias", acc->shape,
+        [&](const Indices& i) { return read(y, i) + perChannel(bias, i); }, "requant.bias");
+  y = compute(
+      name + ".requant", acc->shape,
+      [&](const Indices& i) {
+        return call("requantize", {read(y, i), perChannel(mult, i), perChannel(shift, i)});
+      },
+      "requant");
+  // requantize() saturates to int8 already: only a narrower range needs a clamp.
+  if (lo > -128)
+    y = compute(
+        name + ".max", acc->shape,
+        [&](const Indices& i) { return max(read(y, i), intImm(lo, DType::I32)); }, "requant.max");
+  if (hi < 127)
+    y = compute(
+        name + ".min", acc->shape,
+        [&](const Indices& i) { return min(read(y, i), intImm(hi, DType::I32)); }, "requant.min");
+  return compute(name, acc->shape, [&](const Indices& i) { return cast(DType::I8, read(y, i)); });
 }
 
 Tensor qaddPacked(const Tensor& a, const Tensor& b, int64_t aMul, int64_t bMul, const Tensor& mult,

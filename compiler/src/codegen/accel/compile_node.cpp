@@ -123,30 +123,29 @@ struct Built {
 };
 
 // The epilogue stages of requantizePacked, from the output back: min, max, requant, bias.
-void scheduleEpilogue(Schedule& s, const Tensor& out, const Tensor& acc,
-                      const std::vector<Tensor>& constants, const te::Var& at,
-                      const accel::Params& p, bool bias, int64_t lo, int64_t hi,
-                      std::vector<Tensor>* accStages) {
-  // out = int8(min(max(requant(acc + bias))))
-  const Tensor mn = out->op->inputs[0];
-  const Tensor mx = mn->op->inputs[0];
-  const Tensor rq = mx->op->inputs[0];
-  const Tensor bs = bias ? rq->op->inputs[0] : Tensor();
+// The epilogue stages of requantizePacked (by their tags), from the output back to `until`
+// (the accumulation): each computed in the acc buffer, tensorized onto one ALU operation.
+// Returns the stage the epilogue starts from.
+Tensor scheduleEpilogue(Schedule& s, const Tensor& out, const std::vector<Tensor>& constants,
+                        const te::Var& at, const accel::Params& p, int64_t lo, int64_t hi) {
   std::vector<std::pair<Tensor, schedule::TensorIntrin>> alu;
-  if (bias) alu.emplace_back(bs, aluAddIntrin(p));
-  alu.emplace_back(rq, aluRequantIntrin(p));
-  alu.emplace_back(mx, aluMaxIntrin(p, lo));
-  alu.emplace_back(mn, aluMinIntrin(p, hi));
-  for (auto& [t, intrin] : alu) {
-    Tensor c = s.cacheWrite(t, kScopeAcc);
-    s[t].computeInline();
+  Tensor t = out->op->inputs[0];
+  for (;; t = t->op->inputs[0]) {
+    if (t->tag == "requant.bias") alu.emplace_back(t, aluAddIntrin(p));
+    else if (t->tag == "requant") alu.emplace_back(t, aluRequantIntrin(p));
+    else if (t->tag == "requant.max") alu.emplace_back(t, aluMaxIntrin(p, lo));
+    else if (t->tag == "requant.min") alu.emplace_back(t, aluMinIntrin(p, hi));
+    else break;
+  }
+  for (auto& [st, intrin] : alu) {
+    Tensor c = s.cacheWrite(st, kScopeAcc);
+    s[st].computeInline();
     s[c].computeAt(s[out], at);
     s[c].tensorize(s[c].axis(s[c].axes().size() - 2), intrin);
-    accStages->push_back(c);
   }
   // Biases, multipliers and shifts: loaded into the acc buffer once.
   for (const Tensor& k : constants) s.cacheRead(k, kScopeAcc);
-  (void)acc;
+  return t;
 }
 
 }  // namespace
@@ -225,13 +224,11 @@ AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::os
     auto [ho, hi] = so.split(so.axis(2), t.th);
     auto [wo, wi] = so.split(so.axis(3), t.tw);
     so.reorder({so.axis(0), oo, ho, wo, oi, hi, wi, so.axis(4), so.axis(5)});
-    std::vector<Tensor> accStages;
     std::vector<Tensor> consts;
     if (hasBias) consts.push_back(bias);
     consts.push_back(mult);
     consts.push_back(shift);
-    scheduleEpilogue(s, out, acc, consts, wo, p, hasBias, n.i("out_min"), n.i("out_max"),
-                     &accStages);
+    scheduleEpilogue(s, out, consts, wo, p, n.i("out_min"), n.i("out_max"));
     // The convolution: accumulate in acc, chunks of kc input-channel blocks.
     Tensor cacc = s.cacheWrite(acc, kScopeAcc);
     s[acc].computeInline();
@@ -319,10 +316,7 @@ AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::os
   auto& so = s[out];
   auto [ho, hi] = so.split(so.axis(2), th);
   so.reorder({so.axis(0), so.axis(1), ho, hi, so.axis(3), so.axis(4), so.axis(5)});
-  std::vector<Tensor> accStages;
-  scheduleEpilogue(s, out, Tensor(), {mult, shift}, ho, p, false, n.i("out_min"), n.i("out_max"),
-                   &accStages);
-  const Tensor sum = out->op->inputs[0]->op->inputs[0]->op->inputs[0]->op->inputs[0];
+  const Tensor sum = scheduleEpilogue(s, out, {mult, shift}, ho, p, n.i("out_min"), n.i("out_max"));
   const Tensor sa = sum->op->inputs[0], sb = sum->op->inputs[1];
   for (auto [t, intrin] : std::vector<std::pair<Tensor, schedule::TensorIntrin>>{
            {sum, aluAddIntrin(p)},
