@@ -17,6 +17,7 @@
 #include "kiln/passes/pass.h"
 #include "kiln/passes/quantize.h"
 #include "kiln/ref/executor.h"
+#include "kiln/runtime/image.h"
 #include "kiln/runtime/npy.h"
 #include "kiln/runtime/package.h"
 #include "kiln/sim/driver_backend.h"
@@ -122,6 +123,43 @@ TEST(AccelPackage, EveryConfigCompilesAndRunsTheBlock) {
     expectIdentical(p->run(feeds)[0], ref::Executor(c.quantized).run(feeds)[0], config);
     fs::remove_all(c.dir);
   }
+}
+
+// ResNet-18 whole: every convolution, residual add and the classifier on the device, the
+// stem's max pooling and the global average pooling on the CPU. Calibrated on three photos,
+// its int8 output on each is bit-identical to the integer reference and its top-1 is the
+// float model's. (About ten seconds: quantization and the references dominate; the cycle
+// model simulates the whole network in well under a second.)
+TEST(AccelPackage, ResNet18OnSimCycle) {
+  const std::string model = std::string(KILN_MODELS_DIR) + "/resnet18.onnx";
+  if (!fs::exists(model)) GTEST_SKIP() << model << " is missing (the models fixture makes it)";
+  const std::string photos = "/usr/lib/python3/dist-packages/skimage/data/";
+  std::vector<NDArray> samples;
+  for (const char* f : {"chelsea.png", "astronaut.png", "coffee.png"})
+    samples.push_back(
+        imageToTensor(loadImage(photos + f), 224, 224, Preprocess::preset("imagenet")));
+  auto g = loadModel(model);
+  ASSERT_TRUE(g) << g.message();
+  optimizeGraph(*g);
+  for (Node* n : g->nodes()) n->attrs.erase(kFuseGroupAttr);
+  std::vector<std::map<std::string, NDArray>> calib;
+  for (const NDArray& x : samples) calib.push_back({{"input", x}});
+  Graph q = quantizeGraph(*g, calibrate(*g, calib));
+  const std::string dir =
+      (fs::temp_directory_path() / ("kiln_accel_r18_" + std::to_string(::getpid()))).string();
+  codegen::AccelPackageSummary sum = codegen::writeAccelPackage(
+      q, dir, codegen::aotTarget("host"), accel::Config::builtin("pynq-z1").value());
+  EXPECT_EQ(sum.accelKernels, 29u) << "20 convolutions, 8 residual adds and the classifier";
+  auto p = load(dir);
+  p->attachAccelerator(sim::makeSimCycleBackend(*p->accelConfig(), p->accelMemoryBytes()));
+  ref::Executor refInt(q), refFloat(*g);
+  for (size_t i = 0; i < samples.size(); ++i) {
+    std::map<std::string, NDArray> feeds{{"input", samples[i]}};
+    NDArray got = p->run(feeds)[0];
+    expectIdentical(got, refInt.run(feeds)[0], "ResNet-18, photo " + std::to_string(i));
+    EXPECT_EQ(argmax(got), argmax(refFloat.run(feeds)[0])) << "photo " << i << ": top-1";
+  }
+  fs::remove_all(dir);
 }
 
 std::string errorOf(const std::function<void()>& f) {
