@@ -583,6 +583,27 @@ class Generator {
     return at;
   }
 
+  // ---- skipping reloads ----------------------------------------------------------------
+  // Only LOADs write the inp and wgt buffers, and DRAM inputs do not change during a kernel,
+  // so a LOAD identical to the one that last filled the same entries (weights across spatial
+  // tiles, an input tile across output-channel tiles, alternating between the two copies of a
+  // double buffer) is dropped; the readers stay ordered after the original by its tokens.
+  bool stillLoaded(Buf buf, const Insn& in, int64_t lo, int64_t hi) {
+    auto it = loaded_[buf].find(lo);
+    if (it == loaded_[buf].end() || !(it->second.first == in)) return false;
+    for (int64_t e = lo; e <= hi; ++e)
+      if (writer_[buf][static_cast<size_t>(e)] != it->second.second) return false;
+    return true;
+  }
+  void recordLoad(Buf buf, const Insn& in, int64_t lo, int64_t hi) {
+    const int64_t id = static_cast<int64_t>(insns_.size()) - 1;
+    if (writer_[buf].empty()) writer_[buf].assign(static_cast<size_t>(depth_[buf]), -1);
+    for (int64_t e = lo; e <= hi; ++e) writer_[buf][static_cast<size_t>(e)] = id;
+    Insn key = in;
+    key.pop_prev = key.pop_next = key.push_prev = key.push_next = false;
+    loaded_[buf][lo] = {key, id};
+  }
+
   // ---- copies: LOAD and STORE ----------------------------------------------------------
   void copy(const std::vector<LoopInfo>& loops0, const tir::Store* st) {
     const BufferNode* dst = st->buffer.get();
@@ -757,7 +778,10 @@ class Generator {
           in.x_size = static_cast<uint32_t>(X);
           in.x_stride = static_cast<uint32_t>(X);
           in.y_pad_0 = static_cast<uint32_t>(Y);
-          push(in, mod, {{buf, in.sram_base, in.sram_base + Y * X - 1, true}});
+          const int64_t lo = in.sram_base, hi = lo + Y * X - 1;
+          if (mod == kLoadM && stillLoaded(buf, in, lo, hi)) return;
+          push(in, mod, {{buf, lo, hi, true}});
+          if (mod == kLoadM) recordLoad(buf, in, lo, hi);
           return;
         }
         for (int64_t yy = 0; yy < Y; ++yy)
@@ -809,7 +833,9 @@ class Generator {
         in.x_pad_1 = static_cast<uint32_t>(X - 1 - x1);
       }
       const int64_t last = sBase + Y * X - 1;
+      if (isLoad && mod == kLoadM && stillLoaded(buf, in, sBase, last)) return;
       push(in, mod, {{buf, sBase, last, isLoad}});
+      if (isLoad && mod == kLoadM) recordLoad(buf, in, sBase, last);
     };
     each(0);
   }
@@ -831,6 +857,8 @@ class Generator {
   uint64_t uopOffset_ = 0;
   std::vector<uint8_t> uopImage_;
   std::map<std::vector<uint64_t>, uint64_t> image_;
+  std::array<std::map<int64_t, std::pair<Insn, int64_t>>, 3> loaded_;
+  std::array<std::vector<int64_t>, 3> writer_;
   std::map<std::vector<uint64_t>, uint32_t> resident_;
   int64_t uopTop_ = 0;
   uint64_t gemmUops_ = 0, aluUops_ = 0;
