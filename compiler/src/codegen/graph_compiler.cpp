@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "kiln/codegen/llvm_aot.h"
+#include "kiln/passes/partition.h"
 #include "kiln/passes/pass.h"
 #include "kiln/runtime/error.h"
 #include "kiln/schedule/cpu_schedule.h"
@@ -69,6 +70,7 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
   int index = 0;
   for (const std::vector<const Node*>& group : kernelGroups(graph)) {
     const Node* last = group.back();
+    if (options.skipDeviceNodes && onAccel(*last)) continue;
     std::string name = "k" + std::to_string(index++) + "_" +
                        identifier(last->name.empty() ? last->op : last->name);
     try {

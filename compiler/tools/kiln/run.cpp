@@ -10,6 +10,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "accel_device.h"
 #include "commands.h"
 #include "kiln/codegen/glsl_package.h"
 #include "kiln/codegen/graph_compiler.h"
@@ -41,6 +42,8 @@ bool isNpy(const std::string& path) {
   return std::filesystem::path(path).extension() == ".npy";
 }
 
+}  // namespace
+
 // Builds the tensor for one graph input from a .npy file or an image.
 NDArray loadInput(const std::string& file, const Value& in, const std::string& preprocess,
                   const Graph& g) {
@@ -70,8 +73,6 @@ NDArray loadInput(const std::string& file, const Value& in, const std::string& p
   return imageToTensor(loadImage(file), pp.nhwc ? s[1] : s[2], pp.nhwc ? s[2] : s[3], pp);
 }
 
-}  // namespace
-
 Runner addRun(CLI::App& app) {
   struct Opts {
     std::string model;
@@ -86,6 +87,7 @@ Runner addRun(CLI::App& app) {
     std::vector<std::string> calibrate;
     bool dumpIr = false;
     bool dumpLLVM = false;
+    int timeoutMs = 60000;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -115,9 +117,11 @@ Runner addRun(CLI::App& app) {
                   "CPU) or opengl (GLSL shaders on this machine's OpenGL ES 3)")
       ->check(CLI::IsMember({"ref", "llvm", "opengl"}));
   sub->add_option("--device", o->device,
-                  "Where to run a compiled package: auto (by its target), cpu (an llvm package) "
-                  "or opengl (a webgl package, on this machine's OpenGL ES 3)")
-      ->check(CLI::IsMember({"auto", "cpu", "opengl"}));
+                  "Where to run a compiled package: auto (by its target), cpu (an llvm package), "
+                  "opengl (a webgl package, on this machine's OpenGL ES 3), or for an accel "
+                  "package's accelerator steps sim-cycle (the cycle model, auto's choice), sim-rtl "
+                  "(the Verilated RTL) or sim-func (the functional reference)")
+      ->check(CLI::IsMember({"auto", "cpu", "opengl", "sim-cycle", "sim-rtl", "sim-func"}));
   sub->add_option("--rpc", o->rpc,
                   "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT, or "
                   "a webgl package in the browser connected to `kiln rpc serve` at "
@@ -130,6 +134,9 @@ Runner addRun(CLI::App& app) {
   sub->add_option("--calibrate", o->calibrate,
                   "With --int8: calibration inputs (images or .npy) for the model's single input "
                   "(default: the --input)");
+  sub->add_option("--timeout", o->timeoutMs,
+                  "Milliseconds to wait for each accelerator step before reporting a hung device")
+      ->check(CLI::Range(1, 100000000));
   sub->add_flag("--dump-ir", o->dumpIr,
                 "With --target llvm: print every kernel's loop IR after each lowering pass");
   sub->add_flag("--dump-llvm", o->dumpLLVM,
@@ -274,6 +281,12 @@ Runner addRun(CLI::App& app) {
       auto p = Package::load(o->model);
       if (!p) throw p.error();
       package = std::move(*p);
+      if (o->device == "cpu" && package->accelConfig())
+        throw Error(o->model +
+                    " is compiled for the accelerator: run it with --device sim-cycle, sim-rtl "
+                    "or sim-func");
+      attachDevice(*package, o->device == "auto" || o->device == "cpu" ? "" : o->device);
+      package->setAccelTimeout(std::chrono::milliseconds(o->timeoutMs));
       for (const PackageTensor& t : package->inputs()) g.addInput(t.name, t.dtype, t.shape);
       for (const PackageTensor& t : package->outputs())
         g.markOutput(g.addValue(t.name, t.dtype, t.shape));
@@ -320,8 +333,8 @@ Runner addRun(CLI::App& app) {
         throw Error("--int8 applies to models, not to a compiled package");
       if (o->target != "ref")
         throw Error(
-            "int8 graphs run in the reference executor (--target ref) until the accelerator back "
-            "end runs them");
+            "int8 graphs run in the reference executor (--target ref); to run one on the "
+            "accelerator, compile it: kiln compile MODEL --target accel --calibrate ...");
       std::vector<std::map<std::string, NDArray>> samples;
       if (o->calibrate.empty()) samples.push_back(feeds);
       for (const std::string& file : o->calibrate) {
@@ -384,7 +397,12 @@ Runner addRun(CLI::App& app) {
     }
     if (package)
       device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) +
-               " kernels)";
+               " kernels" +
+               (package->accelConfig()
+                    ? ", " + std::to_string(package->accelStepCount()) + " on the accelerator (" +
+                          (o->device == "auto" ? std::string("sim-cycle") : o->device) + ")"
+                    : std::string()) +
+               ")";
 #ifdef KILN_HAVE_OPENGL
     if (glPackage && o->target != "opengl")
       device = "package webgl on " + glPackage->device() + " (" +

@@ -31,6 +31,7 @@ struct CompileOptions {
   std::ostream* dumpLLVM = nullptr;  // the optimized LLVM module
   std::string cpu = "host";          // the CPU the kernels are for (codegen::aotTarget names)
   ScheduleFamily schedule = ScheduleFamily::Cpu;
+  bool skipDeviceNodes = false;      // leave out nodes partitioned to the accelerator
 };
 
 // A graph lowered to loop-IR kernels, and the order to call them in: step i calls kernel
