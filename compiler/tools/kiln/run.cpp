@@ -88,6 +88,7 @@ Runner addRun(CLI::App& app) {
     bool dumpIr = false;
     bool dumpLLVM = false;
     int timeoutMs = 60000;
+    bool profile = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -112,6 +113,8 @@ Runner addRun(CLI::App& app) {
   sub->add_option("--top", o->top, "How many classes to print")->check(CLI::Range(1, 1000));
   sub->add_option("--repeat", o->repeat, "Run the model N times and report the median time")
       ->check(CLI::Range(1, 100000));
+  sub->add_flag("--profile", o->profile,
+                "With --target llvm: print each kernel's wall and CPU time per run, slowest first");
   sub->add_option("--target", o->target,
                   "Where to run a model: ref (the reference executor), llvm (compiled for this "
                   "CPU) or opengl (GLSL shaders on this machine's OpenGL ES 3)")
@@ -414,7 +417,10 @@ Runner addRun(CLI::App& app) {
     if (browser) device = "rpc " + o->rpc + ": " + remoteTarget + " (time measured in the browser)";
     device += quantized;
     ref::Executor exec(g);
+    if (o->profile && !compiled)
+      throw Error("--profile needs --target llvm with a model (not a package or the reference)");
     std::vector<double> times;
+    codegen::CompiledGraph::KernelProfile prof;
     std::vector<NDArray> outs;
     for (int r = 0; r < o->repeat; ++r) {
       auto t = Clock::now();
@@ -437,7 +443,9 @@ Runner addRun(CLI::App& app) {
         continue;
       }
 #endif
-      outs = package ? package->run(feeds) : compiled ? compiled->run(feeds) : exec.run(feeds);
+      outs = package    ? package->run(feeds)
+             : compiled ? compiled->run(feeds, o->profile ? &prof : nullptr)
+                        : exec.run(feeds);
       times.push_back(msSince(t));
     }
     std::sort(times.begin(), times.end());
@@ -448,6 +456,23 @@ Runner addRun(CLI::App& app) {
     std::cout << "time     " << std::setprecision(2) << times[times.size() / 2] << " ms"
               << (times.size() > 1 ? " (median of " + std::to_string(times.size()) + ")" : "")
               << "\n";
+    if (o->profile) {
+      // Kernels by time, slowest first: wall and calling-thread CPU ms per run, and the
+      // share of the kernels' total wall time.
+      const std::vector<double>& wall = prof.wallMs;
+      double total = 0, cpu = 0;
+      for (size_t i = 0; i < wall.size(); ++i) total += wall[i], cpu += prof.cpuMs[i];
+      std::vector<size_t> order(wall.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return wall[a] > wall[b]; });
+      std::cout << "kernels  " << wall.size() << ": " << std::setprecision(2) << total / o->repeat
+                << " ms wall, " << cpu / o->repeat << " ms CPU per run (wall, CPU, share)\n";
+      for (size_t i : order)
+        std::cout << "  " << std::setw(8) << std::setprecision(3) << wall[i] / o->repeat
+                  << std::setw(9) << prof.cpuMs[i] / o->repeat << std::setw(6)
+                  << std::setprecision(1) << (total > 0 ? 100 * wall[i] / total : 0.0) << "%  k"
+                  << i << " " << compiled->kernelName(i) << "\n";
+    }
     for (size_t k = 0; k < outs.size(); ++k) {
       const NDArray& y = outs[k];
       std::cout << "output   " << g.outputs()[k]->name << " " << dtypeName(y.dtype())
