@@ -171,6 +171,7 @@ struct Abort {};  // unwinds a process when the run stops on a fault
 struct CommandQueue {
   std::deque<std::pair<size_t, uint64_t>> entries;  // instruction, cycle it becomes visible
   sc_core::sc_event pushed, popped;
+  uint64_t empty_since = 0;  // while `entries` is empty: the cycle its module saw it empty
 };
 
 struct TokenQueue {
@@ -216,7 +217,10 @@ class Engine : public sc_core::sc_module {
     ar_free_ = 0;
     fetched_.clear();
     dispatched_.clear();
-    for (auto& q : commands_) q.entries.clear();
+    for (auto& q : commands_) {
+      q.entries.clear();
+      q.empty_since = 0;
+    }
     for (auto& q : tokens_) q.visible.clear();
     t0_ = sc_core::sc_time_stamp().value() / unit_;
     running_ = 5;
@@ -227,6 +231,13 @@ class Engine : public sc_core::sc_module {
       // Deadlocked: every process waits on an event nobody will notify. Unwind them.
       abortAll();
       sc_core::sc_start();
+    }
+    // The queues left empty until the end count toward their module's STALL_CMD.
+    const uint64_t end = out_.counters[kCycles];
+    for (Module m : {Module::kLoad, Module::kCompute, Module::kStore}) {
+      const CommandQueue& q = commands_[static_cast<int>(m)];
+      if (out_.finished && q.entries.empty() && end > q.empty_since)
+        add(countersOf(m).stall_cmd, end - q.empty_since);
     }
     job_ = nullptr;
     return out_;
@@ -424,6 +435,9 @@ class Engine : public sc_core::sc_module {
                    t, now(), true);
       }
       cursor = now();
+      // The module's STALL_CMD counts the cycles its queue is empty (the RTL's !valid).
+      if (q.entries.empty())
+        add(countersOf(m).stall_cmd, cursor + j.timing.command - q.empty_since);
       q.entries.emplace_back(i, cursor + j.timing.command);
       j.stepper->dispatch(i);
       q.pushed.notify();
@@ -437,9 +451,12 @@ class Engine : public sc_core::sc_module {
 
   // Waits until instruction `in` may start: its tokens to pop are visible and the queues it
   // pushes to have room (the room is then reserved: this module is their only producer).
+  // Each queue it pops counts the cycles until its token was visible, as the RTL counts
+  // them (both at once when both are missing).
   void waitTokens(Module m, const Insn& in, const ModuleCounters& c) {
     const Job& j = *job_;
     const auto depth = static_cast<size_t>(j.config->params().token_queue_depth);
+    const uint64_t t0 = now();
     for (;;) {
       bool ready = true;
       for (int f = 0; f < 4 && ready; ++f) {
@@ -458,13 +475,18 @@ class Engine : public sc_core::sc_module {
           continue;
         }
         ready = false;
-        add(pop ? (f == 0 ? c.stall_pop_prev : c.stall_pop_next) : c.stall_push, now() - t);
+        if (!pop) add(c.stall_push, now() - t);
         traceEvent(m,
                    "wait: " + std::string(pop ? "pop " : "room in ") +
                        j.config->spec().token_queues[qi].name,
                    t, now(), true);
       }
-      if (ready) return;
+      if (ready) break;
+    }
+    for (int f = 0; f < 2; ++f) {
+      if (!flag(in, f)) continue;
+      const uint64_t visible = tokens_[j.queue_of[static_cast<int>(m)][f]].visible.front();
+      if (visible > t0) add(f == 0 ? c.stall_pop_prev : c.stall_pop_next, visible - t0);
     }
   }
 
@@ -474,7 +496,6 @@ class Engine : public sc_core::sc_module {
     const ModuleCounters c = countersOf(m);
     CommandQueue& cq = commandQueue(m);
     for (size_t k = 0; k < j.insns_of[static_cast<int>(m)]; ++k) {
-      uint64_t t = now();
       for (;;) {
         if (cq.entries.empty()) {
           waitOn(cq.pushed);
@@ -484,7 +505,6 @@ class Engine : public sc_core::sc_module {
           break;
         }
       }
-      add(c.stall_cmd, now() - t);
       size_t i = cq.entries.front().first;
       const Insn& in = j.stream[i];
       waitTokens(m, in, c);
@@ -507,6 +527,7 @@ class Engine : public sc_core::sc_module {
         if (j.trace)
           traceEvent(m, "#" + std::to_string(i) + " FINISH", start, start + tm.issue, false);
         cq.entries.pop_front();
+        cq.empty_since = start + tm.issue;  // its command was there until the run ended
         return;
       }
       uint64_t done = timeOf(m, in, start, c);
@@ -517,6 +538,7 @@ class Engine : public sc_core::sc_module {
       if (j.trace)
         traceEvent(m, "#" + std::to_string(i) + " " + accel::describe(in), start, end, false);
       cq.entries.pop_front();
+      if (cq.entries.empty()) cq.empty_since = end + tm.command;
       cq.popped.notify();
       for (int f = 2; f < 4; ++f) {
         if (!flag(in, f)) continue;
@@ -539,13 +561,21 @@ class Engine : public sc_core::sc_module {
     switch (in.opcode) {
       case Opcode::kLoad:
         done = loadTime(in, start + tm.issue);
-        add(c.stall_dram, stall_);
+        // Busy cycles in which the LOAD wrote no buffer entry.
+        add(c.stall_dram, done - start - loadEntries(in));
         add(c.dma_bytes, uint64_t{in.y_size} * in.x_size *
                              static_cast<uint64_t>(j.config->elementBytes(in.memory_type)));
         add(m == Module::kCompute ? kComputeBusyLoad : kLoadBusy, done - start);
         break;
       case Opcode::kStore: {
         done = storeTime(in, start + tm.issue);
+        // Busy cycles in which the STORE moved no beat.
+        add(c.stall_dram,
+            done - start -
+                uint64_t{in.y_size} * in.x_size *
+                    std::max<uint64_t>(
+                        1, static_cast<uint64_t>(j.config->elementBytes(in.memory_type)) /
+                               beatBytes()));
         add(c.dma_bytes, uint64_t{in.y_size} * in.x_size *
                              static_cast<uint64_t>(j.config->elementBytes(in.memory_type)));
         add(kStoreBusy, done - start);
@@ -577,16 +607,20 @@ class Engine : public sc_core::sc_module {
     return done;
   }
 
+  // The buffer entries a LOAD writes (data and padding).
+  static uint64_t loadEntries(const Insn& in) {
+    return (uint64_t{in.y_pad_0} + in.y_size + in.y_pad_1) *
+           (uint64_t{in.x_pad_0} + in.x_size + in.x_pad_1);
+  }
+
   // A LOAD whose walk starts at cycle `walk0` (kiln_dma_load): one buffer entry per
   // sram_write cycles in order, padding at once, data as its element is taken; each row is
-  // one DMA job, the next started dma_job_gap after the last element was taken. Sets
-  // stall_ to the cycles the walk waited for data.
+  // one DMA job, the next started dma_job_gap after the last element was taken.
   uint64_t loadTime(const Insn& in, uint64_t walk0) {
     const Timing& tm = job_->timing;
     const uint64_t elem = static_cast<uint64_t>(job_->config->elementBytes(in.memory_type));
     const uint64_t cols = uint64_t{in.x_pad_0} + in.x_size + in.x_pad_1;
     const uint64_t rows = uint64_t{in.y_pad_0} + in.y_size + in.y_pad_1;
-    stall_ = 0;
     if (rows == 0 || cols == 0) return walk0 + tm.dma_done;
     uint64_t next_write = walk0;  // the cycle the walk can write its next entry
     uint64_t job_start = walk0;   // the cycle the reader can start the next row's job
@@ -606,11 +640,7 @@ class Engine : public sc_core::sc_module {
             taken);
         // Walk positions are serial: a late element delays those after it.
         uint64_t w = row_walk;
-        for (uint64_t k = 0; k < in.x_size; ++k) {
-          uint64_t t = std::max(w, taken[k]);
-          stall_ += t - w;
-          w = t + tm.sram_write;
-        }
+        for (uint64_t k = 0; k < in.x_size; ++k) w = std::max(w, taken[k]) + tm.sram_write;
         next_write = w;
         last_taken = taken.back();
         job_start = last_taken + tm.dma_job_gap;
@@ -663,7 +693,6 @@ class Engine : public sc_core::sc_module {
   std::array<TokenQueue, 4> tokens_;
   Channel rd_;
   uint64_t ar_free_ = 0;
-  uint64_t stall_ = 0;
   // Fetch: the cycle each instruction is in its buffer, and each dispatch.
   std::vector<uint64_t> fetched_, dispatched_;
   sc_core::sc_event fetchedEvent_, dispatchedEvent_;
