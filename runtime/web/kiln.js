@@ -30,7 +30,23 @@ export class KilnModel {
   // base: the package's URL (ending in '/'); options.canvas: a canvas to draw with (else an
   // OffscreenCanvas, or a detached <canvas>).
   static async load(base, options = {}) {
-    const manifest = await fetchOk(new URL('manifest.json', base), 'json');
+    return KilnModel.open((name, kind) => fetchOk(new URL(name, base), kind), options);
+  }
+
+  // The package's files from memory (what the RPC page receives): name -> ArrayBuffer.
+  static async fromFiles(files, options = {}) {
+    return KilnModel.open(async (name, kind) => {
+      const data = files.get(name);
+      if (!data) throw new KilnError(`the package has no file ${name}`);
+      if (kind === 'binary') return data;
+      const text = new TextDecoder().decode(data);
+      return kind === 'json' ? JSON.parse(text) : text;
+    }, options);
+  }
+
+  // read(name, 'json' | 'text' | 'binary') -> the package file.
+  static async open(read, options = {}) {
+    const manifest = await read('manifest.json', 'json');
     if (manifest.format !== 'kiln-package') throw new KilnError('manifest.json is not a Kiln package');
     if (manifest.version !== VERSION)
       throw new KilnError(`package format version ${manifest.version}; this runtime reads ${VERSION}`);
@@ -39,11 +55,18 @@ export class KilnModel {
     const files = new Set([manifest.vertex_shader]);
     for (const k of manifest.kernels) for (const p of k.passes) files.add(p.shader);
     const [params, ...sources] = await Promise.all([
-      fetchOk(new URL(manifest.params, base), 'binary'),
-      ...[...files].map((f) => fetchOk(new URL(f, base), 'text')),
+      read(manifest.params, 'binary'),
+      ...[...files].map((f) => read(f, 'text')),
     ]);
     const shaders = new Map([...files].map((f, i) => [f, sources[i]]));
     return new KilnModel(manifest, params, shaders, options);
+  }
+
+  // The renderer's name (what the RPC page reports as its device).
+  get renderer() {
+    const gl = this.gl;
+    const d = gl.getExtension('WEBGL_debug_renderer_info');
+    return d ? gl.getParameter(d.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
   }
 
   constructor(manifest, params, shaders, options = {}) {

@@ -153,9 +153,11 @@ class ShaderWriter {
              "0.284496736) * t + 0.254829592) * t * exp(-x * x);\n"
           << "  return x < 0.0 ? -y : y;\n}\n";
     for (size_t b : samplersUsed_) {
-      const int64_t w = buffers_[b].texture.width;
-      src << "float kiln_load" << b << "(int i) { return texelFetch(t" << b << ", ivec2(i % " << w
-          << ", i / " << w << "), 0).r; }\n";
+      // One row, or rows of 4096: the texel of element i by a mask and a shift.
+      const GLTextureShape& t = buffers_[b].texture;
+      src << "float kiln_load" << b << "(int i) { return texelFetch(t" << b << ", "
+          << (t.height == 1 ? std::string("ivec2(i, 0)") : "ivec2(i & 4095, i >> 12)")
+          << ", 0).r; }\n";
     }
     src << "void main() {\n"
         << "  int kiln_index = int(gl_FragCoord.y) * " << ob.texture.width

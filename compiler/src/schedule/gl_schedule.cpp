@@ -36,8 +36,10 @@ Schedule glSchedule(const std::vector<Tensor>& outputs, bool bindFragments) {
   };
   // Everything elementwise stays in registers: a fragment recomputes it where it is read.
   std::set<const te::TensorNode*> inlinedSet;
+  // A convolution's zero-padded input is the exception: stored by a pass of its own, the
+  // convolution's taps read it without a bounds test each.
   for (Stage& s : sch.stages())
-    if (!isOutput(s.tensor()) && !isReduction(s.tensor())) {
+    if (!isOutput(s.tensor()) && !isReduction(s.tensor()) && s.tensor()->tag != "conv2d.pad") {
       s.computeInline();
       inlinedSet.insert(s.tensor().get());
     }

@@ -235,8 +235,8 @@ Expected<std::unique_ptr<GLPackage>> GLPackage::open(const FileReader& read,
       p->device_ = std::string("opengl: ") +
                    reinterpret_cast<const char*>(glGetString(GL_RENDERER)) + " (" +
                    reinterpret_cast<const char*>(glGetString(GL_VERSION)) + ")";
-      for (auto& [k, v] : m.value("metadata", json::object()).items())
-        p->metadata_[k] = v.get<std::string>();
+      const json metadata = m.value("metadata", json::object());  // outlives the loop
+      for (auto& [k, v] : metadata.items()) p->metadata_[k] = v.get<std::string>();
 
       const std::string params = read(m.at("params").get<std::string>());
       for (const json& v : m.at("values")) {
