@@ -428,5 +428,22 @@ TEST(ThreadPool, CoversTheRangeOnceAndNestsSerially) {
   EXPECT_EQ(inner.load(), 40);
 }
 
+TEST(ThreadPool, BackToBackJobsOfEverySizeEachRunOnce) {
+  // Jobs follow each other as a model's kernels do (workers still spinning from the last
+  // one), their sizes changing every time: each index of each job runs exactly once.
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> hits(64);
+  for (int job = 0; job < 3000; ++job) {
+    const int64_t n = 1 + job % 64;
+    for (auto& h : hits) h = 0;
+    pool.parallelFor(n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+    });
+    for (int64_t i = 0; i < 64; ++i)
+      ASSERT_EQ(hits[static_cast<size_t>(i)].load(), i < n ? 1 : 0)
+          << "job " << job << " of " << n << ", index " << i;
+  }
+}
+
 }  // namespace
 }  // namespace kiln

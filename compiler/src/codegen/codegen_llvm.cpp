@@ -25,10 +25,12 @@
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/Support/CommandLine.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 
@@ -405,12 +407,62 @@ class CodeGenLLVM : public IRVisitor {
   // An element index: its arithmetic cannot overflow (it addresses a buffer in memory), so
   // it is marked nsw, which lets LLVM's alias analysis tell rows of one buffer apart and
   // keep a register tile's sums in registers.
+  //
+  // A scalar index is emitted in linear form, its terms (loop variables, divisions and
+  // remainders of fused loops, ...) times their coefficients summed in a fixed order and the
+  // constant added last: two accesses of a register tile then differ only in that constant,
+  // the one thing LLVM's alias analysis can compare, so it keeps every accumulator of a tile
+  // in a register (however the schedule nested the index: ((a * 2 + 1) * 56 + b) * 16 is
+  // a * 1792 + b * 16 + 896).
   llvm::Value* indexValue(const Expr& e) {
     const bool saved = index_;
     index_ = true;
-    llvm::Value* v = codegen(e);
+    llvm::Value* v = e.lanes() == 1 && e.type() == DType::I64 ? linearIndex(e) : codegen(e);
     index_ = saved;
     return v;
+  }
+  struct LinearForm {
+    std::vector<std::pair<Expr, int64_t>> terms;  // (term, coefficient), in first-seen order
+    int64_t constant = 0;
+  };
+  void linearize(const Expr& e, int64_t scale, LinearForm* f) {
+    if (const int64_t* c = asConstInt(e)) {
+      f->constant += scale * *c;
+      return;
+    }
+    if (const Binary* b = e.as<Binary>()) {
+      if (b->op == BinOp::Add || b->op == BinOp::Sub) {
+        linearize(b->a, scale, f);
+        linearize(b->b, b->op == BinOp::Add ? scale : -scale, f);
+        return;
+      }
+      if (b->op == BinOp::Mul) {
+        if (const int64_t* c = asConstInt(b->b)) return linearize(b->a, scale * *c, f);
+        if (const int64_t* c = asConstInt(b->a)) return linearize(b->b, scale * *c, f);
+      }
+    }
+    const std::string key = printExpr(e);
+    for (auto& [t, k] : f->terms)
+      if (t.same(e) || printExpr(t) == key) {
+        k += scale;
+        return;
+      }
+    f->terms.emplace_back(e, scale);
+  }
+  llvm::Value* linearIndex(const Expr& e) {
+    LinearForm f;
+    linearize(e, 1, &f);
+    llvm::Value* sum = nullptr;
+    for (const auto& [t, k] : f.terms) {
+      if (k == 0) continue;
+      llvm::Value* v = codegen(t);
+      if (k != 1) v = b_.CreateMul(v, b_.getInt64(static_cast<uint64_t>(k)), "", false, true);
+      sum = sum ? b_.CreateAdd(sum, v, "", false, true) : v;
+    }
+    if (!sum) return b_.getInt64(static_cast<uint64_t>(f.constant));
+    return f.constant
+               ? b_.CreateAdd(sum, b_.getInt64(static_cast<uint64_t>(f.constant)), "", false, true)
+               : sum;
   }
 
   llvm::Value* codegen(const Expr& e) {
@@ -504,6 +556,14 @@ class CodeGenLLVM : public IRVisitor {
       llvm::Metadata* enable[] = {llvm::MDString::get(ctx_, "llvm.loop.vectorize.enable"),
                                   llvm::ConstantAsMetadata::get(b_.getTrue())};
       llvm::Metadata* ops[] = {nullptr, llvm::MDNode::get(ctx_, enable)};
+      llvm::MDNode* md = llvm::MDNode::getDistinct(ctx_, ops);
+      md->replaceOperandWith(0, md);
+      back->setMetadata(llvm::LLVMContext::MD_loop, md);
+    } else {
+      // The schedule decided what to unroll; LLVM unrolling a tap loop around a register
+      // tile would keep each tap's broadcast inputs live at once and spill the tile.
+      llvm::Metadata* disable[] = {llvm::MDString::get(ctx_, "llvm.loop.unroll.disable")};
+      llvm::Metadata* ops[] = {nullptr, llvm::MDNode::get(ctx_, disable)};
       llvm::MDNode* md = llvm::MDNode::getDistinct(ctx_, ops);
       md->replaceOperandWith(0, md);
       back->setMetadata(llvm::LLVMContext::MD_loop, md);
@@ -653,7 +713,29 @@ std::unique_ptr<llvm::Module> emitModule(llvm::LLVMContext& ctx,
   return mod;
 }
 
+// LLVM's limits on how far LICM and MemorySSA look when promoting memory to registers are
+// tuned for C code; a convolution tile keeps up to 28 vector accumulators (each a load and
+// a store per tap, beside the input and weight loads), more than the default limits let
+// LICM prove apart, so the sums would go through memory at every FMA. The limits are
+// process-wide options of LLVM, raised once.
+void raisePromotionLimits() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto& opts = llvm::cl::getRegisteredOptions();
+    auto raise = [&](const char* name, unsigned value) {
+      auto it = opts.find(name);
+      if (it == opts.end()) return;
+      if (auto* o = static_cast<llvm::cl::opt<unsigned>*>(it->second)) o->setValue(value);
+    };
+    raise("memssa-check-limit", 1000);
+    raise("licm-mssa-optimization-cap", 1000);
+    raise("licm-mssa-max-acc-promotion", 1000);
+    raise("alias-set-saturation-threshold", 1000);
+  });
+}
+
 void optimizeModule(llvm::Module& mod, llvm::TargetMachine& tm, int level) {
+  raisePromotionLimits();
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;

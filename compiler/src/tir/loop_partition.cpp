@@ -12,8 +12,9 @@
 // is the intersection of those intervals over the atoms that constrain v. Every piece's body
 // is then simplified under its own range: comparisons and min/max that the ranges decide
 // become constants or one operand, and simplify() drops the dead branches. Loops of any kind
-// are partitioned (a parallel loop becomes at most three parallel loops); a piece keeps the
-// loop's kind.
+// are partitioned (a parallel loop becomes at most three parallel loops, unless its main part
+// would be one iteration); a piece keeps the loop's kind. A clamped index compared with a
+// bound (max(x, y) < k) constrains v through both of its parts.
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -178,7 +179,7 @@ std::optional<Interval> trueInterval(const Binary* cmp, const ExprNode* v, const
 class Conditions : public IRVisitor {
  public:
   explicit Conditions(Ranges r) : ranges_(std::move(r)) {}
-  std::vector<std::pair<const Binary*, Ranges>> atoms;
+  std::vector<std::pair<Expr, Ranges>> atoms;  // comparisons
   using IRVisitor::visit;
 
   void visit(const For* op) override {
@@ -205,7 +206,16 @@ class Conditions : public IRVisitor {
         addAtoms(b->a);
         addAtoms(b->b);
       } else if (isComparison(b->op)) {
-        atoms.emplace_back(b, ranges_);
+        // A clamped index (min/max) below or above a bound: max(x, y) < k holds when
+        // both x < k and y < k do (likewise min(x, y) >= k); the parts bound v.
+        const Binary* m = b->a.as<Binary>();
+        const bool upper = b->op == BinOp::LT || b->op == BinOp::LE;
+        if (m && ((upper && m->op == BinOp::Max) || (!upper && m->op == BinOp::Min))) {
+          addAtoms(Binary::make(b->op, m->a, b->b));
+          addAtoms(Binary::make(b->op, m->b, b->b));
+        } else {
+          atoms.emplace_back(c, ranges_);
+        }
       }
     }
   }
@@ -299,8 +309,9 @@ class Partition : public IRMutator {
     Conditions conds(inside);
     conds.visitStmt(op->body);
     Interval main = whole;
-    for (const auto& [atom, r] : conds.atoms) {
-      if (!mentions(Expr(atom->a), v) && !mentions(Expr(atom->b), v)) continue;
+    for (const auto& [cmp, r] : conds.atoms) {
+      const Binary* atom = cmp.as<Binary>();
+      if (!mentions(cmp, v)) continue;
       auto t = trueInterval(atom, v, r);
       if (!t) continue;
       const Interval clipped{std::max(t->lo, whole.lo), std::min(t->hi, whole.hi)};
@@ -308,7 +319,10 @@ class Partition : public IRMutator {
       main = {std::max(main.lo, clipped.lo), std::min(main.hi, clipped.hi)};
     }
     std::vector<Interval> pieces;
-    if (main.lo > main.hi) {
+    // A parallel loop whose main part would be a single iteration keeps its parallelism
+    // whole (its inner loops are still partitioned against its range).
+    const bool keepParallel = op->forKind == ForKind::Parallel && main.hi - main.lo < 1;
+    if (main.lo > main.hi || keepParallel) {
       pieces.push_back(whole);
     } else {
       if (main.lo > whole.lo) pieces.push_back({whole.lo, main.lo - 1});

@@ -204,20 +204,64 @@ class NestBuilder {
   Wrappers attachedNests(const Stage& st, const std::vector<Loop>& loops,
                          const std::vector<Var>& scheduledVars, const Expr& reads) {
     Wrappers prepend;
-    for (const Stage& child : sch_.stages()) {
-      if (child.attachedTo() != st.tensor()) continue;
+    std::vector<const Stage*> children;
+    for (const Stage& child : sch_.stages())
+      if (child.attachedTo() == st.tensor()) children.push_back(&child);
+    // Regions consumers first: a child read by a sibling computed at the same loop (an
+    // elementwise chain in an accelerator's buffer) covers what that sibling's region reads.
+    std::map<const Stage*, Region> regions;
+    std::map<const Stage*, size_t> positions;
+    for (auto it = children.rbegin(); it != children.rend(); ++it) {
+      const Stage& child = **it;
       size_t pos = loops.size();
       for (size_t i = 0; i < scheduledVars.size(); ++i)
         if (scheduledVars[i].same(child.attachLoop())) pos = i;
       if (pos == loops.size())
         throw Error("schedule: stage '" + child.tensor()->name + "' is computed at a loop of '" +
                     st.tensor()->name + "' that no longer exists (split or fused afterwards)");
+      positions[&child] = pos;
       std::map<const ExprNode*, int64_t> ranged;
       for (size_t i = pos + 1; i < loops.size(); ++i) ranged[loops[i].var.get()] = loops[i].extent;
-      Region r = inferRegion(child.tensor(), reads, ranged);
-      Stmt nest = build(child, &r);
-      Tensor t = child.tensor();
-      prepend[loops[pos].var.get()].push_back([t, r, nest](Stmt body) {
+      std::vector<const Stage*> readers;
+      ReadsTensor byParent(child.tensor().get());
+      byParent.visitExpr(reads);
+      if (byParent.found) readers.push_back(&st);
+      for (const auto& [sib, region] : regions) {
+        ReadsTensor r(child.tensor().get());
+        r.visitExpr(bodies_.at(sib->tensor().get()));
+        if (r.found) readers.push_back(sib);
+      }
+      if (readers.size() != 1)
+        throw Error("schedule: stage '" + child.tensor()->name + "', computed at a loop of '" +
+                    st.tensor()->name + "', is read by " + std::to_string(readers.size()) +
+                    " stages there; it needs exactly one");
+      if (readers[0] == &st) {
+        regions[&child] = inferRegion(child.tensor(), reads, ranged);
+        continue;
+      }
+      // The sibling's reads over its own region.
+      const Stage& sib = *readers[0];
+      if (positions.at(&sib) != pos)
+        throw Error("schedule: stages '" + child.tensor()->name + "' and '" + sib.tensor()->name +
+                    "' are computed at different loops of '" + st.tensor()->name +
+                    "' but one reads the other");
+      const Region& sr = regions.at(&sib);
+      std::vector<std::pair<Var, Expr>> map;
+      for (size_t d = 0; d < sib.axes().size(); ++d) {
+        Var r = te::makeVar(sib.axes()[d].name() + ".rr");
+        map.emplace_back(sib.axes()[d].var, sr.min[d] + r);
+        ranged[r.get()] = sr.extent[d];
+      }
+      for (const te::IterVar& a : sib.reduceAxes()) ranged[a.var.get()] = a.extent;
+      Expr body = bodies_.at(sib.tensor().get());
+      if (const Reduce* red = body.as<Reduce>()) body = red->source;
+      regions[&child] = inferRegion(child.tensor(), substitute(body, map), ranged);
+    }
+    for (const Stage* c : children) {
+      const Region& r = regions.at(c);
+      Stmt nest = build(*c, &r);
+      Tensor t = c->tensor();
+      prepend[loops[positions.at(c)].var.get()].push_back([t, r, nest](Stmt body) {
         return Realize::make(t, Seq::make({nest, body}), r.min, r.extent);
       });
     }
@@ -243,6 +287,10 @@ Stmt scheduleOps(const schedule::Schedule& sch, const StageBodies& bodies) {
                     "' cannot be computed at another stage's loop");
     for (const auto& [tensor, body] : bodies) {
       if (tensor == st.attachedTo().get()) continue;
+      bool sibling = false;  // computed at the same consumer: checked when regions are inferred
+      for (const Stage& o : sch.stages())
+        sibling = sibling || (o.tensor().get() == tensor && o.attachedTo() == st.attachedTo());
+      if (sibling) continue;
       ReadsTensor r(st.tensor().get());
       r.visitExpr(body);
       if (r.found)

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "accel_device.h"
 #include "commands.h"
 #include "kiln/codegen/glsl_package.h"
 #include "kiln/codegen/graph_compiler.h"
@@ -41,6 +42,8 @@ bool isNpy(const std::string& path) {
   return std::filesystem::path(path).extension() == ".npy";
 }
 
+}  // namespace
+
 // Builds the tensor for one graph input from a .npy file or an image.
 NDArray loadInput(const std::string& file, const Value& in, const std::string& preprocess,
                   const Graph& g) {
@@ -70,8 +73,6 @@ NDArray loadInput(const std::string& file, const Value& in, const std::string& p
   return imageToTensor(loadImage(file), pp.nhwc ? s[1] : s[2], pp.nhwc ? s[2] : s[3], pp);
 }
 
-}  // namespace
-
 Runner addRun(CLI::App& app) {
   struct Opts {
     std::string model;
@@ -86,6 +87,8 @@ Runner addRun(CLI::App& app) {
     std::vector<std::string> calibrate;
     bool dumpIr = false;
     bool dumpLLVM = false;
+    int timeoutMs = 60000;
+    bool profile = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -110,14 +113,18 @@ Runner addRun(CLI::App& app) {
   sub->add_option("--top", o->top, "How many classes to print")->check(CLI::Range(1, 1000));
   sub->add_option("--repeat", o->repeat, "Run the model N times and report the median time")
       ->check(CLI::Range(1, 100000));
+  sub->add_flag("--profile", o->profile,
+                "With --target llvm: print each kernel's wall and CPU time per run, slowest first");
   sub->add_option("--target", o->target,
                   "Where to run a model: ref (the reference executor), llvm (compiled for this "
                   "CPU) or opengl (GLSL shaders on this machine's OpenGL ES 3)")
       ->check(CLI::IsMember({"ref", "llvm", "opengl"}));
   sub->add_option("--device", o->device,
-                  "Where to run a compiled package: auto (by its target), cpu (an llvm package) "
-                  "or opengl (a webgl package, on this machine's OpenGL ES 3)")
-      ->check(CLI::IsMember({"auto", "cpu", "opengl"}));
+                  "Where to run a compiled package: auto (by its target), cpu (an llvm package), "
+                  "opengl (a webgl package, on this machine's OpenGL ES 3), or for an accel "
+                  "package's accelerator steps sim-cycle (the cycle model, auto's choice), sim-rtl "
+                  "(the Verilated RTL) or sim-func (the functional reference)")
+      ->check(CLI::IsMember({"auto", "cpu", "opengl", "sim-cycle", "sim-rtl", "sim-func"}));
   sub->add_option("--rpc", o->rpc,
                   "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT, or "
                   "a webgl package in the browser connected to `kiln rpc serve` at "
@@ -130,6 +137,9 @@ Runner addRun(CLI::App& app) {
   sub->add_option("--calibrate", o->calibrate,
                   "With --int8: calibration inputs (images or .npy) for the model's single input "
                   "(default: the --input)");
+  sub->add_option("--timeout", o->timeoutMs,
+                  "Milliseconds to wait for each accelerator step before reporting a hung device")
+      ->check(CLI::Range(1, 100000000));
   sub->add_flag("--dump-ir", o->dumpIr,
                 "With --target llvm: print every kernel's loop IR after each lowering pass");
   sub->add_flag("--dump-llvm", o->dumpLLVM,
@@ -274,6 +284,12 @@ Runner addRun(CLI::App& app) {
       auto p = Package::load(o->model);
       if (!p) throw p.error();
       package = std::move(*p);
+      if (o->device == "cpu" && package->accelConfig())
+        throw Error(o->model +
+                    " is compiled for the accelerator: run it with --device sim-cycle, sim-rtl "
+                    "or sim-func");
+      attachDevice(*package, o->device == "auto" || o->device == "cpu" ? "" : o->device);
+      package->setAccelTimeout(std::chrono::milliseconds(o->timeoutMs));
       for (const PackageTensor& t : package->inputs()) g.addInput(t.name, t.dtype, t.shape);
       for (const PackageTensor& t : package->outputs())
         g.markOutput(g.addValue(t.name, t.dtype, t.shape));
@@ -320,8 +336,8 @@ Runner addRun(CLI::App& app) {
         throw Error("--int8 applies to models, not to a compiled package");
       if (o->target != "ref")
         throw Error(
-            "int8 graphs run in the reference executor (--target ref) until the accelerator back "
-            "end runs them");
+            "int8 graphs run in the reference executor (--target ref); to run one on the "
+            "accelerator, compile it: kiln compile MODEL --target accel --calibrate ...");
       std::vector<std::map<std::string, NDArray>> samples;
       if (o->calibrate.empty()) samples.push_back(feeds);
       for (const std::string& file : o->calibrate) {
@@ -384,7 +400,12 @@ Runner addRun(CLI::App& app) {
     }
     if (package)
       device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) +
-               " kernels)";
+               " kernels" +
+               (package->accelConfig()
+                    ? ", " + std::to_string(package->accelStepCount()) + " on the accelerator (" +
+                          (o->device == "auto" ? std::string("sim-cycle") : o->device) + ")"
+                    : std::string()) +
+               ")";
 #ifdef KILN_HAVE_OPENGL
     if (glPackage && o->target != "opengl")
       device = "package webgl on " + glPackage->device() + " (" +
@@ -396,7 +417,10 @@ Runner addRun(CLI::App& app) {
     if (browser) device = "rpc " + o->rpc + ": " + remoteTarget + " (time measured in the browser)";
     device += quantized;
     ref::Executor exec(g);
+    if (o->profile && !compiled)
+      throw Error("--profile needs --target llvm with a model (not a package or the reference)");
     std::vector<double> times;
+    codegen::CompiledGraph::KernelProfile prof;
     std::vector<NDArray> outs;
     for (int r = 0; r < o->repeat; ++r) {
       auto t = Clock::now();
@@ -419,7 +443,9 @@ Runner addRun(CLI::App& app) {
         continue;
       }
 #endif
-      outs = package ? package->run(feeds) : compiled ? compiled->run(feeds) : exec.run(feeds);
+      outs = package    ? package->run(feeds)
+             : compiled ? compiled->run(feeds, o->profile ? &prof : nullptr)
+                        : exec.run(feeds);
       times.push_back(msSince(t));
     }
     std::sort(times.begin(), times.end());
@@ -430,6 +456,23 @@ Runner addRun(CLI::App& app) {
     std::cout << "time     " << std::setprecision(2) << times[times.size() / 2] << " ms"
               << (times.size() > 1 ? " (median of " + std::to_string(times.size()) + ")" : "")
               << "\n";
+    if (o->profile) {
+      // Kernels by time, slowest first: wall and calling-thread CPU ms per run, and the
+      // share of the kernels' total wall time.
+      const std::vector<double>& wall = prof.wallMs;
+      double total = 0, cpu = 0;
+      for (size_t i = 0; i < wall.size(); ++i) total += wall[i], cpu += prof.cpuMs[i];
+      std::vector<size_t> order(wall.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return wall[a] > wall[b]; });
+      std::cout << "kernels  " << wall.size() << ": " << std::setprecision(2) << total / o->repeat
+                << " ms wall, " << cpu / o->repeat << " ms CPU per run (wall, CPU, share)\n";
+      for (size_t i : order)
+        std::cout << "  " << std::setw(8) << std::setprecision(3) << wall[i] / o->repeat
+                  << std::setw(9) << prof.cpuMs[i] / o->repeat << std::setw(6)
+                  << std::setprecision(1) << (total > 0 ? 100 * wall[i] / total : 0.0) << "%  k"
+                  << i << " " << compiled->kernelName(i) << "\n";
+    }
     for (size_t k = 0; k < outs.size(); ++k) {
       const NDArray& y = outs[k];
       std::cout << "output   " << g.outputs()[k]->name << " " << dtypeName(y.dtype())

@@ -19,6 +19,9 @@ struct LowerOptions {
   // loops become vector statements of that width. 0 (a back end without vector IR): they stay
   // loops marked `vectorized`.
   int vectorBytes = 0;
+  // Split guarded loops into a guard-free main part and its edges (loop_partition.cpp). The
+  // accelerator turns off: its code generator maps a guarded copy onto one padded DMA load.
+  bool partitionLoops = true;
 };
 
 // args: the placeholders the kernel reads and the tensors it writes, in parameter order.
