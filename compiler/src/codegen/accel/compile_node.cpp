@@ -69,11 +69,15 @@ struct ConvShape {
 
 struct Tiles {
   int64_t th = 1, tw = 1, to = 1, kc = 1, kr = 1;  // kc channel blocks x kr kernel rows a chunk
+  bool constantsPerTile = false;  // biases, multipliers, shifts loaded per tile of channels
 };
 
 Tiles chooseConvTiles(const ConvShape& c, const accel::Config& config, bool bias) {
   const accel::Params& p = config.params();
-  const int64_t persistent = (bias ? 3 : 2) * c.OB;
+  const int64_t nconst = bias ? 3 : 2;
+  // Per-channel constants stay in the acc buffer for the whole layer when they take at most
+  // a quarter of it; otherwise each tile of output channels loads its own.
+  const bool perTile = nconst * c.OB > p.acc_depth / 4;
   const double axiBytes = p.axi_width / 8.0;
   const double inpEntry = double(p.batch) * p.block_in, wgtEntry = double(p.block_out) * p.block_in;
   const double outEntry = double(p.batch) * p.block_out;
@@ -87,6 +91,7 @@ Tiles chooseConvTiles(const ConvShape& c, const accel::Config& config, bool bias
           for (int64_t kr : divisors(c.KH)) {
             const int64_t ih = (th - 1) * c.SH + kr, iw = (tw - 1) * c.SW + c.KW;
             const int64_t acc = to * th * tw, inp = kc * ih * iw, wgt = to * kc * kr * c.KW;
+            const int64_t persistent = perTile ? 2 * nconst * to : nconst * c.OB;
             if (2 * acc + persistent > p.acc_depth || 2 * inp > p.inp_depth ||
                 2 * wgt > p.wgt_depth || kr * c.KW * kc * to > p.uop_depth / 2 || th > 16383 ||
                 tw > 16383)
@@ -105,7 +110,7 @@ Tiles chooseConvTiles(const ConvShape& c, const accel::Config& config, bool bias
             const double cycles = std::max(gemm, dma) + 0.1 * std::min(gemm, dma) + 20 * insns;
             if (cycles < best) {
               best = cycles;
-              bestT = {th, tw, to, kc, kr};
+              bestT = {th, tw, to, kc, kr, perTile};
               found = true;
             }
           }
@@ -127,15 +132,21 @@ struct Built {
 // (the accumulation): each computed in the acc buffer, tensorized onto one ALU operation.
 // Returns the stage the epilogue starts from.
 Tensor scheduleEpilogue(Schedule& s, const Tensor& out, const std::vector<Tensor>& constants,
-                        const te::Var& at, const accel::Params& p, int64_t lo, int64_t hi) {
+                        const te::Var& at, const accel::Params& p, int64_t lo, int64_t hi,
+                        const te::Var* constantsAt = nullptr) {
   std::vector<std::pair<Tensor, schedule::TensorIntrin>> alu;
   Tensor t = out->op->inputs[0];
   for (;; t = t->op->inputs[0]) {
-    if (t->tag == "requant.bias") alu.emplace_back(t, aluAddIntrin(p));
-    else if (t->tag == "requant") alu.emplace_back(t, aluRequantIntrin(p));
-    else if (t->tag == "requant.max") alu.emplace_back(t, aluMaxIntrin(p, lo));
-    else if (t->tag == "requant.min") alu.emplace_back(t, aluMinIntrin(p, hi));
-    else break;
+    if (t->tag == "requant.bias")
+      alu.emplace_back(t, aluAddIntrin(p));
+    else if (t->tag == "requant")
+      alu.emplace_back(t, aluRequantIntrin(p));
+    else if (t->tag == "requant.max")
+      alu.emplace_back(t, aluMaxIntrin(p, lo));
+    else if (t->tag == "requant.min")
+      alu.emplace_back(t, aluMinIntrin(p, hi));
+    else
+      break;
   }
   for (auto& [st, intrin] : alu) {
     Tensor c = s.cacheWrite(st, kScopeAcc);
@@ -143,8 +154,11 @@ Tensor scheduleEpilogue(Schedule& s, const Tensor& out, const std::vector<Tensor
     s[c].computeAt(s[out], at);
     s[c].tensorize(s[c].axis(s[c].axes().size() - 2), intrin);
   }
-  // Biases, multipliers and shifts: loaded into the acc buffer once.
-  for (const Tensor& k : constants) s.cacheRead(k, kScopeAcc);
+  // Biases, multipliers and shifts: loaded into the acc buffer once, or per tile of channels.
+  for (const Tensor& k : constants) {
+    Tensor c = s.cacheRead(k, kScopeAcc);
+    if (constantsAt) s[c].computeAt(s[out], *constantsAt);
+  }
   return t;
 }
 
@@ -228,7 +242,8 @@ AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::os
     if (hasBias) consts.push_back(bias);
     consts.push_back(mult);
     consts.push_back(shift);
-    scheduleEpilogue(s, out, consts, wo, p, n.i("out_min"), n.i("out_max"));
+    scheduleEpilogue(s, out, consts, wo, p, n.i("out_min"), n.i("out_max"),
+                     t.constantsPerTile ? &oo : nullptr);
     // The convolution: accumulate in acc, chunks of kc input-channel blocks.
     Tensor cacc = s.cacheWrite(acc, kScopeAcc);
     s[acc].computeInline();
