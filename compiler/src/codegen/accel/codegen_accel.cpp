@@ -223,7 +223,11 @@ class Generator {
         for (size_t i = 1; i < c->args.size(); ++i) countExpr(c->args[i]);
         if (c->name == "accel.alu.requantize" && c->args.size() > 3)
           if (const te::Load* aux = c->args[3].as<te::Load>()) auxBuffers.insert(aux->buffer.get());
-        if (c->name.rfind("accel.alu.", 0) == 0 && c->args.size() >= 2) {
+        if (c->name == "accel.alu.mac" && c->args.size() > 2)
+          if (const te::Load* aux = c->args[2].as<te::Load>()) auxBuffers.insert(aux->buffer.get());
+        // (MAC accumulates into its output; the others work in place over their first operand.)
+        if (c->name.rfind("accel.alu.", 0) == 0 && c->name != "accel.alu.mac" &&
+            c->args.size() >= 2) {
           const te::Load* d = c->args[0].as<te::Load>();
           const te::Load* x = c->args[1].as<te::Load>();
           if (d && x && d->buffer != x->buffer)
@@ -428,6 +432,12 @@ class Generator {
       ops = {operand(c->args[0], loops, kAccB, n), operand(c->args[1], loops, kInpB, n),
              operand(c->args[2], loops, kWgtB, n)};
       bufs = {kAccB, kInpB, kWgtB};
+    } else if (n == "accel.alu.mac") {
+      base.opcode = Opcode::kAlu;
+      base.alu_op = accel::AluOp::kMac;
+      ops = {operand(c->args[0], loops, kAccB, n), operand(c->args[1], loops, kAccB, n),
+             operand(c->args[2], loops, kAccB, n)};
+      bufs = {kAccB, kAccB, kAccB};
     } else {
       base.opcode = Opcode::kAlu;
       Operand dst = operand(c->args[0], loops, kAccB, n);
