@@ -18,7 +18,7 @@ trap 'rm -rf "$SCRATCH"' EXIT
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); threads: $THREADS"
 printf '%-12s %12s %12s %10s %12s\n' model kiln_ms ort_ms ratio compile_ms
-for m in resnet18 mobilenetv2 resnet50; do
+for m in resnet18 mobilenetv2 resnet50 squeezenet1_1; do
   /usr/bin/python3 - "$MODELS/$m.onnx" "$SCRATCH/$m.npy" <<'PY'
 import sys, numpy as np
 np.save(sys.argv[2], np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32))

@@ -61,6 +61,11 @@ TEST_P(LlvmVsReference, OutputsMatch) {
             << " ms); run " << runMs << " ms, reference " << refMs << " ms, on "
             << compiled.target() << "\n";
   ASSERT_EQ(got.size(), want.size());
+  // A second run reuses the activation arena and kernel scratch: same answer, bit for bit.
+  std::vector<NDArray> again = compiled.run(feeds);
+  for (size_t k = 0; k < got.size(); ++k)
+    EXPECT_EQ(got[k].toFloatVector(), again[k].toFloatVector())
+        << name << ": a second run gave another output " << k;
   for (size_t k = 0; k < got.size(); ++k) {
     ASSERT_EQ(got[k].shape(), want[k].shape());
     auto gv = got[k].toFloatVector(), wv = want[k].toFloatVector();

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 #include "kiln/runtime/error.h"
 #include "kiln/runtime/thread_pool.h"
 #include "kiln/schedule/default_schedule.h"
+#include "kiln/tir/ir_visitor.h"
 #include "kiln/tir/lower.h"
 #include "kiln/tir/passes.h"
 #include "kiln/tir/printer.h"
@@ -104,7 +106,11 @@ TEST(Schedule, SplitReorderFuseVectorizeParallelUnrollInline) {
   EXPECT_NE(ir.find("vectorized for"), std::string::npos) << ir;
   EXPECT_EQ(ir.find("allocate R"), std::string::npos) << "R was inlined, yet has storage:\n" << ir;
   EXPECT_NE(ir.find("allocate C"), std::string::npos) << ir;
-  EXPECT_NE(ir.find("if ("), std::string::npos) << "non-dividing splits need guards:\n" << ir;
+  // The guards of the non-dividing splits are partitioned away: full tiles run without a
+  // test, the last row and column tiles (3 rows, 7 columns) are loops of their own.
+  EXPECT_EQ(ir.find("if ("), std::string::npos) << "guards left after partitioning:\n" << ir;
+  EXPECT_NE(ir.find("vectorized for (C.i1.i, 0, 7)"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("for (C.i0.i, 0, 3)"), std::string::npos) << ir;
 }
 
 TEST(Schedule, EveryPassIsLoggedInOrder) {
@@ -114,8 +120,9 @@ TEST(Schedule, EveryPassIsLoggedInOrder) {
   tir::lower(s, {m.a, m.b, m.out}, "matmul", tir::LowerOptions{&log});
   std::string text = log.str();
   size_t pos = 0;
-  for (const char* pass : {"bound inference", "schedule ops", "storage flattening",
-                           "loop unrolling", "simplification"}) {
+  for (const char* pass :
+       {"bound inference", "schedule ops", "storage flattening", "loop partitioning",
+        "loop unrolling", "simplification", "vectorization"}) {
     size_t at = text.find(std::string("Lowering matmul after ") + pass);
     ASSERT_NE(at, std::string::npos) << pass << " missing from:\n" << text;
     EXPECT_GT(at + 1, pos) << pass << " out of order";
@@ -222,6 +229,108 @@ TEST(Schedule, ComputeAtErrors) {
   }
 }
 
+// bind: loops become GPU indices. Every pass keeps them (even of extent 1), the printer shows
+// their tag, the CPU back end refuses them, and, read as serial loops, the kernel still
+// computes the same thing.
+class UnbindThreads : public tir::IRMutator {
+ public:
+  using IRMutator::mutate;
+
+ protected:
+  using IRMutator::visit;
+  tir::Stmt visit(const tir::For* op, const tir::Stmt&) override {
+    return tir::For::make(
+        op->var, op->min, op->extent,
+        op->forKind == tir::ForKind::ThreadBinding ? tir::ForKind::Serial : op->forKind,
+        mutate(op->body));
+  }
+};
+
+TEST(Schedule, BindCarriesThreadTagsThroughLowering) {
+  MatmulCase m;
+  Schedule s({m.out});
+  s[m.r].computeInline();
+  auto& c = s[m.c];
+  auto [io, ii] = c.split(c.axis(0), 8);  // 19 rows: a guarded partial block
+  c.bind(io, "blockIdx.x");
+  c.bind(ii, "threadIdx.x");
+  c.bind(c.axis(1), "threadIdx.y");
+  auto& o = s[m.out];
+  auto [jo, ji] = o.split(o.axis(1), 32);  // 23 columns: one block of extent 1
+  o.bind(o.axis(0), "blockIdx.y");
+  o.bind(jo, "blockIdx.x");
+  o.bind(ji, "threadIdx.x");
+  std::ostringstream log;
+  tir::LowerOptions opt;
+  opt.log = &log;
+  tir::Kernel k = tir::lower(s, {m.a, m.b, m.out}, "matmul", opt);
+  std::string ir = tir::printKernel(k);
+  EXPECT_NE(ir.find("thread blockIdx.x (C.i0.o, 0, 3)"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("thread threadIdx.x (C.i0.i, 0, 8)"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("thread threadIdx.y (C.i1, 0, 23)"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("thread blockIdx.y (Out.i0, 0, 19)"), std::string::npos) << ir;
+  // Extent 1 after the split: the simplifier would drop a serial loop, not a binding.
+  EXPECT_NE(ir.find("thread blockIdx.x (Out.i1.o, 0, 1)"), std::string::npos) << ir;
+  // The LLVM back end refuses a GPU schedule, naming the loop and its tag.
+  try {
+    codegen::LLVMJit::compile({k});
+    FAIL() << "the CPU back end accepted a bound loop";
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("bound to blockIdx.x"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("cuda or opencl"), std::string::npos) << msg;
+  }
+  // Read as serial loops, the bound kernel computes the product.
+  UnbindThreads u;
+  tir::Kernel serial{k.name, k.params, u.mutate(k.body)};
+  auto jit = codegen::LLVMJit::compile({serial});
+  std::vector<float> out(MatmulCase::M * MatmulCase::N, -1.0f), av = m.av, bv = m.bv;
+  void* args[] = {av.data(), bv.data(), out.data()};
+  jit->lookup("matmul")(args);
+  expectNear(out, m.expected(), "bound schedule run serially");
+}
+
+TEST(Schedule, BindSurvivesUnrollingAndFragmentTag) {
+  Tensor x = placeholder("x", DType::F32, {4, 6});
+  Tensor y = compute("y", {4, 6}, [&](const Indices& i) { return read(x, i) * Expr(2.0f); });
+  Schedule s({y});
+  Var f = s[y].fuse(s[y].axis(0), s[y].axis(1));
+  auto [fo, fi] = s[y].split(f, 3);
+  s[y].bind(fo, "fragment");
+  s[y].unroll(fi);
+  std::string ir = tir::printKernel(tir::lower(s, {x, y}, "twice"));
+  EXPECT_NE(ir.find("thread fragment (y.i0_i1.o, 0, 8)"), std::string::npos) << ir;
+  EXPECT_EQ(ir.find("y.i0_i1.i"), std::string::npos) << "the inner loop was not unrolled:\n" << ir;
+}
+
+TEST(Schedule, BindErrorsSayWhatToFix) {
+  MatmulCase m;
+  Schedule s({m.out});
+  auto& c = s[m.c];
+  auto expectError = [](const std::function<void()>& f, const std::string& part) {
+    try {
+      f();
+      FAIL() << "expected an error containing '" << part << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  expectError([&] { c.bind(c.axis(0), "warpIdx.x"); }, "unknown thread tag");
+  expectError([&] { c.bind(c.reduceAxis(0), "threadIdx.x"); }, "cannot bind reduce loop");
+  c.bind(c.axis(0), "blockIdx.x");
+  expectError([&] { c.bind(c.axis(1), "blockIdx.x"); }, "binds both");
+  expectError([&] { c.split(c.axis(0), 4); }, "split and fuse first, then bind");
+  expectError([&] { c.fuse(c.axis(0), c.axis(1)); }, "split and fuse first, then bind");
+  expectError([&] { c.vectorize(c.axis(0)); }, "bound to blockIdx.x");
+  c.bind(c.axis(0), "blockIdx.x");  // binding again to the same tag is harmless
+  expectError(
+      [&] {
+        tir::For::make(makeVar("v"), 0, 4, tir::ForKind::ThreadBinding,
+                       tir::Evaluate::make(Expr(0)));
+      },
+      "unknown thread tag ''");
+}
+
 TEST(Lowering, OutOfBoundsReadIsRejected) {
   Tensor x = placeholder("x", DType::F32, {8});
   Tensor y = compute("y", {8}, [&](const Indices& i) { return read(x, {i[0] + 1}); });
@@ -317,6 +426,23 @@ TEST(ThreadPool, CoversTheRangeOnceAndNestsSerially) {
     (void)b, (void)e;
   });
   EXPECT_EQ(inner.load(), 40);
+}
+
+TEST(ThreadPool, BackToBackJobsOfEverySizeEachRunOnce) {
+  // Jobs follow each other as a model's kernels do (workers still spinning from the last
+  // one), their sizes changing every time: each index of each job runs exactly once.
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> hits(64);
+  for (int job = 0; job < 3000; ++job) {
+    const int64_t n = 1 + job % 64;
+    for (auto& h : hits) h = 0;
+    pool.parallelFor(n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+    });
+    for (int64_t i = 0; i < 64; ++i)
+      ASSERT_EQ(hits[static_cast<size_t>(i)].load(), i < n ? 1 : 0)
+          << "job " << job << " of " << n << ", index " << i;
+  }
 }
 
 }  // namespace

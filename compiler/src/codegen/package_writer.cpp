@@ -25,7 +25,9 @@ PackageSummary writePackage(const Graph& graph, const std::string& dirPath, cons
   namespace fs = std::filesystem;
   using json = nlohmann::json;
   const auto t0 = std::chrono::steady_clock::now();
-  LoweredGraph lowered = lowerGraph(graph, options);
+  CompileOptions forTarget = options;
+  forTarget.cpu = target.name;
+  LoweredGraph lowered = lowerGraph(graph, forTarget);
   MemoryPlan plan = planMemory(graph);
 
   const fs::path dir(dirPath);

@@ -43,7 +43,8 @@ std::vector<Pass> standardPasses() {
   return {
       {"fold-constants", "evaluate nodes whose inputs are all constants", foldConstants},
       {"fold-batch-norm", "fold BatchNormalization into the Conv before it", foldBatchNorm},
-      {"simplify", "remove identities and no-op reshapes", simplifyGraph},
+      {"simplify", "remove identities and no-op reshapes, transpose constant Gemm weights",
+       simplifyGraph},
       {"dead-code", "remove nodes that reach no output", [](Graph& g) { g.eliminateDeadCode(); }},
       {"fuse-ops", "group conv/dense with bias, residual add and activation into kernels", fuseOps},
   };

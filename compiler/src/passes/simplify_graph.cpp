@@ -1,5 +1,8 @@
 // Graph simplification: nodes that do nothing (Identity, a Reshape or Transpose that keeps
-// the layout, a Clip with infinite bounds) are removed and their users read the input.
+// the layout, a Clip with infinite bounds) are removed and their users read the input. A
+// Gemm reading a constant B transposed (transB = 1, how PyTorch exports Linear) gets B
+// transposed once here, so its kernel reads rows of B, consecutive in memory, for
+// consecutive outputs instead of one element per row.
 #include <cmath>
 
 #include "graph_edit.h"
@@ -26,6 +29,21 @@ bool isNoOp(const Node& n) {
 }  // namespace
 
 void simplifyGraph(Graph& g) {
+  for (Node* n : g.nodes()) {
+    if (n->op == "Gemm" && n->has("transB") && n->i("transB") != 0 && n->inputs.size() > 1 &&
+        n->inputs[1] && n->inputs[1]->isConstant() && n->inputs[1]->dtype == DType::F32 &&
+        n->inputs[1]->shape.size() == 2) {
+      const NDArray& b = *n->inputs[1]->constant;
+      const int64_t rows = b.shape()[0], cols = b.shape()[1];
+      NDArray t(DType::F32, {cols, rows});
+      const float* src = b.data<float>();
+      float* dst = t.data<float>();
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+      n->inputs[1] = g.addConstant(n->inputs[1]->name + ".T", std::move(t));
+      n->attrs["transB"] = int64_t{0};
+    }
+  }
   for (Node* n : g.nodes()) {
     if (!isNoOp(*n)) continue;
     Value* in = n->inputs[0];

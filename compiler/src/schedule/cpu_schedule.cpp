@@ -48,6 +48,26 @@ void scheduleConv2dCpu(Stage& s, const CpuTarget& target) {
   s.vectorize(owi);
 }
 
+void scheduleConv2dNchwcCpu(Stage& s, const CpuTarget& target) {
+  Var n = s.axis(0), oco = s.axis(1), oh = s.axis(2), ow = s.axis(3), oci = s.axis(4);
+  const int64_t OCO = extentOf(s, oco), OW = extentOf(s, ow);
+  // Output channels are the vector lanes: a tile of ocVecs channel blocks x owBlock columns
+  // keeps ocVecs * owBlock vector accumulators (all but a few registers); every tap loads
+  // ocVecs weight vectors and broadcasts owBlock input elements.
+  const int64_t budget = std::max<int64_t>(2, 2 * target.accumulators - 4);
+  const int64_t ocVecs = OCO % 4 == 0 && OW <= budget / 4 ? 4 : OCO % 2 == 0 ? 2 : 1;
+  const int64_t cap = budget / ocVecs;
+  int64_t owBlock = largestDivisor(OW, cap);
+  if (owBlock < cap / 2 && OW > cap) owBlock = cap;  // no good divisor: a partitioned tail
+  auto [ocoo, ocoi] = s.split(oco, ocVecs);
+  auto [owo, owi] = s.split(ow, owBlock);
+  s.reorder({n, ocoo, oh, owo, s.reduceAxis(0), s.reduceAxis(1), s.reduceAxis(2), owi, ocoi, oci});
+  s.parallel(s.fuse({n, ocoo, oh}));
+  if (ocVecs > 1) s.unroll(ocoi);
+  s.unroll(owi);
+  s.vectorize(oci);
+}
+
 void scheduleMatmulCpu(Stage& s, const CpuTarget& target) {
   std::vector<Var> sp;
   for (const Loop& l : s.loops())
@@ -56,9 +76,15 @@ void scheduleMatmulCpu(Stage& s, const CpuTarget& target) {
   const int64_t cols = extentOf(s, sp.back());
   const int64_t block = std::min(cols, target.lanes * 4);
   auto [co, ci] = s.split(sp.back(), block);
-  std::vector<Var> outer(sp.begin(), sp.end() - 1);
+  // Rows of extent 1 (a batch-1 dense layer) stay outside, out of the fused parallel loop, so
+  // the column blocks are the parallel loop itself and loop partitioning can peel the last,
+  // partial block off it.
+  std::vector<Var> unit, outer;
+  for (auto it = sp.begin(); it + 1 < sp.end(); ++it)
+    (extentOf(s, *it) == 1 ? unit : outer).push_back(*it);
   outer.push_back(co);
-  std::vector<Var> order = outer;
+  std::vector<Var> order = unit;
+  order.insert(order.end(), outer.begin(), outer.end());
   for (const IterVar& r : s.reduceAxes()) order.push_back(r.var);
   order.push_back(ci);
   s.reorder(order);
@@ -66,16 +92,41 @@ void scheduleMatmulCpu(Stage& s, const CpuTarget& target) {
   s.vectorize(ci);
 }
 
+void scheduleReductionCpu(Stage& s, const CpuTarget& target) {
+  std::vector<Var> sp;
+  for (const Loop& l : s.loops())
+    if (!l.isReduce) sp.push_back(l.var);
+  // Vectorize the innermost output axis when it is long enough (a pooling window's row of
+  // outputs), with the reduce loops around it; else the default (a reduction per output).
+  if (sp.size() < 2 || s.reduceAxes().empty() || extentOf(s, sp.back()) < target.lanes / 2) {
+    scheduleReduction(s);
+    return;
+  }
+  Var inner = sp.back();
+  sp.pop_back();
+  std::vector<Var> order = sp;
+  for (const IterVar& r : s.reduceAxes()) order.push_back(r.var);
+  order.push_back(inner);
+  s.reorder(order);
+  s.parallel(sp.size() > 1 ? s.fuse(sp) : sp[0]);
+  s.vectorize(inner);
+}
+
 Schedule cpuSchedule(const std::vector<Tensor>& outputs, const CpuTarget& target) {
   Schedule sch(outputs);
   for (Stage& s : sch.stages()) {
     const std::string& tag = s.tensor()->tag;
-    if (tag == "conv2d")
+    const bool isOutput = std::find(outputs.begin(), outputs.end(), s.tensor()) != outputs.end();
+    if (tag == "layout_transform" && !isOutput)
+      s.computeInline();
+    else if (tag == "conv2d_nchwc")
+      scheduleConv2dNchwcCpu(s, target);
+    else if (tag == "conv2d")
       scheduleConv2dCpu(s, target);
     else if (tag == "matmul")
       scheduleMatmulCpu(s, target);
     else if (tag == "reduce")
-      scheduleReduction(s);
+      scheduleReductionCpu(s, target);
     else
       scheduleInjective(s);
   }

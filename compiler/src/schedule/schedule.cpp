@@ -57,7 +57,16 @@ void Stage::checkNotAttached(const char* primitive) const {
                 "', which is computed at a loop, is not supported yet");
 }
 
+void Stage::checkNotBound(const Var& v, const char* primitive) const {
+  const Loop& l = loops_[loopIndex(v)];
+  if (l.kind == ForKind::ThreadBinding)
+    throw Error(std::string("schedule: ") + primitive + " of loop '" + varName(v) + "' of stage '" +
+                tensor_->name + "', which is bound to " + l.threadTag +
+                "; split and fuse first, then bind");
+}
+
 std::pair<Var, Var> Stage::split(const Var& v, int64_t factor) {
+  checkNotBound(v, "split");
   size_t i = loopIndex(v);
   // An attached stage's spatial loops run over the region its consumer needs; only its
   // reduce loops keep their own extents and may be split.
@@ -79,6 +88,8 @@ std::pair<Var, Var> Stage::split(const Var& v, int64_t factor) {
 
 Var Stage::fuse(const Var& outer, const Var& inner) {
   checkNotAttached("fuse");
+  checkNotBound(outer, "fuse");
+  checkNotBound(inner, "fuse");
   size_t i = loopIndex(outer), j = loopIndex(inner);
   if (j != i + 1)
     throw Error("schedule: fuse needs adjacent loops, outer first; '" + varName(outer) + "' and '" +
@@ -124,16 +135,21 @@ std::vector<Var> Stage::tile(const Var& x, const Var& y, int64_t fx, int64_t fy)
 }
 
 void Stage::setKind(const Var& v, ForKind k) {
-  loops_[loopIndex(v)].kind = k;
+  Loop& l = loops_[loopIndex(v)];
+  l.kind = k;
+  l.threadTag.clear();
 }
 
 void Stage::vectorize(const Var& v) {
+  checkNotBound(v, "vectorize");
   setKind(v, ForKind::Vectorized);
 }
 void Stage::unroll(const Var& v) {
+  checkNotBound(v, "unroll");
   setKind(v, ForKind::Unrolled);
 }
 void Stage::parallel(const Var& v) {
+  checkNotBound(v, "parallel");
   if (loops_[loopIndex(v)].isReduce)
     throw Error("schedule: cannot run reduce loop '" + varName(v) + "' of stage '" + tensor_->name +
                 "' in parallel (its iterations update the same element)");
@@ -168,8 +184,21 @@ void Stage::computeAt(Stage& parent, const Var& v) {
   attachVar_ = v;
 }
 void Stage::bind(const Var& v, const std::string& thread) {
-  throw Error("schedule: bind('" + varName(v) + "', " + thread +
-              ") needs a GPU target, which Kiln does not have yet");
+  Loop& l = loops_[loopIndex(v)];
+  if (!tir::isThreadTag(thread))
+    throw Error("schedule: bind('" + varName(v) + "', '" + thread + "') of stage '" +
+                tensor_->name +
+                "': unknown thread tag (use blockIdx.x/y/z, threadIdx.x/y/z or fragment)");
+  if (l.isReduce)
+    throw Error("schedule: cannot bind reduce loop '" + varName(v) + "' of stage '" +
+                tensor_->name + "' to " + thread +
+                " (its iterations update the same element); bind a spatial loop");
+  for (const Loop& o : loops_)
+    if (o.kind == ForKind::ThreadBinding && o.threadTag == thread && !o.var.same(v))
+      throw Error("schedule: stage '" + tensor_->name + "' binds both '" + varName(o.var) +
+                  "' and '" + varName(v) + "' to " + thread);
+  l.kind = ForKind::ThreadBinding;
+  l.threadTag = thread;
 }
 void Stage::tensorize(const Var& v, const TensorIntrin& intrin) {
   loopIndex(v);  // v must be one of this stage's loops

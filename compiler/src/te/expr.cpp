@@ -87,6 +87,9 @@ Expr Binary::make(BinOp op, Expr a, Expr b) {
     throw Error("te: operands of '" + std::string(binOpName(op)) + "' have types " +
                 std::string(dtypeName(a.type())) + " and " + std::string(dtypeName(b.type())) +
                 "; insert a cast");
+  if (a.lanes() != b.lanes())
+    throw Error("te: operands of '" + std::string(binOpName(op)) + "' have " +
+                std::to_string(a.lanes()) + " and " + std::to_string(b.lanes()) + " lanes");
   if ((op == BinOp::And || op == BinOp::Or) && a.type() != DType::Bool)
     throw Error("te: '" + std::string(binOpName(op)) + "' needs boolean operands");
   DType t = isComparison(op) ? DType::Bool : a.type();
@@ -103,6 +106,9 @@ Expr Select::make(Expr cond, Expr t, Expr f) {
   if (t.type() != f.type())
     throw Error("te: select branches have types " + std::string(dtypeName(t.type())) + " and " +
                 std::string(dtypeName(f.type())));
+  if (t.lanes() != f.lanes() || (cond.lanes() != 1 && cond.lanes() != t.lanes()))
+    throw Error("te: select of " + std::to_string(cond.lanes()) + "-lane condition, " +
+                std::to_string(t.lanes()) + " and " + std::to_string(f.lanes()) + " lanes");
   return Expr(std::make_shared<Select>(std::move(cond), std::move(t), std::move(f)));
 }
 
@@ -156,6 +162,19 @@ Expr Load::make(Buffer buffer, Expr index) {
   if (index.type() != DType::I64)
     throw Error("te: index into buffer '" + buffer->name + "' is not int64");
   return Expr(std::make_shared<Load>(std::move(buffer), std::move(index)));
+}
+
+Expr Ramp::make(Expr base, Expr stride, int lanes) {
+  if (lanes < 2 || base.lanes() != 1 || stride.lanes() != 1 || base.type() != stride.type() ||
+      isFloat(base.type()) || base.type() == DType::Bool)
+    throw Error("te: a ramp needs a scalar integer base and stride of one type and 2+ lanes");
+  return Expr(std::make_shared<Ramp>(std::move(base), std::move(stride), lanes));
+}
+
+Expr Broadcast::make(Expr value, int lanes) {
+  if (lanes < 2 || value.lanes() != 1)
+    throw Error("te: a broadcast needs a scalar value and 2+ lanes");
+  return Expr(std::make_shared<Broadcast>(std::move(value), lanes));
 }
 
 const std::string& IterVar::name() const {

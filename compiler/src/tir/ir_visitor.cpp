@@ -20,14 +20,34 @@ const char* forKindName(ForKind k) {
       return "vectorized for";
     case ForKind::Unrolled:
       return "unrolled for";
+    case ForKind::ThreadBinding:
+      return "thread";
   }
   return "for";
 }
 
-Stmt For::make(Var var, Expr min, Expr extent, ForKind kind, Stmt body) {
+bool isThreadTag(const std::string& tag) {
+  static const char* const kTags[] = {"blockIdx.x",  "blockIdx.y",  "blockIdx.z", "threadIdx.x",
+                                      "threadIdx.y", "threadIdx.z", "fragment"};
+  for (const char* t : kTags)
+    if (tag == t) return true;
+  return false;
+}
+
+Stmt For::make(Var var, Expr min, Expr extent, ForKind kind, Stmt body, std::string threadTag) {
   if (!var.as<VarNode>()) throw Error("tir: a loop variable must be a Var");
+  if (kind == ForKind::ThreadBinding && !isThreadTag(threadTag))
+    throw Error("tir: loop '" + var.as<VarNode>()->name + "' is bound to unknown thread tag '" +
+                threadTag + "' (expected blockIdx.x/y/z, threadIdx.x/y/z or fragment)");
+  if (kind != ForKind::ThreadBinding && !threadTag.empty())
+    throw Error("tir: loop '" + var.as<VarNode>()->name + "' has thread tag '" + threadTag +
+                "' but is not a thread binding");
   return Stmt(std::make_shared<For>(std::move(var), std::move(min), std::move(extent), kind,
-                                    std::move(body)));
+                                    std::move(body), std::move(threadTag)));
+}
+Stmt For::make(const For* like, Expr min, Expr extent, Stmt body) {
+  return make(like->var, std::move(min), std::move(extent), like->forKind, std::move(body),
+              like->threadTag);
 }
 Stmt LetStmt::make(Var var, Expr value, Stmt body) {
   return Stmt(std::make_shared<LetStmt>(std::move(var), std::move(value), std::move(body)));
@@ -36,6 +56,9 @@ Stmt Store::make(Buffer buffer, Expr index, Expr value) {
   if (value.type() != buffer->dtype)
     throw Error("tir: storing " + std::string(dtypeName(value.type())) + " into " +
                 std::string(dtypeName(buffer->dtype)) + " buffer '" + buffer->name + "'");
+  if (value.lanes() != index.lanes())
+    throw Error("tir: storing " + std::to_string(value.lanes()) + " lanes at " +
+                std::to_string(index.lanes()) + " indices of buffer '" + buffer->name + "'");
   return Stmt(std::make_shared<Store>(std::move(buffer), std::move(index), std::move(value)));
 }
 Stmt Provide::make(Tensor tensor, std::vector<Expr> indices, Expr value) {
@@ -101,6 +124,10 @@ void IRVisitor::visitExpr(const Expr& e) {
       return visit(static_cast<const Load*>(e.get()));
     case ExprKind::Reduce:
       return visit(static_cast<const Reduce*>(e.get()));
+    case ExprKind::Ramp:
+      return visit(static_cast<const Ramp*>(e.get()));
+    case ExprKind::Broadcast:
+      return visit(static_cast<const Broadcast*>(e.get()));
   }
 }
 
@@ -151,6 +178,12 @@ void IRVisitor::visit(const Load* op) {
 }
 void IRVisitor::visit(const Reduce* op) {
   visitExpr(op->source);
+}
+void IRVisitor::visit(const Ramp* op) {
+  visitExpr(op->base), visitExpr(op->stride);
+}
+void IRVisitor::visit(const Broadcast* op) {
+  visitExpr(op->value);
 }
 void IRVisitor::visit(const For* op) {
   visitExpr(op->min), visitExpr(op->extent), visitStmt(op->body);
@@ -209,6 +242,10 @@ Expr IRMutator::mutate(const Expr& e) {
       return visit(static_cast<const Load*>(e.get()), e);
     case ExprKind::Reduce:
       return visit(static_cast<const Reduce*>(e.get()), e);
+    case ExprKind::Ramp:
+      return visit(static_cast<const Ramp*>(e.get()), e);
+    case ExprKind::Broadcast:
+      return visit(static_cast<const Broadcast*>(e.get()), e);
   }
   return e;
 }
@@ -288,12 +325,20 @@ Expr IRMutator::visit(const Reduce* op, const Expr& e) {
   Expr s = mutate(op->source);
   return s.same(op->source) ? e : Reduce::make(op->combiner, s, op->axes);
 }
+Expr IRMutator::visit(const Ramp* op, const Expr& e) {
+  Expr b = mutate(op->base), st = mutate(op->stride);
+  return b.same(op->base) && st.same(op->stride) ? e : Ramp::make(b, st, op->lanes);
+}
+Expr IRMutator::visit(const Broadcast* op, const Expr& e) {
+  Expr v = mutate(op->value);
+  return v.same(op->value) ? e : Broadcast::make(v, op->lanes);
+}
 
 Stmt IRMutator::visit(const For* op, const Stmt& s) {
   Expr mn = mutate(op->min), ext = mutate(op->extent);
   Stmt body = mutate(op->body);
   if (mn.same(op->min) && ext.same(op->extent) && body.same(op->body)) return s;
-  return For::make(op->var, mn, ext, op->forKind, body);
+  return For::make(op, mn, ext, body);
 }
 Stmt IRMutator::visit(const LetStmt* op, const Stmt& s) {
   Expr v = mutate(op->value);

@@ -79,6 +79,18 @@ class Printer : public IRVisitor {
     visitExpr(op->index);
     os << "]";
   }
+  void visit(const Ramp* op) override {
+    os << "ramp(";
+    visitExpr(op->base);
+    os << ", ";
+    visitExpr(op->stride);
+    os << ", " << op->lanes << ")";
+  }
+  void visit(const Broadcast* op) override {
+    os << "x" << op->lanes << "(";
+    visitExpr(op->value);
+    os << ")";
+  }
   void visit(const Reduce* op) override {
     os << reduceName(op->combiner) << "(";
     visitExpr(op->source);
@@ -90,7 +102,9 @@ class Printer : public IRVisitor {
 
   void visit(const For* op) override {
     line();
-    os << forKindName(op->forKind) << " (" << op->var.as<VarNode>()->name << ", ";
+    os << forKindName(op->forKind);
+    if (op->forKind == ForKind::ThreadBinding) os << " " << op->threadTag;
+    os << " (" << op->var.as<VarNode>()->name << ", ";
     visitExpr(op->min);
     os << ", ";
     visitExpr(op->extent);

@@ -77,7 +77,7 @@ Stmt wrapLoops(const std::vector<Loop>& loops, Stmt body, const Wrappers& wrappe
   for (auto it = loops.rbegin(); it != loops.rend(); ++it) {
     if (auto w = wrappers.find(it->var.get()); w != wrappers.end())
       for (auto f = w->second.rbegin(); f != w->second.rend(); ++f) body = (*f)(body);
-    body = For::make(it->var, 0, it->extent, it->kind, body);
+    body = For::make(it->var, 0, it->extent, it->kind, body, it->threadTag);
   }
   return body;
 }

@@ -60,6 +60,8 @@ class Simplify : public IRMutator {
 
   Expr visit(const Binary* op, const Expr& e) override {
     Expr a = mutate(op->a), b = mutate(op->b);
+    if (a.lanes() > 1)  // vectors: no scalar identities (they would yield scalars)
+      return a.same(op->a) && b.same(op->b) ? e : Binary::make(op->op, a, b);
     const int64_t* ca = asConstInt(a);
     const int64_t* cb = asConstInt(b);
     const bool isInt = !isFloat(a.type()) && a.type() != DType::Bool;
@@ -184,12 +186,14 @@ class Simplify : public IRMutator {
     Expr mn = mutate(op->min), ext = mutate(op->extent);
     if (const int64_t* c = asConstInt(ext)) {
       if (*c <= 0) return Stmt();
-      if (*c == 1) return mutate(substitute(op->body, {{op->var, mn}}));
+      // A thread binding of extent 1 stays: it is a launch dimension, not a loop.
+      if (*c == 1 && op->forKind != ForKind::ThreadBinding)
+        return mutate(substitute(op->body, {{op->var, mn}}));
     }
     Stmt body = mutate(op->body);
     if (!body.defined()) return Stmt();
     if (mn.same(op->min) && ext.same(op->extent) && body.same(op->body)) return s;
-    return For::make(op->var, mn, ext, op->forKind, body);
+    return For::make(op, mn, ext, body);
   }
 
   Stmt visit(const LetStmt* op, const Stmt& s) override {

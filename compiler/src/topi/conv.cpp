@@ -8,6 +8,14 @@
 // (contiguous, vectorizable rows); a schedule may inline it back. The same definition
 // covers grouped, depthwise, dilated, strided and asymmetrically padded convolutions. A bias
 // is a second, elementwise stage.
+//
+// Blocked weights (rank 5, [OC / b, C, KH, KW, b]: output channels in blocks of b, the
+// block innermost; see packConvWeights) select the NCHWc form of the same sum: the
+// reduction computes y[n, oc / b, oh, ow, oc % b] (tag "conv2d_nchwc"), so b consecutive
+// output channels are b consecutive elements that read one input element and b consecutive
+// weights - the vector lanes of a CPU schedule, whatever the width of the image - and a
+// layout transform back to NCHW follows (tag "layout_transform", inlined into the bias or
+// epilogue stage by the CPU schedule). Group 1 only.
 #include "kiln/ops/op_registry.h"
 #include "kiln/runtime/error.h"
 #include "kiln/topi/topi.h"
@@ -16,14 +24,34 @@ namespace kiln::topi {
 
 using namespace te;  // NOLINT
 
+NDArray packConvWeights(const NDArray& w, int64_t block) {
+  const Shape& s = w.shape();
+  if (s.size() != 4 || w.dtype() != DType::F32 || block <= 0 || s[0] % block != 0)
+    throw Error("packConvWeights: need f32 OIHW weights whose output channels divide by " +
+                std::to_string(block) + ", got " + shapeStr(s));
+  const int64_t OC = s[0], inner = s[1] * s[2] * s[3];
+  NDArray p(DType::F32, {OC / block, s[1], s[2], s[3], block});
+  const float* src = w.data<float>();
+  float* dst = p.data<float>();
+  for (int64_t oc = 0; oc < OC; ++oc)
+    for (int64_t k = 0; k < inner; ++k)
+      dst[((oc / block) * inner + k) * block + oc % block] = src[oc * inner + k];
+  return p;
+}
+
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const std::vector<int64_t>& st,
               const std::vector<int64_t>& pads, const std::vector<int64_t>& dil, int64_t group,
               const std::string& name) {
-  if (x->rank() != 4 || w->rank() != 4)
-    throw Error("'" + name + "': conv2d needs NCHW data and OIHW weights, got " +
+  const bool blocked = w->rank() == 5;
+  if (x->rank() != 4 || (w->rank() != 4 && !blocked))
+    throw Error("'" + name + "': conv2d needs NCHW data and OIHW (or blocked) weights, got " +
                 shapeStr(x->shape) + " and " + shapeStr(w->shape));
   const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-  const int64_t OC = w->shape[0], KC = w->shape[1], KH = w->shape[2], KW = w->shape[3];
+  const int64_t ocb = blocked ? w->shape[4] : 1;
+  const int64_t OC = w->shape[0] * ocb, KC = w->shape[1], KH = w->shape[2], KW = w->shape[3];
+  if (blocked && group != 1)
+    throw Error("'" + name + "': blocked weights are for group 1, not group " +
+                std::to_string(group));
   if (group <= 0 || C != KC * group || OC % group != 0)
     throw Error("'" + name + "': " + std::to_string(C) + " input channels, " + std::to_string(KC) +
                 " per group and group " + std::to_string(group) + " do not agree");
@@ -73,22 +101,41 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const std::v
   };
   IterVar rc = makeAxis(name + ".rc", KC), ry = makeAxis(name + ".ry", KH),
           rx = makeAxis(name + ".rx", KW);
-  Tensor conv = compute(
-      bias ? name + ".conv" : name, {N, OC, OH, OW},
-      [&](const Indices& i) {
-        Expr n = i[0], oc = i[1], oh = i[2], ow = i[3];
-        Expr c = group == 1 ? rc.var : (oc / ocPerGroup) * KC + rc.var;
-        Expr xv;
-        if (strided) {
-          auto [a, ih] = tap(oh, ry.var, st[0], dil[0]);
-          auto [b, iw] = tap(ow, rx.var, st[1], dil[1]);
-          xv = read(xp, {n, c, a, b, ih, iw});
-        } else {
-          xv = read(xp, {n, c, oh + ry.var * dil[0], ow + rx.var * dil[1]});
-        }
-        return sum(xv * read(w, {oc, rc.var, ry.var, rx.var}), {rc, ry, rx});
-      },
-      "conv2d");
+  // The input element tap (ry, rx) of output (n, oh, ow) reads in channel c.
+  auto input = [&](const Expr& n, const Expr& c, const Expr& oh, const Expr& ow) {
+    if (strided) {
+      auto [a, ih] = tap(oh, ry.var, st[0], dil[0]);
+      auto [b, iw] = tap(ow, rx.var, st[1], dil[1]);
+      return read(xp, {n, c, a, b, ih, iw});
+    }
+    return read(xp, {n, c, oh + ry.var * dil[0], ow + rx.var * dil[1]});
+  };
+  Tensor conv;
+  if (blocked) {
+    Tensor yc = compute(
+        name + ".conv_c", {N, OC / ocb, OH, OW, ocb},
+        [&](const Indices& i) {
+          return sum(
+              input(i[0], rc.var, i[2], i[3]) * read(w, {i[1], rc.var, ry.var, rx.var, i[4]}),
+              {rc, ry, rx});
+        },
+        "conv2d_nchwc");
+    conv = compute(
+        bias ? name + ".conv" : name, {N, OC, OH, OW},
+        [&](const Indices& i) {
+          return read(yc, {i[0], i[1] / ocb, i[2], i[3], i[1] % ocb});
+        },
+        "layout_transform");
+  } else {
+    conv = compute(
+        bias ? name + ".conv" : name, {N, OC, OH, OW},
+        [&](const Indices& i) {
+          Expr n = i[0], oc = i[1], oh = i[2], ow = i[3];
+          Expr c = group == 1 ? rc.var : (oc / ocPerGroup) * KC + rc.var;
+          return sum(input(n, c, oh, ow) * read(w, {oc, rc.var, ry.var, rx.var}), {rc, ry, rx});
+        },
+        "conv2d");
+  }
   if (!bias) return conv;
   if (bias->rank() != 1 || bias->shape[0] != OC)
     throw Error("'" + name + "': bias of shape " + shapeStr(bias->shape) + " for " +

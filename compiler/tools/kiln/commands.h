@@ -21,6 +21,7 @@ Runner addBoard(CLI::App& app);
 Runner addAsm(CLI::App& app);      // asm.cpp
 Runner addDisasm(CLI::App& app);   // asm.cpp
 Runner addSim(CLI::App& app);      // sim.cpp
+Runner addRpc(CLI::App& app);      // rpc_serve.cpp
 Runner addProfile(CLI::App& app);  // profile.cpp
 
 // "input=1x3x224x224" -> {"input": {1,3,224,224}}; throws kiln::Error on bad syntax.

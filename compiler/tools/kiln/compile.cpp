@@ -1,22 +1,32 @@
 // `kiln compile MODEL --target llvm [--cpu host|armv7|aarch64] -o DIR`: compiles a model into
 // a package that the runtime runs alone (`kiln run DIR`, or `kiln-run DIR` on a board).
+// `--target webgl -o DIR`: the same model as GLSL ES 3.00 shaders, for the opengl device
+// (`kiln run DIR --device opengl`) and browsers (runtime/web); `--bundle DIR` adds the page
+// and the browser runtime, a folder any static file server can serve.
 // `--target accel --config C [--calibrate INPUTS]`: quantizes it to int8 (calibrated on the
 // inputs), runs what it can on Kiln's accelerator built for config C, the rest on the CPU.
+#include <chrono>
 #include <iomanip>
 #include <iostream>
 
 #include "commands.h"
 #include "kiln/accel/config.h"
 #include "kiln/codegen/accel_package.h"
+#include "kiln/codegen/glsl_package.h"
 #include "kiln/codegen/package_writer.h"
 #include "kiln/passes/pass.h"
 #include "kiln/passes/quantize.h"
 
+#include <nlohmann/json.hpp>
+
 namespace kiln::cli {
+
+// The browser runtime's files (runtime/web), embedded at build time (embed_web.cmake).
+const std::map<std::string, std::string>& webRuntimeFiles();
 
 Runner addCompile(CLI::App& app) {
   struct Opts {
-    std::string model, out, target = "llvm", cpu = "host", config = "pynq-z1";
+    std::string model, out, bundle, target = "llvm", cpu = "host", config = "pynq-z1";
     std::string preprocess = "auto";
     std::vector<std::string> shapes, calibrate;
     bool dumpIr = false;
@@ -26,11 +36,14 @@ Runner addCompile(CLI::App& app) {
       "compile", "Compile a model into a package the runtime runs without the compiler");
   sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory)")
       ->required();
-  sub->add_option("-o,--output", o->out, "Package directory to write")->required();
+  sub->add_option("-o,--output", o->out, "Package directory to write");
+  sub->add_option("--bundle", o->bundle,
+                  "With --target webgl: write a self-contained web page (index.html, the "
+                  "JavaScript runtime, the package, labels) that classifies a picked image");
   sub->add_option("--target", o->target,
-                  "Back end: llvm (CPU) or accel (Kiln's accelerator, int8, with the CPU for "
-                  "what it does not run)")
-      ->check(CLI::IsMember({"llvm", "accel"}));
+                  "Back end: llvm (CPU), webgl (GLSL ES 3.00 shaders for OpenGL ES 3 and WebGL2) "
+                  "or accel (Kiln's accelerator, int8, with the CPU for what it does not run)")
+      ->check(CLI::IsMember({"llvm", "webgl", "accel"}));
   sub->add_option("--cpu", o->cpu,
                   "CPU: host, armv7 (PYNQ-Z1/Z2) or aarch64 (Ultra96, ZCU104, KV260)")
       ->check(CLI::IsMember({"host", "armv7", "aarch64"}));
@@ -46,8 +59,41 @@ Runner addCompile(CLI::App& app) {
   sub->add_option("--shape", o->shapes, "Input shape override NAME=DIMS (e.g. input=1x3x224x224)");
   sub->add_flag("--dump-ir", o->dumpIr, "Print every kernel's loop IR after each lowering pass");
   return [o]() {
+    if (o->out.empty() == o->bundle.empty())
+      throw Error(
+          "give the package directory with -o DIR, or (--target webgl) a web page "
+          "folder with --bundle DIR");
+    if (!o->bundle.empty() && o->target != "webgl")
+      throw Error("--bundle writes a WebGL page: add --target webgl");
     Graph g = loadOrThrow(o->model, o->shapes);
     optimizeGraph(g);
+    if (o->target == "webgl") {
+      const auto t0 = std::chrono::steady_clock::now();
+      codegen::GLPackageFiles p = codegen::buildGLPackage(g, {o->dumpIr ? &std::cout : nullptr});
+      const std::string dir = o->bundle.empty() ? o->out : o->bundle;
+      if (!o->bundle.empty()) {
+        for (const auto& [name, text] : webRuntimeFiles())
+          if (name.rfind("rpc", 0) != 0) p.files[name] = text;  // the RPC page is kiln rpc serve's
+        // Class names for the page's top-5, when the output is a classifier's.
+        const Value* y = g.outputs().empty() ? nullptr : g.outputs()[0];
+        const int64_t classes = y && !y->shape.empty() ? y->shape.back() : 0;
+        nlohmann::json labels = nlohmann::json::array();
+        if (classes > 1 && shapeNumel(y->shape) == classes)
+          for (const std::string& l : findLabels(g, "", classes)) labels.push_back(l);
+        p.files["labels.json"] = labels.dump() + "\n";
+      }
+      codegen::writeGLPackage(p, dir);
+      std::cout << (o->bundle.empty() ? "package     " : "bundle      ") << dir
+                << " (webgl: GLSL ES 3.00"
+                << (o->bundle.empty() ? ")" : "; open index.html from a static server)") << "\n";
+      std::cout << "kernels     " << p.kernels << " (" << p.passes << " shaders)\n";
+      std::cout << "parameters  " << p.paramBytes << " bytes\n";
+      std::cout << "compiled in " << std::fixed << std::setprecision(1)
+                << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                       .count()
+                << " ms\n";
+      return 0;
+    }
     if (o->target == "accel") {
       Expected<accel::Config> config = accel::Config::find(o->config);
       if (!config) throw config.error();

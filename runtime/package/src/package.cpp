@@ -103,8 +103,9 @@ Expected<std::unique_ptr<Package>> Package::load(const std::string& dirPath) {
         throw Error("the package was compiled for " + target.at("family").get<std::string>() +
                     " (" + target.at("cpu").get<std::string>() + ") but this is " +
                     hostCpuFamily() + ": compile it with --cpu for this machine");
-      for (auto& [k, v] : m.value("metadata", json::object()).items())
-        p->metadata_[k] = v.get<std::string>();
+      // Named, so that it outlives the loop (items() of a temporary dangles).
+      const json metadata = m.value("metadata", json::object());
+      for (auto& [k, v] : metadata.items()) p->metadata_[k] = v.get<std::string>();
 
       // Constants.
       const fs::path paramsPath = dir / m.at("params").get<std::string>();

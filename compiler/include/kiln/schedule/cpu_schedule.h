@@ -9,8 +9,16 @@
 //            registers per row, capped to a divisor of the channels); the padded, stride-
 //            phase-split input (conv2d.pad) is built once at the root, so the reduction reads
 //            contiguous rows without conditions.
+//   conv2d_nchwc (blocked weights, output channels innermost): a register tile of ocVecs
+//            channel blocks (1 or 2) x owBlock output columns, order (n.oc.o.oh -> parallel,
+//            ow.o, rc, ry, rx, oc.i -> unrolled, ow.i -> unrolled, channel lanes ->
+//            vectorized): each tap loads ocVecs weight vectors and broadcasts owBlock input
+//            elements into 2 * accumulators - 4 accumulators, so a 7-wide row fills every
+//            lane; its transform back to NCHW is inlined into the stage that reads it.
 //   matmul:  columns split into blocks of `lanes * 4`; (rows, column blocks) -> parallel,
 //            then k, then the column block vectorized (batch-1 dense layers get both cores).
+//   reduce:  (pooling) the outer output axes fused -> parallel, the reduce loops, then the
+//            innermost output axis vectorized (when at least half a vector long).
 //   others:  the defaults.
 #pragma once
 
@@ -30,7 +38,9 @@ struct CpuTarget {
 int64_t cpuColumnBlock(int64_t width, int64_t lanes);
 
 void scheduleConv2dCpu(Stage& s, const CpuTarget& target);
+void scheduleConv2dNchwcCpu(Stage& s, const CpuTarget& target);
 void scheduleMatmulCpu(Stage& s, const CpuTarget& target);
+void scheduleReductionCpu(Stage& s, const CpuTarget& target);
 
 // A schedule of the outputs with the CPU schedules above (defaults for the other families).
 Schedule cpuSchedule(const std::vector<Tensor>& outputs, const CpuTarget& target = {});

@@ -8,9 +8,11 @@
 // A split whose factor does not divide the extent is guarded, so every schedule is correct.
 //   computeAt(consumer, loop): computed inside the consumer's loop, each iteration producing
 //   (and storing) just the region of it that the iteration reads.
+//   bind(v, tag): the loop becomes a GPU index (tag blockIdx.{x,y,z}, threadIdx.{x,y,z}, or
+//   "fragment" for a shader's one-output-element-per-fragment); only GPU and shader targets
+//   accept such a schedule.
 //   cacheRead / cacheWrite: a copy of a tensor in another memory scope (cache.cpp).
 //   tensorize(loop, intrin): the loops from `loop` inwards become one intrinsic call.
-// bind (GPU threads) is declared below and refuses with a clear error until implemented.
 #pragma once
 
 #include <map>
@@ -35,6 +37,7 @@ struct Loop {
   int64_t extent;
   tir::ForKind kind = tir::ForKind::Serial;
   bool isReduce = false;
+  std::string threadTag;  // the GPU index this loop is bound to (kind ThreadBinding)
 };
 
 struct SplitRelation {
@@ -84,7 +87,9 @@ class Stage {
   const Tensor& attachedTo() const { return attachTo_; }
   const Var& attachLoop() const { return attachVar_; }
 
-  // Hook for a later target; throws kiln::Error saying it is not implemented yet.
+  // v runs as the GPU index `thread` (see tir::isThreadTag); split or fuse first, then bind.
+  // A reduce loop cannot be bound (its iterations update one element), nor can two loops of a
+  // stage share a tag.
   void bind(const Var& v, const std::string& thread);
   // The loops from v inwards become one call of `intrin` (see tensor_intrin.h); lowering
   // checks that they compute what its definition computes.
@@ -104,6 +109,7 @@ class Stage {
  private:
   void setKind(const Var& v, tir::ForKind k);
   void checkNotAttached(const char* primitive) const;
+  void checkNotBound(const Var& v, const char* primitive) const;
   Tensor tensor_;
   std::vector<IterVar> axes_, reduceAxes_;
   std::vector<Loop> loops_;

@@ -47,6 +47,11 @@ Stmt tensorizeCall(const schedule::Stage& st, const std::vector<schedule::Loop>&
 // kernel's parameters, in order (storage_flatten.cpp).
 Stmt storageFlatten(const Stmt& s, const std::vector<Tensor>& args, std::vector<Buffer>* params);
 
+// Splits loops whose bodies test conditions linear in the loop variable (non-dividing split
+// guards, padded reads) into a prologue, a guard-free main part and an epilogue, and decides
+// every comparison and min/max that the loop ranges settle (loop_partition.cpp).
+Stmt partitionLoops(const Stmt& s);
+
 // Expands unrolled loops with a constant extent (unroll_loops.cpp).
 Stmt unrollLoops(const Stmt& s);
 
@@ -54,5 +59,9 @@ Stmt unrollLoops(const Stmt& s);
 // (simplify.cpp).
 Expr simplify(const Expr& e);
 Stmt simplify(const Stmt& s);
+
+// Vectorized loops of constant extent -> vector statements (Ramp / Broadcast lanes) for a
+// target whose vector registers hold `vectorBytes` bytes; 0 leaves them loops (vectorize.cpp).
+Stmt vectorizeLoops(const Stmt& s, int vectorBytes);
 
 }  // namespace kiln::tir

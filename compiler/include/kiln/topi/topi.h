@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/runtime/ndarray.h"
 #include "kiln/te/tensor.h"
 
 namespace kiln::topi {
@@ -24,9 +25,15 @@ Expr guardedRead(const Tensor& t, const Indices& idx,
 
 // Convolution over NCHW data and OIHW weights; pads = {top, left, bottom, right}.
 // bias may be null. Grouped (group > 1) and depthwise (group == channels) included.
+// Blocked weights ([OC / b, C, KH, KW, b], from packConvWeights; group 1) compute the same
+// sum in the NCHWc form (output channels as the innermost, vectorizable axis).
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias,
               const std::vector<int64_t>& strides, const std::vector<int64_t>& pads,
               const std::vector<int64_t>& dilations, int64_t group, const std::string& name);
+
+// OIHW f32 weights -> [OC / block, C, KH, KW, block] (the blocked form conv2d reads).
+// Throws kiln::Error unless OC divides by block.
+NDArray packConvWeights(const NDArray& w, int64_t block);
 
 // Y = alpha * op(A) * op(B) + beta * C (C broadcast to [M, N], may be null).
 Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& c, bool transA, bool transB,

@@ -3,9 +3,12 @@
 // Kiln's own (no OpenMP), so the runtime library stays small and cross-compiles for a
 // board. Generated code calls the C entry point kiln_parallel_for with an outlined loop
 // body; the calling thread takes part in the work. A parallel loop nested inside another
-// runs serially on the thread that reaches it.
+// runs serially on the thread that reaches it. Between jobs a worker spins for a short
+// while before it sleeps, so the next kernel's loop (a few microseconds later) starts
+// without a wake-up through the kernel; chunks are handed out by an atomic counter.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -32,16 +35,22 @@ class ThreadPool {
 
  private:
   void workerLoop();
-  void runChunks();
+  void runChunks(uint64_t generation);
 
   std::vector<std::thread> workers_;
-  std::mutex mu_;
+  std::mutex mu_;  // guards the sleeps below
   std::condition_variable wake_, done_;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
-  // The job in flight.
+  std::atomic<uint64_t> generation_{0};  // bumped for each job
+  std::atomic<bool> stop_{false};
+  std::atomic<int> sleeping_{0};  // workers blocked on wake_
+  std::atomic<bool> callerSleeping_{false};
+  // The job in flight. fn_, n_ and chunks_ are written before next_ is published (release);
+  // next_ holds the job's generation (high 32 bits) and its next chunk (low 32 bits), so a
+  // chunk is only ever taken for the job whose data the taker has seen.
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
-  int64_t n_ = 0, chunks_ = 0, nextChunk_ = 0, pending_ = 0;
+  int64_t n_ = 0, chunks_ = 0;
+  std::atomic<uint64_t> next_{0};
+  std::atomic<int64_t> pending_{0};
   std::mutex jobMu_;  // one parallelFor at a time
 };
 
