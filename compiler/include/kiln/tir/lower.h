@@ -19,6 +19,9 @@ struct LowerOptions {
   // loops become vector statements of that width. 0 (a back end without vector IR): they stay
   // loops marked `vectorized`.
   int vectorBytes = 0;
+  // Loop partitioning (guard-free main parts): off for a target that maps a guarded loop
+  // nest whole, such as the accelerator, whose DMA pads a copy's borders itself.
+  bool partitionLoops = true;
 };
 
 // args: the placeholders the kernel reads and the tensors it writes, in parameter order.
