@@ -21,6 +21,8 @@ DEB_PACKAGES=(
   verilator yosys
   # the accelerator's cycle-level model (SystemC, found through pkg-config)
   libsystemc-dev
+  # the board driver's second DMA allocator (XRT buffer objects), compiled against XRT's API
+  libxrt-dev
   # libraries
   libonnx-dev libprotobuf-dev protobuf-compiler
   libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev nlohmann-json3-dev

@@ -24,7 +24,9 @@ class RtlBackend : public driver::Backend {
       : config_(config),
         options_(options),
         beat_(static_cast<size_t>(config.value("axi_width") / 8)),
-        dram_(dramBytes) {
+        own_(options.memory ? 0 : dramBytes),
+        dram_(options.memory ? options.memory : own_.data(), dramBytes),
+        base_(options.memory ? options.memoryBase : 0) {
     construct();
   }
   ~RtlBackend() override { model_->final(); }
@@ -81,7 +83,7 @@ class RtlBackend : public driver::Backend {
                   " MiB)");
     next_ = offset + bytes;
     ++live_;
-    return {dram_.data() + offset, offset, bytes};
+    return {dram_.data() + offset, base_ + offset, bytes};
   }
   void release(const driver::DmaBuffer&) override {
     if (--live_ == 0) next_ = 0;
@@ -113,6 +115,7 @@ class RtlBackend : public driver::Backend {
 
   void construct() {
     context_ = std::make_unique<VerilatedContext>();
+    context_->threads(options_.threads);
     model_ = std::make_unique<Model>(context_.get());
     model_->rst_ni = 0;
     tick();
@@ -129,8 +132,8 @@ class RtlBackend : public driver::Backend {
     if (!reads_.empty() && reads_.front().due <= cycles_) {
       Burst& b = reads_.front();
       const uint64_t addr = b.addr + uint64_t{b.beat} * beat_;
-      const bool ok = addr + beat_ <= dram_.size();
-      if (ok) std::memcpy(beat.data(), &dram_[addr], beat_);
+      const bool ok = inside(addr);
+      if (ok) std::memcpy(beat.data(), &dram_[addr - base_], beat_);
       setBytes(m.m_axi_rdata_i, std::span<const uint8_t>(beat));
       m.m_axi_rvalid_i = 1;
       m.m_axi_rid_i = b.id;
@@ -140,8 +143,8 @@ class RtlBackend : public driver::Backend {
     m.m_axi_arready_i = 1;
     m.m_axi_awready_i = 1;
     m.m_axi_wready_i = !writes_.empty();
-    m.m_axi_bvalid_i = !bresps_.empty();
-    m.m_axi_bresp_i = !bresps_.empty() && bresps_.front() ? 2 : 0;
+    m.m_axi_bvalid_i = !bresps_.empty() && bresps_.front().second <= cycles_;
+    m.m_axi_bresp_i = !bresps_.empty() && bresps_.front().first ? 2 : 0;
     m.m_axi_bid_i = 0;
     m.eval();
     const bool ar = m.m_axi_arvalid_o && m.m_axi_arready_i;
@@ -163,12 +166,14 @@ class RtlBackend : public driver::Backend {
     if (w) {
       Burst& b = writes_.front();
       const uint64_t addr = b.addr + uint64_t{b.beat} * beat_;
-      if (addr + beat_ <= dram_.size())
-        std::memcpy(&dram_[addr], wdata.data(), beat_);
+      if (inside(addr))
+        std::memcpy(&dram_[addr - base_], wdata.data(), beat_);
       else
         b.err = true;
       if (++b.beat > b.len) {
-        bresps_.push_back(b.err);
+        // The write response comes dramLatency cycles after the last beat.
+        bresps_.push_back(
+            {b.err, cycles_ - 1 + static_cast<uint64_t>(std::max(options_.dramLatency, 1))});
         writes_.pop_front();
       }
     }
@@ -178,11 +183,16 @@ class RtlBackend : public driver::Backend {
   accel::Config config_;
   RtlOptions options_;
   size_t beat_;
-  std::vector<uint8_t> dram_;
+  // Whether a beat at device address `addr` lies in the memory (else an SLVERR response).
+  bool inside(uint64_t addr) const { return addr >= base_ && addr - base_ + beat_ <= dram_.size(); }
+
+  std::vector<uint8_t> own_;  // the memory, unless the caller gave one (RtlOptions::memory)
+  std::span<uint8_t> dram_;
+  uint64_t base_;  // the device address of dram_[0]
   std::unique_ptr<VerilatedContext> context_;
   std::unique_ptr<Model> model_;
   std::deque<Burst> reads_, writes_;
-  std::deque<bool> bresps_;
+  std::deque<std::pair<bool, uint64_t>> bresps_;  // error, the cycle it may come
   uint64_t cycles_ = 0;
   size_t next_ = 0;
   int live_ = 0;

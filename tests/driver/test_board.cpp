@@ -1,7 +1,8 @@
 // The board driver code, run for real against stand-ins: a file in place of /dev/mem and
 // another in place of the u-dma-buf buffer (with its sysfs attributes), served by the
 // functional simulator through a shim thread that watches the register file as hardware
-// would; and bitstream handling against a directory laid out like the FPGA manager's sysfs.
+// would (test_board_rtl.cpp serves the same files with the Verilated RTL); and bitstream
+// handling against a directory laid out like the FPGA manager's sysfs.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "board_files.h"
 #include "kiln/accel/assembler.h"
 #include "kiln/driver/accelerator.h"
 #include "kiln/driver/bitstream.h"
@@ -23,30 +25,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-fs::path scratch(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("kiln-board-test-" + name);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
-
-void writeFile(const fs::path& p, const std::string& text) {
-  std::ofstream(p) << text;
-}
-
-// A PYNQ-Z1 carrying the small config, so the shared test stream runs on it.
-boards::Board smallBoard() {
-  std::ifstream f(std::string(KILN_SOURCE_DIR) + "/boards/pynq-z1.yaml");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::string y = ss.str();
-  y.replace(y.find("config: pynq-z1"), 15, "config: small");
-  y.replace(y.find("data_width: 64"), 14, "data_width: 32");
-  Expected<boards::Board> b = boards::parseBoard(y, "pynq-z1-small.yaml");
-  EXPECT_TRUE(b) << b.message();
-  return *b;
-}
+using test::BoardFiles;
+using test::scratch;
+using test::smallBoard;
+using test::writeFile;
 
 // Serves a register file and a DMA file with the functional simulator, as the fabric would:
 // it waits for CONTROL.START, runs the stream, and writes STATUS, ERROR_INSN and the counters.
@@ -133,23 +115,16 @@ class Shim {
 };
 
 TEST(BoardBackend, RunsAStreamThroughMappedRegistersAndDmaBuffer) {
-  fs::path dir = scratch("mmio");
   const size_t dmaBytes = 1 << 20;
   const uint64_t phys = 0x18000000;  // inside the PYNQ-Z1's 512 MiB of DDR
-  fs::resize_file((std::ofstream(dir / "mem").close(), dir / "mem"), 0x10000);
-  fs::resize_file((std::ofstream(dir / "udmabuf0").close(), dir / "udmabuf0"), dmaBytes);
-  fs::create_directories(dir / "sysfs");
-  writeFile(dir / "sysfs/phys_addr", "0x18000000\n");
-  writeFile(dir / "sysfs/size", std::to_string(dmaBytes) + "\n");
+  BoardFiles files("mmio", dmaBytes, phys);
 
   boards::Board board = smallBoard();
   Expected<accel::Config> c = accel::Config::find(board.acceleratorConfig);
   ASSERT_TRUE(c) << c.message();
-  Shim shim(dir / "mem", dir / "udmabuf0", dmaBytes, phys, *c);
+  Shim shim(files.dir / "mem", files.dir / "udmabuf0", dmaBytes, phys, *c);
 
-  BoardPaths paths{(dir / "mem").string(), uint64_t{0}, (dir / "udmabuf0").string(),
-                   (dir / "sysfs").string()};
-  Expected<std::unique_ptr<Backend>> backend = openBoardBackend(board, paths);
+  Expected<std::unique_ptr<Backend>> backend = openBoardBackend(board, files.paths());
   ASSERT_TRUE(backend) << backend.message();
   Expected<std::unique_ptr<Accelerator>> acc = Accelerator::open(std::move(*backend), *c);
   ASSERT_TRUE(acc) << acc.message();
@@ -171,6 +146,23 @@ TEST(BoardBackend, MissingDeviceFilesSayWhatToSetUp) {
   Expected<std::unique_ptr<Backend>> b = openBoardBackend(smallBoard(), paths);
   ASSERT_FALSE(b);
   EXPECT_NE(b.message().find("/nonexistent/mem"), std::string::npos) << b.message();
+}
+
+// The XRT allocator, compiled in (XRT's headers found) or not, says what it needs when there
+// is no XRT device.
+TEST(BoardXrt, AllocatorSaysWhatItNeeds) {
+  test::BoardFiles files("xrt", 1 << 16, 0x18000000);
+  BoardPaths paths = files.paths();
+  paths.dma = BoardPaths::Dma::kXrt;
+  Expected<std::unique_ptr<Backend>> b = openBoardBackend(test::smallBoard(), paths);
+  ASSERT_FALSE(b) << "an XRT allocator opened on a machine without an XRT device";
+  if (xrtCompiledIn()) {
+    std::printf("XRT allocator compiled in; without a device: %s\n", b.message().c_str());
+    EXPECT_NE(b.message().find("XRT: cannot open device 0"), std::string::npos) << b.message();
+  } else {
+    EXPECT_NE(b.message().find("this build has no XRT allocator"), std::string::npos)
+        << b.message();
+  }
 }
 
 // A .bit file as Vivado writes it: header fields a-d, then the data field e.

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 #include "kiln/runtime/error.h"
 #include "kiln/runtime/thread_pool.h"
 #include "kiln/schedule/default_schedule.h"
+#include "kiln/tir/ir_visitor.h"
 #include "kiln/tir/lower.h"
 #include "kiln/tir/passes.h"
 #include "kiln/tir/printer.h"
@@ -144,7 +146,7 @@ TEST(Schedule, PrimitiveErrorsNameTheStage) {
   EXPECT_THROW(c.fuse(c.axis(1), c.reduceAxis(0)), Error);  // spatial with reduce
   EXPECT_THROW(c.computeInline(), Error);                   // a reduction
   EXPECT_THROW(c.computeAt(c, c.axis(1)), Error);
-  EXPECT_THROW(s.cacheRead(m.a, "local"), Error);
+  EXPECT_THROW(s.cacheRead(m.a, ""), Error);  // a cache needs a memory scope
   s[m.out].computeInline();
   EXPECT_THROW(tir::lower(s, {m.a, m.b, m.out}, "bad"), Error);  // an output cannot be inlined
 }
@@ -225,6 +227,108 @@ TEST(Schedule, ComputeAtErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no longer exists"), std::string::npos) << e.what();
   }
+}
+
+// bind: loops become GPU indices. Every pass keeps them (even of extent 1), the printer shows
+// their tag, the CPU back end refuses them, and, read as serial loops, the kernel still
+// computes the same thing.
+class UnbindThreads : public tir::IRMutator {
+ public:
+  using IRMutator::mutate;
+
+ protected:
+  using IRMutator::visit;
+  tir::Stmt visit(const tir::For* op, const tir::Stmt&) override {
+    return tir::For::make(
+        op->var, op->min, op->extent,
+        op->forKind == tir::ForKind::ThreadBinding ? tir::ForKind::Serial : op->forKind,
+        mutate(op->body));
+  }
+};
+
+TEST(Schedule, BindCarriesThreadTagsThroughLowering) {
+  MatmulCase m;
+  Schedule s({m.out});
+  s[m.r].computeInline();
+  auto& c = s[m.c];
+  auto [io, ii] = c.split(c.axis(0), 8);  // 19 rows: a guarded partial block
+  c.bind(io, "blockIdx.x");
+  c.bind(ii, "threadIdx.x");
+  c.bind(c.axis(1), "threadIdx.y");
+  auto& o = s[m.out];
+  auto [jo, ji] = o.split(o.axis(1), 32);  // 23 columns: one block of extent 1
+  o.bind(o.axis(0), "blockIdx.y");
+  o.bind(jo, "blockIdx.x");
+  o.bind(ji, "threadIdx.x");
+  std::ostringstream log;
+  tir::LowerOptions opt;
+  opt.log = &log;
+  tir::Kernel k = tir::lower(s, {m.a, m.b, m.out}, "matmul", opt);
+  std::string ir = tir::printKernel(k);
+  EXPECT_NE(ir.find("thread blockIdx.x (C.i0.o, 0, 3)"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("thread threadIdx.x (C.i0.i, 0, 8)"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("thread threadIdx.y (C.i1, 0, 23)"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("thread blockIdx.y (Out.i0, 0, 19)"), std::string::npos) << ir;
+  // Extent 1 after the split: the simplifier would drop a serial loop, not a binding.
+  EXPECT_NE(ir.find("thread blockIdx.x (Out.i1.o, 0, 1)"), std::string::npos) << ir;
+  // The LLVM back end refuses a GPU schedule, naming the loop and its tag.
+  try {
+    codegen::LLVMJit::compile({k});
+    FAIL() << "the CPU back end accepted a bound loop";
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("bound to blockIdx.x"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("cuda or opencl"), std::string::npos) << msg;
+  }
+  // Read as serial loops, the bound kernel computes the product.
+  UnbindThreads u;
+  tir::Kernel serial{k.name, k.params, u.mutate(k.body)};
+  auto jit = codegen::LLVMJit::compile({serial});
+  std::vector<float> out(MatmulCase::M * MatmulCase::N, -1.0f), av = m.av, bv = m.bv;
+  void* args[] = {av.data(), bv.data(), out.data()};
+  jit->lookup("matmul")(args);
+  expectNear(out, m.expected(), "bound schedule run serially");
+}
+
+TEST(Schedule, BindSurvivesUnrollingAndFragmentTag) {
+  Tensor x = placeholder("x", DType::F32, {4, 6});
+  Tensor y = compute("y", {4, 6}, [&](const Indices& i) { return read(x, i) * Expr(2.0f); });
+  Schedule s({y});
+  Var f = s[y].fuse(s[y].axis(0), s[y].axis(1));
+  auto [fo, fi] = s[y].split(f, 3);
+  s[y].bind(fo, "fragment");
+  s[y].unroll(fi);
+  std::string ir = tir::printKernel(tir::lower(s, {x, y}, "twice"));
+  EXPECT_NE(ir.find("thread fragment (y.i0_i1.o, 0, 8)"), std::string::npos) << ir;
+  EXPECT_EQ(ir.find("y.i0_i1.i"), std::string::npos) << "the inner loop was not unrolled:\n" << ir;
+}
+
+TEST(Schedule, BindErrorsSayWhatToFix) {
+  MatmulCase m;
+  Schedule s({m.out});
+  auto& c = s[m.c];
+  auto expectError = [](const std::function<void()>& f, const std::string& part) {
+    try {
+      f();
+      FAIL() << "expected an error containing '" << part << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  expectError([&] { c.bind(c.axis(0), "warpIdx.x"); }, "unknown thread tag");
+  expectError([&] { c.bind(c.reduceAxis(0), "threadIdx.x"); }, "cannot bind reduce loop");
+  c.bind(c.axis(0), "blockIdx.x");
+  expectError([&] { c.bind(c.axis(1), "blockIdx.x"); }, "binds both");
+  expectError([&] { c.split(c.axis(0), 4); }, "split and fuse first, then bind");
+  expectError([&] { c.fuse(c.axis(0), c.axis(1)); }, "split and fuse first, then bind");
+  expectError([&] { c.vectorize(c.axis(0)); }, "bound to blockIdx.x");
+  c.bind(c.axis(0), "blockIdx.x");  // binding again to the same tag is harmless
+  expectError(
+      [&] {
+        tir::For::make(makeVar("v"), 0, 4, tir::ForKind::ThreadBinding,
+                       tir::Evaluate::make(Expr(0)));
+      },
+      "unknown thread tag ''");
 }
 
 TEST(Lowering, OutOfBoundsReadIsRejected) {

@@ -329,6 +329,11 @@ class CodeGenLLVM : public IRVisitor {
   }
 
   void visit(const For* op) override {
+    if (op->forKind == ForKind::ThreadBinding)
+      throw Error("codegen llvm: kernel '" + name_ + "': loop '" + op->var.as<VarNode>()->name +
+                  "' is bound to " + op->threadTag +
+                  ", a GPU index; the CPU back end cannot run a GPU schedule (compile it for "
+                  "cuda or opencl, or schedule it for the CPU)");
     if (op->forKind == ForKind::Parallel) {
       emitParallel(op);
       return;

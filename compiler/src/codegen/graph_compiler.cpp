@@ -9,9 +9,11 @@
 #include <ctime>
 
 #include "kiln/codegen/llvm_aot.h"
+#include "kiln/passes/partition.h"
 #include "kiln/passes/pass.h"
 #include "kiln/runtime/error.h"
 #include "kiln/schedule/cpu_schedule.h"
+#include "kiln/schedule/gl_schedule.h"
 #include "kiln/tir/lower.h"
 #include "kiln/tir/printer.h"
 #include "kiln/topi/registry.h"
@@ -98,6 +100,7 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
   int index = 0;
   for (const std::vector<const Node*>& group : kernelGroups(graph)) {
     const Node* last = group.back();
+    if (options.skipDeviceNodes && onAccel(*last)) continue;
     std::string name = "k" + std::to_string(index++) + "_" +
                        identifier(last->name.empty() ? last->op : last->name);
     try {
@@ -142,11 +145,16 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
             inlined.push_back(tensors[v]);
           }
         }
-      schedule::Schedule sch = schedule::cpuSchedule(outs, cpu);
-      for (const te::Tensor& t : inlined)
-        if (t->op && t->tag == "injective") sch[t].computeInline();
+      const bool onCpu = options.schedule == ScheduleFamily::Cpu;
+      schedule::Schedule sch =
+          onCpu ? schedule::cpuSchedule(outs, cpu)
+                : schedule::glSchedule(outs, options.schedule == ScheduleFamily::Glsl);
+      if (onCpu)
+        for (const te::Tensor& t : inlined)
+          if (t->op && t->tag == "injective") sch[t].computeInline();
+      // Vector statements only for the CPU; shader back ends keep vectorized loops as loops.
       tir::Kernel kernel =
-          tir::lower(sch, args, name, tir::LowerOptions{options.dumpIr, unit.bytes});
+          tir::lower(sch, args, name, tir::LowerOptions{options.dumpIr, onCpu ? unit.bytes : 0});
       if (options.dumpIr) *options.dumpIr << tir::printKernel(kernel) << "\n";
       kernels.push_back(std::move(kernel));
       result.steps.push_back(std::move(step));

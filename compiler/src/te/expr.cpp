@@ -119,12 +119,20 @@ Expr Cast::make(DType t, Expr a) {
 
 bool isKnownIntrinsic(const std::string& name) {
   static const std::set<std::string> known = {"exp",   "log",  "sqrt", "tanh", "erf",
-                                              "floor", "ceil", "fabs", "pow"};
+                                              "floor", "ceil", "fabs", "pow",  "requantize"};
   return known.count(name) != 0;
 }
 
 Expr Call::make(const std::string& name, std::vector<Expr> args) {
   if (!isKnownIntrinsic(name)) throw Error("te: unknown intrinsic '" + name + "'");
+  if (name == "requantize") {
+    if (args.size() != 3)
+      throw Error("te: intrinsic 'requantize' takes 3 arguments (x, multiplier, shift)");
+    for (const Expr& a : args)
+      if (isFloat(a.type()) || a.type() == DType::Bool)
+        throw Error("te: intrinsic 'requantize' needs integer arguments");
+    return Expr(std::make_shared<Call>(DType::I32, name, std::move(args)));
+  }
   size_t arity = name == "pow" ? 2 : 1;
   if (args.size() != arity)
     throw Error("te: intrinsic '" + name + "' takes " + std::to_string(arity) + " argument(s)");
@@ -146,8 +154,8 @@ Expr TensorRead::make(const Tensor& tensor, std::vector<Expr> indices) {
   return Expr(std::make_shared<TensorRead>(tensor->dtype, tensor, std::move(indices)));
 }
 
-Buffer makeBuffer(std::string name, DType dtype, int64_t numel) {
-  return std::make_shared<BufferNode>(BufferNode{std::move(name), dtype, numel});
+Buffer makeBuffer(std::string name, DType dtype, int64_t numel, std::string scope) {
+  return std::make_shared<BufferNode>(BufferNode{std::move(name), dtype, numel, std::move(scope)});
 }
 
 Expr Load::make(Buffer buffer, Expr index) {

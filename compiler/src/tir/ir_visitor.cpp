@@ -20,14 +20,34 @@ const char* forKindName(ForKind k) {
       return "vectorized for";
     case ForKind::Unrolled:
       return "unrolled for";
+    case ForKind::ThreadBinding:
+      return "thread";
   }
   return "for";
 }
 
-Stmt For::make(Var var, Expr min, Expr extent, ForKind kind, Stmt body) {
+bool isThreadTag(const std::string& tag) {
+  static const char* const kTags[] = {"blockIdx.x",  "blockIdx.y",  "blockIdx.z", "threadIdx.x",
+                                      "threadIdx.y", "threadIdx.z", "fragment"};
+  for (const char* t : kTags)
+    if (tag == t) return true;
+  return false;
+}
+
+Stmt For::make(Var var, Expr min, Expr extent, ForKind kind, Stmt body, std::string threadTag) {
   if (!var.as<VarNode>()) throw Error("tir: a loop variable must be a Var");
+  if (kind == ForKind::ThreadBinding && !isThreadTag(threadTag))
+    throw Error("tir: loop '" + var.as<VarNode>()->name + "' is bound to unknown thread tag '" +
+                threadTag + "' (expected blockIdx.x/y/z, threadIdx.x/y/z or fragment)");
+  if (kind != ForKind::ThreadBinding && !threadTag.empty())
+    throw Error("tir: loop '" + var.as<VarNode>()->name + "' has thread tag '" + threadTag +
+                "' but is not a thread binding");
   return Stmt(std::make_shared<For>(std::move(var), std::move(min), std::move(extent), kind,
-                                    std::move(body)));
+                                    std::move(body), std::move(threadTag)));
+}
+Stmt For::make(const For* like, Expr min, Expr extent, Stmt body) {
+  return make(like->var, std::move(min), std::move(extent), like->forKind, std::move(body),
+              like->threadTag);
 }
 Stmt LetStmt::make(Var var, Expr value, Stmt body) {
   return Stmt(std::make_shared<LetStmt>(std::move(var), std::move(value), std::move(body)));
@@ -287,7 +307,10 @@ Expr IRMutator::visit(const Cast* op, const Expr& e) {
 Expr IRMutator::visit(const Call* op, const Expr& e) {
   std::vector<Expr> args;
   Expr (IRMutator::*fn)(const Expr&) = &IRMutator::mutate;
-  return mutateAll(*this, op->args, &args, fn) ? Call::make(op->name, args) : e;
+  if (!mutateAll(*this, op->args, &args, fn)) return e;
+  // A tensor intrinsic's call (tensorize) is not a math intrinsic: keep its name and type.
+  if (!isKnownIntrinsic(op->name)) return Expr(std::make_shared<Call>(op->type, op->name, args));
+  return Call::make(op->name, args);
 }
 Expr IRMutator::visit(const TensorRead* op, const Expr& e) {
   std::vector<Expr> idx;
@@ -315,7 +338,7 @@ Stmt IRMutator::visit(const For* op, const Stmt& s) {
   Expr mn = mutate(op->min), ext = mutate(op->extent);
   Stmt body = mutate(op->body);
   if (mn.same(op->min) && ext.same(op->extent) && body.same(op->body)) return s;
-  return For::make(op->var, mn, ext, op->forKind, body);
+  return For::make(op, mn, ext, body);
 }
 Stmt IRMutator::visit(const LetStmt* op, const Stmt& s) {
   Expr v = mutate(op->value);

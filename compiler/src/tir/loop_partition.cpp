@@ -293,6 +293,15 @@ class Partition : public IRMutator {
     if (!mn || !ext || *ext <= 0) return IRMutator::visit(op, s);
     const ExprNode* v = op->var.get();
     const Interval whole{*mn, *mn + *ext - 1};
+    if (op->forKind == ForKind::ThreadBinding) {
+      // A GPU or fragment index is a launch dimension, not a loop to cut in pieces; what it
+      // bounds still informs the loops inside it.
+      Ranges saved = ranges_;
+      ranges_[v] = whole;
+      Stmt body = mutate(op->body);
+      ranges_ = std::move(saved);
+      return body.same(op->body) ? s : For::make(op, op->min, op->extent, body);
+    }
 
     // The main part: where every condition that constrains v is known to hold.
     Ranges inside = ranges_;

@@ -102,7 +102,9 @@ class Printer : public IRVisitor {
 
   void visit(const For* op) override {
     line();
-    os << forKindName(op->forKind) << " (" << op->var.as<VarNode>()->name << ", ";
+    os << forKindName(op->forKind);
+    if (op->forKind == ForKind::ThreadBinding) os << " " << op->threadTag;
+    os << " (" << op->var.as<VarNode>()->name << ", ";
     visitExpr(op->min);
     os << ", ";
     visitExpr(op->extent);
@@ -138,7 +140,9 @@ class Printer : public IRVisitor {
   void visit(const Allocate* op) override {
     line();
     os << "allocate " << op->buffer->name << "[" << dtypeName(op->buffer->dtype) << " * "
-       << op->buffer->numel << "]\n";
+       << op->buffer->numel << "]";
+    if (!op->buffer->scope.empty()) os << " in " << op->buffer->scope;
+    os << "\n";
     visitStmt(op->body);
   }
   void visit(const Realize* op) override {

@@ -77,7 +77,7 @@ Stmt wrapLoops(const std::vector<Loop>& loops, Stmt body, const Wrappers& wrappe
   for (auto it = loops.rbegin(); it != loops.rend(); ++it) {
     if (auto w = wrappers.find(it->var.get()); w != wrappers.end())
       for (auto f = w->second.rbegin(); f != w->second.rend(); ++f) body = (*f)(body);
-    body = For::make(it->var, 0, it->extent, it->kind, body);
+    body = For::make(it->var, 0, it->extent, it->kind, body, it->threadTag);
   }
   return body;
 }
@@ -134,6 +134,7 @@ class NestBuilder {
     Expr reads = substitute(red ? red->source : rawBody, av.map);
     Wrappers prepend = attachedNests(st, loops, scheduledVars, reads);
 
+    if (st.tensorized()) return tensorized(st, loops, av, idx, reads, prepend);
     if (!red) {
       Stmt body = guarded(av.guards, Provide::make(t, idx, reads));
       return wrapLoops(loops, body, prepend);
@@ -166,6 +167,36 @@ class NestBuilder {
   }
 
  private:
+  // A tensorized stage: its loops from the tensorize loop inwards are one intrinsic call (a
+  // reduction's initialization, the intrinsic's reset call).
+  Stmt tensorized(const Stage& st, const std::vector<Loop>& loops, const AxisValues& av,
+                  const std::vector<Expr>& idx, const Expr& reads, const Wrappers& prepend) {
+    size_t first = loops.size();
+    for (size_t i = 0; i < loops.size(); ++i)
+      if (st.loops()[i].var.same(st.tensorizeLoop())) first = i;
+    if (!av.guards.empty())
+      throw Error("schedule: tensorize of stage '" + st.tensor()->name +
+                  "' needs splits that divide their loops");
+    for (size_t i = first; i < loops.size(); ++i)
+      if (prepend.count(loops[i].var.get()))
+        throw Error("schedule: a stage is computed at loop " + loops[i].var.as<VarNode>()->name +
+                    " of '" + st.tensor()->name + "', which is tensorized");
+    std::vector<Loop> outer(loops.begin(), loops.begin() + static_cast<long>(first));
+    Stmt call = tensorizeCall(st, loops, first, idx, reads, false);
+    if (!st.body().as<Reduce>()) return wrapLoops(outer, call, prepend);
+    Stmt reset = tensorizeCall(st, loops, first, idx, reads, true);
+    size_t firstReduce = 0;
+    while (firstReduce < outer.size() && !outer[firstReduce].isReduce) ++firstReduce;
+    std::vector<Loop> before(outer.begin(), outer.begin() + static_cast<long>(firstReduce));
+    std::vector<Loop> inner(outer.begin() + static_cast<long>(firstReduce), outer.end());
+    std::vector<Loop> innerSpatial;
+    for (const Loop& l : inner)
+      if (!l.isReduce) innerSpatial.push_back(l);
+    return wrapLoops(before,
+                     Seq::make({wrapLoops(innerSpatial, reset), wrapLoops(inner, call, prepend)}),
+                     prepend);
+  }
+
   // The nests of the stages computed at one of st's loops, keyed by that loop's variable.
   // The stages computed at one of st's loops, keyed by that loop's variable: each iteration
   // realizes the region it reads (private storage, so parallel iterations never share it),
@@ -173,20 +204,64 @@ class NestBuilder {
   Wrappers attachedNests(const Stage& st, const std::vector<Loop>& loops,
                          const std::vector<Var>& scheduledVars, const Expr& reads) {
     Wrappers prepend;
-    for (const Stage& child : sch_.stages()) {
-      if (child.attachedTo() != st.tensor()) continue;
+    std::vector<const Stage*> children;
+    for (const Stage& child : sch_.stages())
+      if (child.attachedTo() == st.tensor()) children.push_back(&child);
+    // Regions consumers first: a child read by a sibling computed at the same loop (an
+    // elementwise chain in an accelerator's buffer) covers what that sibling's region reads.
+    std::map<const Stage*, Region> regions;
+    std::map<const Stage*, size_t> positions;
+    for (auto it = children.rbegin(); it != children.rend(); ++it) {
+      const Stage& child = **it;
       size_t pos = loops.size();
       for (size_t i = 0; i < scheduledVars.size(); ++i)
         if (scheduledVars[i].same(child.attachLoop())) pos = i;
       if (pos == loops.size())
         throw Error("schedule: stage '" + child.tensor()->name + "' is computed at a loop of '" +
                     st.tensor()->name + "' that no longer exists (split or fused afterwards)");
+      positions[&child] = pos;
       std::map<const ExprNode*, int64_t> ranged;
       for (size_t i = pos + 1; i < loops.size(); ++i) ranged[loops[i].var.get()] = loops[i].extent;
-      Region r = inferRegion(child.tensor(), reads, ranged);
-      Stmt nest = build(child, &r);
-      Tensor t = child.tensor();
-      prepend[loops[pos].var.get()].push_back([t, r, nest](Stmt body) {
+      std::vector<const Stage*> readers;
+      ReadsTensor byParent(child.tensor().get());
+      byParent.visitExpr(reads);
+      if (byParent.found) readers.push_back(&st);
+      for (const auto& [sib, region] : regions) {
+        ReadsTensor r(child.tensor().get());
+        r.visitExpr(bodies_.at(sib->tensor().get()));
+        if (r.found) readers.push_back(sib);
+      }
+      if (readers.size() != 1)
+        throw Error("schedule: stage '" + child.tensor()->name + "', computed at a loop of '" +
+                    st.tensor()->name + "', is read by " + std::to_string(readers.size()) +
+                    " stages there; it needs exactly one");
+      if (readers[0] == &st) {
+        regions[&child] = inferRegion(child.tensor(), reads, ranged);
+        continue;
+      }
+      // The sibling's reads over its own region.
+      const Stage& sib = *readers[0];
+      if (positions.at(&sib) != pos)
+        throw Error("schedule: stages '" + child.tensor()->name + "' and '" + sib.tensor()->name +
+                    "' are computed at different loops of '" + st.tensor()->name +
+                    "' but one reads the other");
+      const Region& sr = regions.at(&sib);
+      std::vector<std::pair<Var, Expr>> map;
+      for (size_t d = 0; d < sib.axes().size(); ++d) {
+        Var r = te::makeVar(sib.axes()[d].name() + ".rr");
+        map.emplace_back(sib.axes()[d].var, sr.min[d] + r);
+        ranged[r.get()] = sr.extent[d];
+      }
+      for (const te::IterVar& a : sib.reduceAxes()) ranged[a.var.get()] = a.extent;
+      Expr body = bodies_.at(sib.tensor().get());
+      if (const Reduce* red = body.as<Reduce>()) body = red->source;
+      regions[&child] = inferRegion(child.tensor(), substitute(body, map), ranged);
+    }
+    for (const Stage* c : children) {
+      const Region& r = regions.at(c);
+      Stmt nest = build(*c, &r);
+      Tensor t = c->tensor();
+      prepend[loops[positions.at(c)].var.get()].push_back([t, r, nest](Stmt body) {
         return Realize::make(t, Seq::make({nest, body}), r.min, r.extent);
       });
     }
@@ -212,6 +287,10 @@ Stmt scheduleOps(const schedule::Schedule& sch, const StageBodies& bodies) {
                     "' cannot be computed at another stage's loop");
     for (const auto& [tensor, body] : bodies) {
       if (tensor == st.attachedTo().get()) continue;
+      bool sibling = false;  // computed at the same consumer: checked when regions are inferred
+      for (const Stage& o : sch.stages())
+        sibling = sibling || (o.tensor().get() == tensor && o.attachedTo() == st.attachedTo());
+      if (sibling) continue;
       ReadsTensor r(st.tensor().get());
       r.visitExpr(body);
       if (r.found)

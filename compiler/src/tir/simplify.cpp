@@ -186,12 +186,14 @@ class Simplify : public IRMutator {
     Expr mn = mutate(op->min), ext = mutate(op->extent);
     if (const int64_t* c = asConstInt(ext)) {
       if (*c <= 0) return Stmt();
-      if (*c == 1) return mutate(substitute(op->body, {{op->var, mn}}));
+      // A thread binding of extent 1 stays: it is a launch dimension, not a loop.
+      if (*c == 1 && op->forKind != ForKind::ThreadBinding)
+        return mutate(substitute(op->body, {{op->var, mn}}));
     }
     Stmt body = mutate(op->body);
     if (!body.defined()) return Stmt();
     if (mn.same(op->min) && ext.same(op->extent) && body.same(op->body)) return s;
-    return For::make(op->var, mn, ext, op->forKind, body);
+    return For::make(op, mn, ext, body);
   }
 
   Stmt visit(const LetStmt* op, const Stmt& s) override {

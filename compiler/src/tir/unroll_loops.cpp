@@ -21,7 +21,7 @@ class Unroll : public IRMutator {
     Stmt body = mutate(op->body);
     const int64_t* ext = asConstInt(op->extent);
     if (op->forKind != ForKind::Unrolled)
-      return body.same(op->body) ? s : For::make(op->var, op->min, op->extent, op->forKind, body);
+      return body.same(op->body) ? s : For::make(op, op->min, op->extent, body);
     if (!ext || *ext > kMaxUnroll)
       return For::make(op->var, op->min, op->extent, ForKind::Serial, body);
     std::vector<Stmt> copies;

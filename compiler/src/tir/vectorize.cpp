@@ -218,7 +218,7 @@ class Vectorize : public IRMutator {
     if (check.ok) check.checkLoads();
     const int64_t lanes = vectorBytes_ / static_cast<int64_t>(check.widest);
     if (!ext || !check.ok || lanes < 2)
-      return body.same(op->body) ? s : For::make(op->var, op->min, op->extent, op->forKind, body);
+      return body.same(op->body) ? s : For::make(op, op->min, op->extent, body);
 
     // The body for `count` lanes starting at `base`.
     auto chunk = [&](const Expr& base, int64_t count) -> Stmt {

@@ -63,6 +63,14 @@ std::map<std::string, Def> buildTable() {
     return {elementwise(
         in[0], [](Expr x) { return x; }, name)};
   };
+  t["QuantizeLinear"] = [](const Node& n, const Inputs& in,
+                           const std::string& name) -> std::vector<Tensor> {
+    return {quantizeLinear(in[0], n.f("scale"), name)};
+  };
+  t["DequantizeLinear"] = [](const Node& n, const Inputs& in,
+                             const std::string& name) -> std::vector<Tensor> {
+    return {dequantizeLinear(in[0], n.f("scale"), name)};
+  };
   t["Cast"] = [](const Node& n, const Inputs& in, const std::string& name) -> std::vector<Tensor> {
     DType to = static_cast<DType>(n.i("to"));
     return {elementwise(

@@ -18,14 +18,20 @@ Runner addInfo(CLI::App& app);
 Runner addRun(CLI::App& app);
 Runner addCompile(CLI::App& app);
 Runner addBoard(CLI::App& app);
-Runner addAsm(CLI::App& app);     // asm.cpp
-Runner addDisasm(CLI::App& app);  // asm.cpp
-Runner addSim(CLI::App& app);     // sim.cpp
+Runner addAsm(CLI::App& app);      // asm.cpp
+Runner addDisasm(CLI::App& app);   // asm.cpp
+Runner addSim(CLI::App& app);      // sim.cpp
+Runner addRpc(CLI::App& app);      // rpc_serve.cpp
+Runner addProfile(CLI::App& app);  // profile.cpp
 
 // "input=1x3x224x224" -> {"input": {1,3,224,224}}; throws kiln::Error on bad syntax.
 std::map<std::string, Shape> parseShapes(const std::vector<std::string>& specs);
 // Loads a model, printing nothing; throws kiln::Error with the front end's message.
 Graph loadOrThrow(const std::string& path, const std::vector<std::string>& shapeSpecs);
+// The tensor for one graph input from a .npy file or an image (preprocessed as `preprocess`
+// says: auto, imagenet or tf) (run.cpp).
+NDArray loadInput(const std::string& file, const Value& in, const std::string& preprocess,
+                  const Graph& g);
 // Class labels for a classifier output of `classes` entries: an explicit file, the model's
 // own metadata, or a well-known label set (ImageNet) when one is installed.
 std::vector<std::string> findLabels(const Graph& g, const std::string& labelsFile, int64_t classes);

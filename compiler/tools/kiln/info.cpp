@@ -3,9 +3,14 @@
 #include <iostream>
 #include <set>
 
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "commands.h"
 #include "kiln/ops/op_registry.h"
 #include "kiln/passes/pass.h"
+#include "kiln/runtime/package.h"
 
 namespace kiln::cli {
 
@@ -23,6 +28,48 @@ std::string human(double v, const char* unit) {
   os << std::fixed << std::setprecision(2) << v << " " << prefixes[k] << unit;
   return os.str();
 }
+// A compiled package: its target and, step by step, where each layer runs (for "accel"
+// packages, the split between the accelerator and the CPU).
+int packageInfo(const std::string& dir) {
+  std::ifstream mf(std::filesystem::path(dir) / "manifest.json");
+  nlohmann::json m;
+  try {
+    m = nlohmann::json::parse(mf);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(dir + "/manifest.json: not valid JSON: " + e.what());
+  }
+  auto p = Package::load(dir);
+  if (!p) throw p.error();
+  std::cout << "package  " << dir << "\n";
+  std::cout << "target   " << (*p)->target() << "\n";
+  for (const PackageTensor& t : (*p)->inputs())
+    std::cout << "input    " << t.name << " " << dtypeName(t.dtype) << shapeStr(t.shape) << "\n";
+  for (const PackageTensor& t : (*p)->outputs())
+    std::cout << "output   " << t.name << " " << dtypeName(t.dtype) << shapeStr(t.shape) << "\n";
+  int cpu = 0, accel = 0;
+  uint64_t macs = 0, insns = 0;
+  std::cout << "steps\n";
+  for (const auto& s : m.at("steps")) {
+    const bool dev = s.value("kind", "cpu") == "accel";
+    (dev ? accel : cpu)++;
+    std::cout << "  " << std::left << std::setw(6) << (dev ? "accel" : "cpu") << std::setw(32)
+              << s.value("node", "") << std::right;
+    if (dev) {
+      macs += s.value("macs", uint64_t{0});
+      insns += s.value("instructions", uint64_t{0});
+      std::cout << std::setw(7) << s.value("op", "") << std::setw(8)
+                << s.value("instructions", uint64_t{0}) << " instructions  "
+                << human(static_cast<double>(s.value("macs", uint64_t{0})), "MAC");
+    } else {
+      std::cout << "  " << s.value("kernel", "");
+    }
+    std::cout << "\n";
+  }
+  std::cout << "split    " << accel << " steps on the accelerator (" << human(double(macs), "MAC")
+            << ", " << insns << " instructions), " << cpu << " on the cpu\n";
+  return 0;
+}
+
 }  // namespace
 
 Runner addInfo(CLI::App& app) {
@@ -52,6 +99,8 @@ Runner addInfo(CLI::App& app) {
   sub->add_option("--disable-pass", o->disabled,
                   "With --optimize: skip the named pass (repeatable)");
   return [o]() {
+    if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json"))
+      return packageInfo(o->model);
     Graph g = loadOrThrow(o->model, o->shapes);
     if (o->optimize) {
       PassOptions po;

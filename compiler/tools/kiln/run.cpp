@@ -1,6 +1,7 @@
 // `kiln run MODEL --input FILE`: runs a model on an image or a .npy tensor and prints the
 // top-5 classes (or the output shapes), with timings. --target picks the reference
-// executor (default) or the LLVM CPU back end (compile every node, JIT, run).
+// executor (default), the LLVM CPU back end (compile every node, JIT, run) or OpenGL
+// (compile every kernel to GLSL fragment shaders, run them on the opengl device).
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -9,15 +10,21 @@
 #include <numeric>
 #include <sstream>
 
+#include "accel_device.h"
 #include "commands.h"
+#include "kiln/codegen/glsl_package.h"
 #include "kiln/codegen/graph_compiler.h"
 #include "kiln/passes/pass.h"
 #include "kiln/passes/quantize.h"
 #include "kiln/ref/executor.h"
 #include "kiln/rpc/server.h"
+#include "kiln/rpc/websocket.h"
 #include "kiln/runtime/image.h"
 #include "kiln/runtime/npy.h"
 #include "kiln/runtime/package.h"
+#ifdef KILN_HAVE_OPENGL
+#include "kiln/opengl/gl_package.h"
+#endif
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -34,6 +41,8 @@ double msSince(Clock::time_point t) {
 bool isNpy(const std::string& path) {
   return std::filesystem::path(path).extension() == ".npy";
 }
+
+}  // namespace
 
 // Builds the tensor for one graph input from a .npy file or an image.
 NDArray loadInput(const std::string& file, const Value& in, const std::string& preprocess,
@@ -64,8 +73,6 @@ NDArray loadInput(const std::string& file, const Value& in, const std::string& p
   return imageToTensor(loadImage(file), pp.nhwc ? s[1] : s[2], pp.nhwc ? s[2] : s[3], pp);
 }
 
-}  // namespace
-
 Runner addRun(CLI::App& app) {
   struct Opts {
     std::string model;
@@ -74,11 +81,13 @@ Runner addRun(CLI::App& app) {
     int top = 5;
     int repeat = 1;
     std::string target = "ref";
+    std::string device = "auto";
     bool int8 = false;
     std::string rpc, rpcTokenFile;
     std::vector<std::string> calibrate;
     bool dumpIr = false;
     bool dumpLLVM = false;
+    int timeoutMs = 60000;
     bool profile = false;
   };
   auto o = std::make_shared<Opts>();
@@ -107,12 +116,19 @@ Runner addRun(CLI::App& app) {
   sub->add_flag("--profile", o->profile,
                 "With --target llvm: print each kernel's wall and CPU time per run, slowest first");
   sub->add_option("--target", o->target,
-                  "Where to run: ref (the reference executor) or llvm (compiled for this CPU)")
-      ->check(CLI::IsMember({"ref", "llvm"}));
+                  "Where to run a model: ref (the reference executor), llvm (compiled for this "
+                  "CPU) or opengl (GLSL shaders on this machine's OpenGL ES 3)")
+      ->check(CLI::IsMember({"ref", "llvm", "opengl"}));
+  sub->add_option("--device", o->device,
+                  "Where to run a compiled package: auto (by its target), cpu (an llvm package), "
+                  "opengl (a webgl package, on this machine's OpenGL ES 3), or for an accel "
+                  "package's accelerator steps sim-cycle (the cycle model, auto's choice), sim-rtl "
+                  "(the Verilated RTL) or sim-func (the functional reference)")
+      ->check(CLI::IsMember({"auto", "cpu", "opengl", "sim-cycle", "sim-rtl", "sim-func"}));
   sub->add_option("--rpc", o->rpc,
-                  "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT; the "
-                  "package's files "
-                  "are uploaded, nothing is compiled there");
+                  "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT, or "
+                  "a webgl package in the browser connected to `kiln rpc serve` at "
+                  "ws://HOST:PORT; the package's files are uploaded, nothing is compiled there");
   sub->add_option("--rpc-token-file", o->rpcTokenFile,
                   "With --rpc: file holding the server's token (else KILN_RPC_TOKEN)");
   sub->add_flag("--int8", o->int8,
@@ -121,6 +137,9 @@ Runner addRun(CLI::App& app) {
   sub->add_option("--calibrate", o->calibrate,
                   "With --int8: calibration inputs (images or .npy) for the model's single input "
                   "(default: the --input)");
+  sub->add_option("--timeout", o->timeoutMs,
+                  "Milliseconds to wait for each accelerator step before reporting a hung device")
+      ->check(CLI::Range(1, 100000000));
   sub->add_flag("--dump-ir", o->dumpIr,
                 "With --target llvm: print every kernel's loop IR after each lowering pass");
   sub->add_flag("--dump-llvm", o->dumpLLVM,
@@ -130,7 +149,27 @@ Runner addRun(CLI::App& app) {
     // A compiled package runs on the runtime alone; its inputs, outputs and metadata stand in
     // for the graph's where the inputs are prepared and the answer is printed.
     std::unique_ptr<Package> package;
+#ifdef KILN_HAVE_OPENGL
+    std::unique_ptr<gl::GLPackage> glPackage;
+#endif
+    // Which device a package directory asks for.
+    auto packageKind = [](const std::string& dir) {
+      std::ifstream mf(std::filesystem::path(dir) / "manifest.json");
+      try {
+        return nlohmann::json::parse(mf).at("target").at("kind").get<std::string>();
+      } catch (const nlohmann::json::exception&) {
+        return std::string();  // the loader says what is wrong
+      }
+    };
+#ifndef KILN_HAVE_OPENGL
+    auto noOpenGL = []() {
+      return Error(
+          "this kiln was built without the opengl device (EGL and GLES were not found "
+          "at build time; run scripts/setup.sh and rebuild)");
+    };
+#endif
     std::unique_ptr<rpc::Client> remote;
+    std::unique_ptr<rpc::WsClient> browser;  // --rpc ws://: a page behind `kiln rpc serve`
     std::string remoteTarget;
     Graph g;
     if (!o->rpc.empty()) {
@@ -152,10 +191,8 @@ Runner addRun(CLI::App& app) {
         g.markOutput(g.addValue(v.at("name"), parseDType(v.at("dtype").get<std::string>()),
                                 v.at("shape").get<Shape>()));
       }
-      for (auto& [k, v] : m.value("metadata", nlohmann::json::object()).items())
-        g.metadata[k] = v.get<std::string>();
-      const auto colon = o->rpc.rfind(':');
-      if (colon == std::string::npos) throw Error("--rpc " + o->rpc + ": expected HOST:PORT");
+      const nlohmann::json metadata = m.value("metadata", nlohmann::json::object());
+      for (auto& [k, v] : metadata.items()) g.metadata[k] = v.get<std::string>();
       std::string token;
       if (!o->rpcTokenFile.empty()) {
         std::ifstream tf(o->rpcTokenFile);
@@ -164,30 +201,95 @@ Runner addRun(CLI::App& app) {
       } else if (const char* t = std::getenv("KILN_RPC_TOKEN")) {
         token = t;
       }
-      auto c =
-          rpc::Client::connect(o->rpc.substr(0, colon),
-                               static_cast<uint16_t>(std::stoi(o->rpc.substr(colon + 1))), token);
-      if (!c) throw c.error();
-      remote = std::move(*c);
-      const std::vector<std::string> files = {"manifest.json", m.at("params").get<std::string>(),
-                                              m.at("library").get<std::string>()};
-      for (const std::string& file : files) {
-        std::ifstream f(dir / file, std::ios::binary);
-        if (!f) throw Error("cannot read " + (dir / file).string());
-        rpc::Message put;
-        put.header = {{"op", "put"}, {"name", file}};
-        put.body.assign(std::istreambuf_iterator<char>(f), {});
-        if (auto r = remote->call(put); !r) throw r.error();
+      if (o->rpc.rfind("ws://", 0) == 0) {
+        // The whole package in one load message: its files listed in the header, their
+        // bytes back to back in the body.
+        if (m.at("target").at("kind") != "webgl")
+          throw Error(
+              "--rpc ws:// runs packages in a browser: compile the model with --target "
+              "webgl");
+        auto c = rpc::WsClient::connect(o->rpc, token);
+        if (!c) throw c.error();
+        browser = std::move(*c);
+        std::vector<std::string> files = {"manifest.json", m.at("params").get<std::string>(),
+                                          m.at("vertex_shader").get<std::string>()};
+        for (const auto& k : m.at("kernels"))
+          for (const auto& p : k.at("passes")) files.push_back(p.at("shader"));
+        std::sort(files.begin() + 3, files.end());
+        files.erase(std::unique(files.begin() + 3, files.end()), files.end());
+        rpc::Message load;
+        load.header = {{"op", "load"}, {"files", nlohmann::json::array()}};
+        for (const std::string& file : files) {
+          std::ifstream f(dir / file, std::ios::binary);
+          if (!f) throw Error("cannot read " + (dir / file).string());
+          const size_t before = load.body.size();
+          load.body.insert(load.body.end(), std::istreambuf_iterator<char>(f), {});
+          load.header["files"].push_back({{"name", file}, {"bytes", load.body.size() - before}});
+        }
+        auto loaded = browser->call(load);
+        if (!loaded) throw loaded.error();
+        remoteTarget = loaded->header.value("target", "") + ", shaders compiled in " +
+                       std::to_string(int(loaded->header.value("load_ms", 0.0))) + " ms";
       }
-      rpc::Message load;
-      load.header = {{"op", "load"}};
-      auto loaded = remote->call(load);
-      if (!loaded) throw loaded.error();
-      remoteTarget = loaded->header.value("target", "");
+      if (!browser) {
+        const auto colon = o->rpc.rfind(':');
+        if (colon == std::string::npos) throw Error("--rpc " + o->rpc + ": expected HOST:PORT");
+        auto c =
+            rpc::Client::connect(o->rpc.substr(0, colon),
+                                 static_cast<uint16_t>(std::stoi(o->rpc.substr(colon + 1))), token);
+        if (!c) throw c.error();
+        remote = std::move(*c);
+        const std::vector<std::string> files = {"manifest.json", m.at("params").get<std::string>(),
+                                                m.at("library").get<std::string>()};
+        for (const std::string& file : files) {
+          std::ifstream f(dir / file, std::ios::binary);
+          if (!f) throw Error("cannot read " + (dir / file).string());
+          rpc::Message put;
+          put.header = {{"op", "put"}, {"name", file}};
+          put.body.assign(std::istreambuf_iterator<char>(f), {});
+          if (auto r = remote->call(put); !r) throw r.error();
+        }
+        rpc::Message load;
+        load.header = {{"op", "load"}};
+        auto loaded = remote->call(load);
+        if (!loaded) throw loaded.error();
+        remoteTarget = loaded->header.value("target", "");
+      }
+    } else if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json") &&
+               packageKind(o->model) == "webgl") {
+      if (o->device == "cpu")
+        throw Error(o->model +
+                    " is a webgl package (GLSL shaders): run it with --device opengl, "
+                    "or compile the model with --target llvm for the CPU");
+      if (o->target != "ref" || o->dumpIr || o->dumpLLVM || !o->shapes.empty())
+        throw Error(
+            "--target, --dump-ir, --dump-llvm and --shape apply to models, not to a compiled "
+            "package");
+#ifdef KILN_HAVE_OPENGL
+      auto p = gl::GLPackage::load(o->model);
+      if (!p) throw p.error();
+      glPackage = std::move(*p);
+      for (const PackageTensor& t : glPackage->inputs()) g.addInput(t.name, t.dtype, t.shape);
+      for (const PackageTensor& t : glPackage->outputs())
+        g.markOutput(g.addValue(t.name, t.dtype, t.shape));
+      for (const auto& [k, v] : glPackage->metadata()) g.metadata[k] = v;
+#else
+      throw noOpenGL();
+#endif
     } else if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json")) {
+      if (o->device == "opengl")
+        throw Error(o->model +
+                    " is a package for the CPU; compile the model with --target webgl "
+                    "to run it on OpenGL");
       auto p = Package::load(o->model);
       if (!p) throw p.error();
       package = std::move(*p);
+      if (o->device == "cpu" && package->accelConfig())
+        throw Error(o->model +
+                    " is compiled for the accelerator: run it with --device sim-cycle, sim-rtl "
+                    "or sim-func");
+      attachDevice(*package, o->device == "auto" || o->device == "cpu" ? "" : o->device);
+      package->setAccelTimeout(std::chrono::milliseconds(o->timeoutMs));
       for (const PackageTensor& t : package->inputs()) g.addInput(t.name, t.dtype, t.shape);
       for (const PackageTensor& t : package->outputs())
         g.markOutput(g.addValue(t.name, t.dtype, t.shape));
@@ -197,6 +299,8 @@ Runner addRun(CLI::App& app) {
             "--target, --dump-ir, --dump-llvm and --shape apply to models, not to a compiled "
             "package");
     } else {
+      if (o->device != "auto")
+        throw Error("--device applies to compiled packages; for a model, pick --target");
       g = loadOrThrow(o->model, o->shapes);
     }
     double loadMs = msSince(t0);
@@ -228,11 +332,12 @@ Runner addRun(CLI::App& app) {
 
     std::string quantized;
     if (o->int8) {
-      if (package || remote) throw Error("--int8 applies to models, not to a compiled package");
+      if (package || remote || browser)
+        throw Error("--int8 applies to models, not to a compiled package");
       if (o->target != "ref")
         throw Error(
-            "int8 graphs run in the reference executor (--target ref) until the accelerator back "
-            "end runs them");
+            "int8 graphs run in the reference executor (--target ref); to run one on the "
+            "accelerator, compile it: kiln compile MODEL --target accel --calibrate ...");
       std::vector<std::map<std::string, NDArray>> samples;
       if (o->calibrate.empty()) samples.push_back(feeds);
       for (const std::string& file : o->calibrate) {
@@ -264,15 +369,52 @@ Runner addRun(CLI::App& app) {
       d << "llvm " << compiled->target() << " (" << compiled->kernelCount()
         << " kernels compiled in " << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
       device = d.str();
+    } else if (o->target == "opengl") {
+#ifdef KILN_HAVE_OPENGL
+      if (o->dumpLLVM) throw Error("--dump-llvm needs --target llvm");
+      auto tc = Clock::now();
+      // The same package `kiln compile --target webgl` writes, kept in memory.
+      optimizeGraph(g);
+      codegen::CompileOptions copt;
+      copt.dumpIr = o->dumpIr ? &std::cout : nullptr;
+      auto files = std::make_shared<codegen::GLPackageFiles>(codegen::buildGLPackage(g, copt));
+      auto p = gl::GLPackage::open(
+          [files](const std::string& path) {
+            auto it = files->files.find(path);
+            if (it == files->files.end()) throw Error("no file " + path + " in the package");
+            return it->second;
+          },
+          o->model);
+      if (!p) throw p.error();
+      glPackage = std::move(*p);
+      std::ostringstream d;
+      d << glPackage->device() << " (" << files->kernels << " kernels, " << files->passes
+        << " shaders, compiled in " << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
+      device = d.str();
+#else
+      throw noOpenGL();
+#endif
     } else if (o->dumpIr || o->dumpLLVM) {
       throw Error(
           "--dump-ir and --dump-llvm need --target llvm (the reference executor has no IR)");
     }
     if (package)
       device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) +
-               " kernels)";
+               " kernels" +
+               (package->accelConfig()
+                    ? ", " + std::to_string(package->accelStepCount()) + " on the accelerator (" +
+                          (o->device == "auto" ? std::string("sim-cycle") : o->device) + ")"
+                    : std::string()) +
+               ")";
+#ifdef KILN_HAVE_OPENGL
+    if (glPackage && o->target != "opengl")
+      device = "package webgl on " + glPackage->device() + " (" +
+               std::to_string(glPackage->kernelCount()) + " kernels, " +
+               std::to_string(glPackage->passCount()) + " passes)";
+#endif
     if (remote)
       device = "rpc " + o->rpc + ": package " + remoteTarget + " (time measured on the server)";
+    if (browser) device = "rpc " + o->rpc + ": " + remoteTarget + " (time measured in the browser)";
     device += quantized;
     ref::Executor exec(g);
     if (o->profile && !compiled)
@@ -282,18 +424,25 @@ Runner addRun(CLI::App& app) {
     std::vector<NDArray> outs;
     for (int r = 0; r < o->repeat; ++r) {
       auto t = Clock::now();
-      if (remote) {
+      if (remote || browser) {
         rpc::Message req;
         req.header = {{"op", "run"}};
         std::vector<std::pair<std::string, NDArray>> named(feeds.begin(), feeds.end());
         rpc::writeTensors(req, named);
-        auto reply = remote->call(req);
+        auto reply = remote ? remote->call(req) : browser->call(req);
         if (!reply) throw reply.error();
         outs.clear();
         for (auto& [name, tensor] : rpc::readTensors(*reply)) outs.push_back(std::move(tensor));
         times.push_back(reply->header.value("ms", 0.0));
         continue;
       }
+#ifdef KILN_HAVE_OPENGL
+      if (glPackage) {
+        outs = glPackage->run(feeds);
+        times.push_back(msSince(t));
+        continue;
+      }
+#endif
       outs = package    ? package->run(feeds)
              : compiled ? compiled->run(feeds, o->profile ? &prof : nullptr)
                         : exec.run(feeds);

@@ -8,7 +8,15 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "kiln/runtime/accel_layout.h"
 #include "kiln/runtime/thread_pool.h"
+#if KILN_PACKAGE_ACCEL
+#include <sstream>
+
+#include "kiln/accel/config.h"
+#include "kiln/accel/isa.h"
+#include "kiln/driver/accelerator.h"
+#endif
 
 namespace kiln {
 
@@ -66,15 +74,38 @@ Expected<std::unique_ptr<Package>> Package::load(const std::string& dirPath) {
       p->target_ = target.at("kind").get<std::string>() + " " +
                    target.at("cpu").get<std::string>() + " (" +
                    target.at("triple").get<std::string>() + ")";
-      if (target.at("kind") != "llvm")
+      if (target.at("kind") != "llvm" && target.at("kind") != "accel")
         throw Error("target '" + target.at("kind").get<std::string>() +
                     "' is not one this runtime runs");
+      if (target.at("kind") == "accel") {
+#if KILN_PACKAGE_ACCEL
+        const json& a = target.at("accel");
+        Expected<accel::Config> c =
+            a.contains("file")
+                ? accel::Config::load((dir / a.at("file").get<std::string>()).string())
+                : accel::Config::builtin(a.at("name").get<std::string>());
+        if (!c) throw Error("the package's accelerator config: " + c.message());
+        std::ostringstream h;
+        h << "0x" << std::hex << c->hash();
+        if (h.str() != a.at("hash").get<std::string>())
+          throw Error("the package's accelerator config hashes to " + h.str() +
+                      " but its manifest records " + a.at("hash").get<std::string>() +
+                      " (corrupt package): recompile it");
+        p->accelConfig_ = std::make_shared<accel::Config>(*c);
+        p->target_ += ", accelerator config " + c->name() + " (" + h.str() + ")";
+#else
+        throw Error(
+            "this runtime was built without the accelerator driver; it cannot run a "
+            "package for target 'accel'");
+#endif
+      }
       if (target.at("family") != hostCpuFamily())
         throw Error("the package was compiled for " + target.at("family").get<std::string>() +
                     " (" + target.at("cpu").get<std::string>() + ") but this is " +
                     hostCpuFamily() + ": compile it with --cpu for this machine");
-      for (auto& [k, v] : m.value("metadata", json::object()).items())
-        p->metadata_[k] = v.get<std::string>();
+      // Named, so that it outlives the loop (items() of a temporary dangles).
+      const json metadata = m.value("metadata", json::object());
+      for (auto& [k, v] : metadata.items()) p->metadata_[k] = v.get<std::string>();
 
       // Constants.
       const fs::path paramsPath = dir / m.at("params").get<std::string>();
@@ -125,10 +156,14 @@ Expected<std::unique_ptr<Package>> Package::load(const std::string& dirPath) {
       p->library_ = ::dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
       if (!p->library_) throw Error("cannot load " + lib.string() + ": " + ::dlerror());
       for (const json& s : m.at("steps")) {
+        if (s.value("kind", "cpu") == "accel") {
+          p->steps_.push_back(p->loadAccelStep(dir, s));
+          continue;
+        }
         const std::string name = s.at("kernel");
         void* sym = ::dlsym(p->library_, name.c_str());
         if (!sym) throw Error(lib.string() + " has no kernel '" + name + "'");
-        Step step{reinterpret_cast<KernelFn>(sym), {}};
+        Step step{reinterpret_cast<KernelFn>(sym), {}, -1, s.value("node", name), "cpu"};
         for (const json& a : s.at("args")) {
           size_t id = a.get<size_t>();
           if (id >= p->slots_.size())
@@ -168,10 +203,23 @@ std::vector<NDArray> Package::run(const std::map<std::string, NDArray>& inputs) 
     ptr[id] = const_cast<void*>(it->second.rawData());
   }
   std::vector<void*> args;
+  profile_.clear();
   for (const Step& s : steps_) {
-    args.clear();
-    for (size_t id : s.args) args.push_back(ptr[id]);
-    s.fn(args.data());
+    StepProfile prof;
+    prof.node = s.node;
+    prof.op = s.op;
+    prof.device = s.accel >= 0 ? "accel" : "cpu";
+    const auto t0 = std::chrono::steady_clock::now();
+    if (s.accel >= 0) {
+      runAccelStep(accelSteps_[static_cast<size_t>(s.accel)], ptr, prof);
+    } else {
+      args.clear();
+      for (size_t id : s.args) args.push_back(ptr[id]);
+      s.fn(args.data());
+    }
+    prof.wallMs =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    profile_.push_back(std::move(prof));
   }
   std::vector<NDArray> outs;
   for (size_t id : outputIds_) {
@@ -181,5 +229,147 @@ std::vector<NDArray> Package::run(const std::map<std::string, NDArray>& inputs) 
   }
   return outs;
 }
+
+#if KILN_PACKAGE_ACCEL
+
+Package::Step Package::loadAccelStep(const std::filesystem::path& dir, const json& s) {
+  namespace fs = std::filesystem;
+  const std::string node = s.at("node");
+  auto readAll = [&](const std::string& rel) {
+    const fs::path f = dir / rel;
+    std::ifstream in(f, std::ios::binary);
+    if (!in) throw Error("step '" + node + "': cannot open " + f.string());
+    return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+  };
+  AccelStep a;
+  a.stream = readAll(s.at("stream"));
+  a.image = readAll(s.at("image"));
+  a.macs = s.value("macs", uint64_t{0});
+  const size_t word = static_cast<size_t>(accelConfig_->value("instruction_width")) / 8;
+  if (a.stream.empty() || a.stream.size() % word)
+    throw Error("step '" + node + "': its stream is " + std::to_string(a.stream.size()) +
+                " bytes, not a whole number of " + std::to_string(word) +
+                "-byte instructions (corrupt package)");
+  if (a.image.size() != s.at("arena_bytes").get<size_t>())
+    throw Error("step '" + node + "': its device image is " + std::to_string(a.image.size()) +
+                " bytes but the manifest says " +
+                std::to_string(s.at("arena_bytes").get<size_t>()) + " (corrupt package)");
+  auto io = [&](const json& j) {
+    AccelIo x;
+    x.value = j.at("value");
+    x.offset = j.at("offset");
+    x.batch = j.at("batch");
+    x.block = j.at("block");
+    if (x.value >= slots_.size())
+      throw Error("step '" + node + "' names value " + std::to_string(x.value) +
+                  ", which does not exist");
+    const PackageTensor& t = slots_[x.value].tensor;
+    if (t.dtype != DType::I8 || x.batch <= 0 || x.block <= 0)
+      throw Error("step '" + node + "': device tensors are int8 in blocks; '" + t.name +
+                  "' is not");
+    const size_t bytes =
+        static_cast<size_t>(shapeNumel(accel_layout::packedShape(t.shape, x.batch, x.block)));
+    if (x.offset + bytes > a.image.size())
+      throw Error("step '" + node + "': '" + t.name +
+                  "' lies outside its device memory (corrupt package)");
+    return x;
+  };
+  for (const json& j : s.at("inputs")) a.inputs.push_back(io(j));
+  a.output = io(s.at("output"));
+  Step step;
+  step.accel = static_cast<int>(accelSteps_.size());
+  step.node = node;
+  step.op = s.value("op", "accel");
+  accelSteps_.push_back(std::move(a));
+  return step;
+}
+
+size_t Package::accelMemoryBytes() const {
+  size_t total = 0;
+  for (const AccelStep& a : accelSteps_) total += (a.image.size() + 4095) / 4096 * 4096 + 4096;
+  for (const AccelStep& a : accelSteps_) total += (a.stream.size() + 4095) / 4096 * 4096 + 4096;
+  return total + (1 << 16);
+}
+
+void Package::attachAccelerator(std::unique_ptr<driver::Backend> backend) {
+  if (!accelConfig_)
+    throw Error("this package's target is " + target_ + "; it has no accelerator steps");
+  Expected<std::unique_ptr<driver::Accelerator>> a =
+      driver::Accelerator::open(std::move(backend), *accelConfig_);
+  if (!a) throw Error(a.message());
+  accelerator_ = std::move(*a);
+  // One device buffer holds every step's memory, each at a page; the streams address DRAM
+  // from device address 0 (simulators have no DRAM_BASE offset), so they are relocated to
+  // where their memory landed.
+  size_t total = 0;
+  std::vector<size_t> at;
+  for (const AccelStep& st : accelSteps_) {
+    at.push_back(total);
+    total += (st.image.size() + 4095) / 4096 * 4096;
+  }
+  accelBuffers_.clear();
+  driver::DmaBuffer b = accelerator_->allocate(std::max<size_t>(total, 4096));
+  accelBuffers_.push_back(std::make_shared<driver::DmaBuffer>(b));
+  for (size_t i = 0; i < accelSteps_.size(); ++i) {
+    AccelStep& st = accelSteps_[i];
+    st.offset = at[i];
+    std::memcpy(b.host + st.offset, st.image.data(), st.image.size());
+    const uint64_t base = b.deviceAddr + st.offset;
+    std::vector<accel::Insn> insns = accel::decodeStream(accelConfig_->layout(), st.stream);
+    for (accel::Insn& in : insns) {
+      if (in.opcode != accel::Opcode::kLoad && in.opcode != accel::Opcode::kStore) continue;
+      const uint64_t e = static_cast<uint64_t>(accelConfig_->elementBytes(in.memory_type));
+      if (base % e)
+        throw Error("the accelerator's memory for step " + std::to_string(i) + " is at 0x" +
+                    std::to_string(base) + ", not a multiple of its " + std::to_string(e) +
+                    "-byte elements");
+      in.dram_base += static_cast<uint32_t>(base / e);
+    }
+    st.relocated = accel::encodeStream(accelConfig_->layout(), insns);
+  }
+}
+
+void Package::runAccelStep(const AccelStep& a, const std::vector<void*>& ptr, StepProfile& prof) {
+  if (!accelerator_)
+    throw Error("this package runs part of its graph on the accelerator (config " +
+                accelConfig_->name() +
+                "): choose a device (kiln run --device sim-cycle|sim-rtl|sim-func, or a board)");
+  const driver::DmaBuffer& whole = *accelBuffers_[0];
+  driver::DmaBuffer b = whole;
+  b.host += a.offset;
+  for (const AccelIo& in : a.inputs) {
+    const Slot& sl = slots_[in.value];
+    NDArray x(sl.tensor.dtype, sl.tensor.shape);
+    std::memcpy(x.rawData(), ptr[in.value], x.nbytes());
+    std::vector<int8_t> packed = accel_layout::pack(x, in.batch, in.block);
+    std::memcpy(b.host + in.offset, packed.data(), packed.size());
+  }
+  Expected<driver::RunResult> r = accelerator_->run(a.relocated, 0, accelTimeout_);
+  if (!r) throw Error("step '" + prof.node + "' on the accelerator: " + r.message());
+  prof.counters = r->counters;
+  prof.macs = a.macs;
+  const Slot& out = slots_[a.output.value];
+  NDArray y(out.tensor.dtype, out.tensor.shape);
+  accel_layout::unpack(reinterpret_cast<const int8_t*>(b.host + a.output.offset), y, a.output.batch,
+                       a.output.block);
+  std::memcpy(ptr[a.output.value], y.rawData(), y.nbytes());
+}
+
+#else
+
+Package::Step Package::loadAccelStep(const std::filesystem::path&, const json&) {
+  throw Error("this runtime was built without the accelerator driver");
+}
+size_t Package::accelMemoryBytes() const {
+  return 0;
+}
+void Package::attachAccelerator(std::unique_ptr<driver::Backend>) {
+  throw Error("this runtime was built without the accelerator driver");
+}
+void Package::runAccelStep(const AccelStep&, const std::vector<void*>&, StepProfile&) {
+  throw Error("this runtime was built without the accelerator driver");
+}
+
+#endif
 
 }  // namespace kiln

@@ -23,10 +23,18 @@
 
 namespace kiln::codegen {
 
+// Which family of schedules shapes the kernels' loops: the CPU's (parallel outer loops,
+// vectorized inner ones) or the fragment shaders' (one output element per fragment,
+// schedule/gl_schedule.h); GlslOnCpu is the latter with its fragment loops left serial, so
+// the LLVM back end can run it (a test of the schedule without a GPU).
+enum class ScheduleFamily { Cpu, Glsl, GlslOnCpu };
+
 struct CompileOptions {
   std::ostream* dumpIr = nullptr;    // loop IR after every lowering pass, per kernel
   std::ostream* dumpLLVM = nullptr;  // the optimized LLVM module
   std::string cpu = "host";          // the CPU the kernels are for (codegen::aotTarget names)
+  ScheduleFamily schedule = ScheduleFamily::Cpu;
+  bool skipDeviceNodes = false;      // leave out nodes partitioned to the accelerator
   // Convolutions (group 1) read their constant weights packed at compile time into blocks of
   // one vector of output channels (topi::packConvWeights) and compute in the NCHWc form.
   bool packConvWeights = true;

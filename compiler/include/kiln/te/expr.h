@@ -133,7 +133,10 @@ struct Cast : ExprNode {
   static Expr make(DType t, Expr a);
 };
 
-// A pure math intrinsic on floats: exp, log, sqrt, tanh, erf, floor, ceil, fabs, pow.
+// A pure math intrinsic on floats: exp, log, sqrt, tanh, erf, floor, ceil, fabs, pow; or
+// requantize(x, multiplier, shift) on int32: the accelerator's REQUANT (x * multiplier, shifted
+// right with rounding, saturated to int8). Tensorized loop nests also become Calls, named
+// after their tensor intrinsic (see schedule/tensor_intrin.h).
 struct Call : ExprNode {
   static constexpr ExprKind kKind = ExprKind::Call;
   std::string name;
@@ -163,9 +166,10 @@ struct BufferNode {
   std::string name;
   DType dtype;
   int64_t numel;
+  std::string scope;  // memory scope ("" = ordinary memory), from the tensor it stores
 };
 using Buffer = std::shared_ptr<const BufferNode>;
-Buffer makeBuffer(std::string name, DType dtype, int64_t numel);
+Buffer makeBuffer(std::string name, DType dtype, int64_t numel, std::string scope = "");
 
 // buffer[index] after storage flattening; a vector of loads when the index is a vector.
 struct Load : ExprNode {

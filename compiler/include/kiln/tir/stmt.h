@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "kiln/te/expr.h"
@@ -47,8 +48,17 @@ class Stmt {
 // loops with a constant extent; the vectorize pass turns vectorized ones into vector
 // statements for a target with vector registers, and the LLVM back end asks its loop
 // vectorizer for those it leaves.
-enum class ForKind { Serial, Parallel, Vectorized, Unrolled };
+// ThreadBinding: the loop is not a loop at all but the index of a GPU thread, block or
+// fragment (For::threadTag says which: blockIdx.x, threadIdx.y, fragment, ...), its extent
+// the launch size along that axis. Passes keep such loops intact, even of extent 1; the GPU
+// and shader code generators turn them into launch dimensions, the CPU code generator refuses
+// them.
+enum class ForKind { Serial, Parallel, Vectorized, Unrolled, ThreadBinding };
 const char* forKindName(ForKind k);
+
+// The thread tags a loop can be bound to: blockIdx.{x,y,z}, threadIdx.{x,y,z} (CUDA and
+// OpenCL: group and local ids) and "fragment" (GLSL: one output element per fragment).
+bool isThreadTag(const std::string& tag);
 
 struct For : StmtNode {
   static constexpr StmtKind kKind = StmtKind::For;
@@ -56,14 +66,20 @@ struct For : StmtNode {
   Expr min, extent;
   ForKind forKind;
   Stmt body;
-  For(Var v, Expr mn, Expr ext, ForKind k, Stmt b)
+  std::string threadTag;  // set exactly when forKind is ThreadBinding
+  For(Var v, Expr mn, Expr ext, ForKind k, Stmt b, std::string tag)
       : StmtNode(kKind),
         var(std::move(v)),
         min(std::move(mn)),
         extent(std::move(ext)),
         forKind(k),
-        body(std::move(b)) {}
-  static Stmt make(Var var, Expr min, Expr extent, ForKind kind, Stmt body);
+        body(std::move(b)),
+        threadTag(std::move(tag)) {}
+  // Throws kiln::Error when a ThreadBinding loop has no valid tag or another kind has one.
+  static Stmt make(Var var, Expr min, Expr extent, ForKind kind, Stmt body,
+                   std::string threadTag = "");
+  // The same loop (kind, tag, variable) around other bounds and body: what passes rebuild.
+  static Stmt make(const For* like, Expr min, Expr extent, Stmt body);
 };
 
 struct LetStmt : StmtNode {

@@ -74,4 +74,22 @@ enum class ReduceOp { Sum, Mean, Max };
 Tensor reduce(const Tensor& x, ReduceOp op, const std::vector<int64_t>& axes, bool keepdims,
               const std::string& name);
 
+// ---- int8 on the accelerator's blocked layout (quantized.cpp) ----
+// Data [N/B, C/BI, H, W, B, BI] and weights [OC/BO, C/BI, KH, KW, BO, BI], int8: the int32
+// sums of a convolution (a 1x1 one over 1x1 data is a dense layer); pads = {top, left,
+// bottom, right}. A first stage "<name>.pad" (tag conv2d.pad) zero-borders the data.
+Tensor conv2dPacked(const Tensor& x, const Tensor& w, const std::vector<int64_t>& strides,
+                    const std::vector<int64_t>& pads, const std::string& name);
+// int32 sums -> int8: + bias (may be null), requantize by per-channel multiplier and shift,
+// clamp to [lo, hi]; bias, mult and shift are [OC/BO, B, BO] or [B, BO] int32.
+Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mult,
+                        const Tensor& shift, int64_t lo, int64_t hi, const std::string& name);
+// QAdd: requantize(a * aMul + b * bMul), clamped.
+Tensor qaddPacked(const Tensor& a, const Tensor& b, int64_t aMul, int64_t bMul, const Tensor& mult,
+                  const Tensor& shift, int64_t lo, int64_t hi, const std::string& name);
+
+// QuantizeLinear / DequantizeLinear with a per-tensor scale (the host side of an int8 graph).
+Tensor quantizeLinear(const Tensor& x, double scale, const std::string& name);
+Tensor dequantizeLinear(const Tensor& x, double scale, const std::string& name);
+
 }  // namespace kiln::topi

@@ -1,9 +1,11 @@
 // The board back end: the accelerator's registers through /dev/mem (mapped at the board's
 // control window) and DMA memory from a u-dma-buf device (physically contiguous, with the
-// physical address and cache-sync controls the u-dma-buf driver exposes in sysfs).
+// physical address and cache-sync controls the u-dma-buf driver exposes in sysfs) or, where
+// the board runs XRT, from XRT's allocator.
 //
 // Every path is configurable so the same code runs against stand-ins: a file standing in for
-// /dev/mem and another for the DMA buffer, served by a simulator (tests/driver does this).
+// /dev/mem and another for the DMA buffer, served by the Verilated RTL or the functional
+// simulator (tests/driver does both; kiln/sim/mmio_shim.h).
 #pragma once
 
 #include <memory>
@@ -21,7 +23,14 @@ struct BoardPaths {
   std::optional<uint64_t> mmioOffset;
   std::string udmabuf = "/dev/udmabuf0";
   std::string udmabufSysfs = "/sys/class/u-dma-buf/udmabuf0";
+  // Where DMA buffers come from: the u-dma-buf device above, or XRT buffer objects of device
+  // xrtDevice (only in a build configured where XRT's headers were found: xrtCompiledIn()).
+  enum class Dma { kUdmabuf, kXrt } dma = Dma::kUdmabuf;
+  unsigned xrtDevice = 0;
 };
+
+// Whether this build carries the XRT allocator.
+bool xrtCompiledIn();
 
 // Fails, saying what to set up, when a device file cannot be opened or mapped, or when the
 // DMA buffer lies outside the board's DDR.

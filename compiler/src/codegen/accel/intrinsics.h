@@ -1,0 +1,29 @@
+// The accelerator's tensor intrinsics for one config, each declared by its own tensor
+// expression over one buffer entry (so tensorize can check a loop nest against it), and
+// the memory scopes of its buffers.
+//
+//   accel.gemm     out[b, o] += sum_i int32(x[b, i]) * int32(w[o, i])   (reset: accel.gemm.reset)
+//   accel.alu.add  out = x + y                    ALU ADD, y from a tile
+//   accel.alu.mul  out = int32(x) * imm           ALU MUL with an immediate (x int8 or int32)
+//   accel.alu.requantize  out = requantize(x, m, s)  ALU REQUANT, m and s from tiles
+//   accel.alu.max / accel.alu.min  out = max / min(x, imm)
+// The ALU works in place: the code generator gives `out` the storage of `x`.
+#pragma once
+
+#include "kiln/accel/config.h"
+#include "kiln/schedule/tensor_intrin.h"
+
+namespace kiln::codegen::accel_target {
+
+inline const char* kScopeInp = "accel.inp";
+inline const char* kScopeWgt = "accel.wgt";
+inline const char* kScopeAcc = "accel.acc";
+
+schedule::TensorIntrin gemmIntrin(const accel::Params& p);
+schedule::TensorIntrin aluAddIntrin(const accel::Params& p);
+schedule::TensorIntrin aluMulIntrin(const accel::Params& p, DType x, int64_t imm);
+schedule::TensorIntrin aluRequantIntrin(const accel::Params& p);
+schedule::TensorIntrin aluMaxIntrin(const accel::Params& p, int64_t imm);
+schedule::TensorIntrin aluMinIntrin(const accel::Params& p, int64_t imm);
+
+}  // namespace kiln::codegen::accel_target
