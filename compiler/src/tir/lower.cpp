@@ -27,8 +27,10 @@ Kernel lower(const schedule::Schedule& sch, const std::vector<Tensor>& args,
   s = storageFlatten(s, args, &params);
   dump("storage flattening", s);
   // Loops with guards -> a guard-free main part and its prologue / epilogue.
-  s = partitionLoops(s);
-  dump("loop partitioning", s);
+  if (options.partitionLoops) {
+    s = partitionLoops(s);
+    dump("loop partitioning", s);
+  }
   // Unrolled loops with constant extents -> copies of their bodies.
   s = unrollLoops(s);
   dump("loop unrolling", s);

@@ -19,6 +19,9 @@ struct LowerOptions {
   // loops become vector statements of that width. 0 (a back end without vector IR): they stay
   // loops marked `vectorized`.
   int vectorBytes = 0;
+  // Loop partitioning (loop_partition.cpp). A target that pads in hardware (the accelerator's
+  // loads) turns it off: its copy stages must keep their guarded form.
+  bool partitionLoops = true;
 };
 
 // args: the placeholders the kernel reads and the tensors it writes, in parameter order.

@@ -131,11 +131,16 @@ Tensor scheduleEpilogue(Schedule& s, const Tensor& out, const std::vector<Tensor
   std::vector<std::pair<Tensor, schedule::TensorIntrin>> alu;
   Tensor t = out->op->inputs[0];
   for (;; t = t->op->inputs[0]) {
-    if (t->tag == "requant.bias") alu.emplace_back(t, aluAddIntrin(p));
-    else if (t->tag == "requant") alu.emplace_back(t, aluRequantIntrin(p));
-    else if (t->tag == "requant.max") alu.emplace_back(t, aluMaxIntrin(p, lo));
-    else if (t->tag == "requant.min") alu.emplace_back(t, aluMinIntrin(p, hi));
-    else break;
+    if (t->tag == "requant.bias")
+      alu.emplace_back(t, aluAddIntrin(p));
+    else if (t->tag == "requant")
+      alu.emplace_back(t, aluRequantIntrin(p));
+    else if (t->tag == "requant.max")
+      alu.emplace_back(t, aluMaxIntrin(p, lo));
+    else if (t->tag == "requant.min")
+      alu.emplace_back(t, aluMinIntrin(p, hi));
+    else
+      break;
   }
   for (auto& [st, intrin] : alu) {
     Tensor c = s.cacheWrite(st, kScopeAcc);
@@ -185,6 +190,7 @@ AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::os
   const int64_t B = p.batch, BI = p.block_in, BO = p.block_out;
   tir::LowerOptions lo;
   lo.log = log;
+  lo.partitionLoops = false;  // padding is the loads' job: copy stages stay guarded copies
   AccelKernel k;
   const std::string name = "accel_" + n.name;
 
