@@ -131,16 +131,11 @@ Tensor scheduleEpilogue(Schedule& s, const Tensor& out, const std::vector<Tensor
   std::vector<std::pair<Tensor, schedule::TensorIntrin>> alu;
   Tensor t = out->op->inputs[0];
   for (;; t = t->op->inputs[0]) {
-    if (t->tag == "requant.bias")
-      alu.emplace_back(t, aluAddIntrin(p));
-    else if (t->tag == "requant")
-      alu.emplace_back(t, aluRequantIntrin(p));
-    else if (t->tag == "requant.max")
-      alu.emplace_back(t, aluMaxIntrin(p, lo));
-    else if (t->tag == "requant.min")
-      alu.emplace_back(t, aluMinIntrin(p, hi));
-    else
-      break;
+    if (t->tag == "requant.bias") alu.emplace_back(t, aluAddIntrin(p));
+    else if (t->tag == "requant") alu.emplace_back(t, aluRequantIntrin(p));
+    else if (t->tag == "requant.max") alu.emplace_back(t, aluMaxIntrin(p, lo));
+    else if (t->tag == "requant.min") alu.emplace_back(t, aluMinIntrin(p, hi));
+    else break;
   }
   for (auto& [st, intrin] : alu) {
     Tensor c = s.cacheWrite(st, kScopeAcc);
