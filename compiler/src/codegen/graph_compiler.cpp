@@ -107,7 +107,8 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
             inlined.push_back(tensors[v]);
           }
         }
-      schedule::Schedule sch = schedule::cpuSchedule(outs);
+      schedule::Schedule sch =
+          options.scheduler ? options.scheduler(outs) : schedule::cpuSchedule(outs);
       for (const te::Tensor& t : inlined)
         if (t->op && t->tag == "injective") sch[t].computeInline();
       tir::Kernel kernel = tir::lower(sch, args, name, tir::LowerOptions{options.dumpIr});

@@ -1,6 +1,10 @@
 // `kiln run MODEL --input FILE`: runs a model on an image or a .npy tensor and prints the
 // top-5 classes (or the output shapes), with timings. --target picks the reference
-// executor (default) or the LLVM CPU back end (compile every node, JIT, run).
+// executor (default), the LLVM CPU back end (compile every node, JIT, run) or a GPU back end
+// (opencl, cuda: compile a GPU package into a temporary directory, load it on the device,
+// run). A compiled package runs where it was compiled for; --device states (and checks) it.
+#include <stdlib.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -11,6 +15,7 @@
 
 #include "commands.h"
 #include "kiln/codegen/graph_compiler.h"
+#include "kiln/codegen/package_writer.h"
 #include "kiln/passes/pass.h"
 #include "kiln/passes/quantize.h"
 #include "kiln/ref/executor.h"
@@ -73,12 +78,13 @@ Runner addRun(CLI::App& app) {
     std::string preprocess = "auto", labels;
     int top = 5;
     int repeat = 1;
-    std::string target = "ref";
+    std::string target = "ref", device;
     bool int8 = false;
     std::string rpc, rpcTokenFile;
     std::vector<std::string> calibrate;
     bool dumpIr = false;
     bool dumpLLVM = false;
+    bool dumpSource = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -104,8 +110,13 @@ Runner addRun(CLI::App& app) {
   sub->add_option("--repeat", o->repeat, "Run the model N times and report the median time")
       ->check(CLI::Range(1, 100000));
   sub->add_option("--target", o->target,
-                  "Where to run: ref (the reference executor) or llvm (compiled for this CPU)")
-      ->check(CLI::IsMember({"ref", "llvm"}));
+                  "Where to run a model: ref (the reference executor), llvm (compiled for this "
+                  "CPU), opencl or cuda (compiled for a GPU)")
+      ->check(CLI::IsMember({"ref", "llvm", "opencl", "cuda"}));
+  sub->add_option("--device", o->device,
+                  "Where a compiled package runs: cpu, opencl or cuda (it must be the one it was "
+                  "compiled for)")
+      ->check(CLI::IsMember({"cpu", "opencl", "cuda"}));
   sub->add_option("--rpc", o->rpc,
                   "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT; the "
                   "package's files "
@@ -122,6 +133,8 @@ Runner addRun(CLI::App& app) {
                 "With --target llvm: print every kernel's loop IR after each lowering pass");
   sub->add_flag("--dump-llvm", o->dumpLLVM,
                 "With --target llvm: print the optimized LLVM IR of all kernels");
+  sub->add_flag("--dump-source", o->dumpSource,
+                "With --target opencl or cuda: print the generated kernel source");
   return [o]() {
     auto t0 = Clock::now();
     // A compiled package runs on the runtime alone; its inputs, outputs and metadata stand in
@@ -149,8 +162,8 @@ Runner addRun(CLI::App& app) {
         g.markOutput(g.addValue(v.at("name"), parseDType(v.at("dtype").get<std::string>()),
                                 v.at("shape").get<Shape>()));
       }
-      for (auto& [k, v] : m.value("metadata", nlohmann::json::object()).items())
-        g.metadata[k] = v.get<std::string>();
+      const nlohmann::json metadata = m.value("metadata", nlohmann::json::object());
+      for (auto& [k, v] : metadata.items()) g.metadata[k] = v.get<std::string>();
       const auto colon = o->rpc.rfind(':');
       if (colon == std::string::npos) throw Error("--rpc " + o->rpc + ": expected HOST:PORT");
       std::string token;
@@ -189,11 +202,19 @@ Runner addRun(CLI::App& app) {
       for (const PackageTensor& t : package->outputs())
         g.markOutput(g.addValue(t.name, t.dtype, t.shape));
       for (const auto& [k, v] : package->metadata()) g.metadata[k] = v;
-      if (o->target != "ref" || o->dumpIr || o->dumpLLVM || !o->shapes.empty())
+      if (o->target != "ref" || o->dumpIr || o->dumpLLVM || o->dumpSource || !o->shapes.empty())
         throw Error(
-            "--target, --dump-ir, --dump-llvm and --shape apply to models, not to a compiled "
-            "package");
+            "--target, --dump-ir, --dump-llvm, --dump-source and --shape apply to models, not to "
+            "a compiled package (use --device to say where a package runs)");
+      if (!o->device.empty() && o->device != package->deviceKind())
+        throw Error(o->model + " was compiled for " + package->deviceKind() + ", not " + o->device +
+                    ": compile the model with --target " +
+                    (o->device == "cpu" ? std::string("llvm") : o->device) + " for that device");
     } else {
+      if (!o->device.empty())
+        throw Error(
+            "--device applies to compiled packages; to compile and run a model on a GPU "
+            "use --target opencl or --target cuda");
       g = loadOrThrow(o->model, o->shapes);
     }
     double loadMs = msSince(t0);
@@ -256,16 +277,44 @@ Runner addRun(CLI::App& app) {
       optimizeGraph(g);
       compiled = std::make_unique<codegen::CompiledGraph>(
           g, codegen::CompileOptions{o->dumpIr ? &std::cout : nullptr,
-                                     o->dumpLLVM ? &std::cout : nullptr});
+                                     o->dumpLLVM ? &std::cout : nullptr, nullptr});
       std::ostringstream d;
       d << "llvm " << compiled->target() << " (" << compiled->kernelCount()
         << " kernels compiled in " << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
       device = d.str();
-    } else if (o->dumpIr || o->dumpLLVM) {
+    } else if (o->target == "opencl" || o->target == "cuda") {
+      if (o->dumpLLVM) throw Error("--dump-llvm needs --target llvm");
+      auto tc = Clock::now();
+      optimizeGraph(g);
+      // The same package `kiln compile --target` writes, in a temporary directory; loading it
+      // builds the kernels on the device, after which the directory is not needed.
+      namespace fs = std::filesystem;
+      std::string tmpl = (fs::temp_directory_path() / "kiln-gpu-XXXXXX").string();
+      if (!::mkdtemp(tmpl.data())) throw Error("cannot create a temporary directory");
+      struct Cleanup {
+        std::string dir;
+        ~Cleanup() {
+          std::error_code ec;
+          std::filesystem::remove_all(dir, ec);
+        }
+      } cleanup{tmpl};
+      codegen::writeGpuPackage(
+          g, tmpl, o->target == "cuda" ? codegen::CDialect::CUDA : codegen::CDialect::OpenCL,
+          codegen::CompileOptions{o->dumpIr ? &std::cout : nullptr, nullptr, nullptr},
+          o->dumpSource ? &std::cout : nullptr);
+      auto p = Package::load(tmpl);
+      if (!p) throw p.error();
+      package = std::move(*p);
+      std::ostringstream d;
+      d << package->target() << " (" << package->kernelCount() << " kernels compiled in "
+        << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
+      device = d.str();
+    } else if (o->dumpIr || o->dumpLLVM || o->dumpSource) {
       throw Error(
-          "--dump-ir and --dump-llvm need --target llvm (the reference executor has no IR)");
+          "--dump-ir, --dump-llvm and --dump-source need a compiling --target (llvm, opencl, "
+          "cuda); the reference executor has no IR");
     }
-    if (package)
+    if (package && o->target == "ref")
       device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) +
                " kernels)";
     if (remote)

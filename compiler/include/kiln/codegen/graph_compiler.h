@@ -9,6 +9,7 @@
 // convolution's bias, batch norm, residual add and activation never go through memory.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -17,12 +18,18 @@
 
 #include "kiln/codegen/llvm_jit.h"
 #include "kiln/ir/graph.h"
+#include "kiln/schedule/schedule.h"
 
 namespace kiln::codegen {
+
+// How the kernels' loops are scheduled: the CPU's (the default) or the GPU's, or any other
+// recipe that maps a group's output tensors to a schedule.
+using Scheduler = std::function<schedule::Schedule(const std::vector<te::Tensor>& outputs)>;
 
 struct CompileOptions {
   std::ostream* dumpIr = nullptr;    // loop IR after every lowering pass, per kernel
   std::ostream* dumpLLVM = nullptr;  // the optimized LLVM module
+  Scheduler scheduler;               // null: schedule::cpuSchedule
 };
 
 // A graph lowered to loop-IR kernels, and the order to call them in: step i calls kernel

@@ -6,9 +6,13 @@
 //                  activations, each at an offset in one arena planned at compile time), the
 //                  kernel calls in order, and the model's metadata (class labels, preprocessing)
 //   params.bin     the constants, each 64-byte aligned, at the offsets the manifest gives
-//   kernels.so     the kernels, for the package's CPU (target "llvm")
+//   kernels.so     the kernels, for the package's CPU (target "llvm"), or
+//   kernels.cl / kernels.cu  their OpenCL C / CUDA C source (targets "opencl", "cuda"), which
+//                  the device compiles once when the package loads; each step then lists its
+//                  launches (function, grid, block) and workspace sizes
 // Package::load checks the manifest against the files and refuses a package for another CPU
-// or a newer format, saying so.
+// or a newer format, saying so; a GPU package opens its device (kiln/runtime/device.h) and
+// says why when it cannot.
 #pragma once
 
 #include <map>
@@ -19,6 +23,8 @@
 #include "kiln/runtime/ndarray.h"
 
 namespace kiln {
+
+class GpuExecutor;
 
 inline constexpr int kPackageFormatVersion = 1;
 
@@ -37,15 +43,22 @@ class Package {
   const std::vector<PackageTensor>& outputs() const { return outputs_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   std::string target() const { return target_; }
+  // "cpu", "opencl" or "cuda": where the kernels run.
+  std::string deviceKind() const { return deviceKind_; }
   size_t kernelCount() const { return steps_.size(); }
   size_t arenaBytes() const { return arenaBytes_; }
 
   // Inputs by name; returns the outputs in order. Throws kiln::Error for a missing input or
   // one of the wrong dtype or shape.
   std::vector<NDArray> run(const std::map<std::string, NDArray>& inputs);
+  // GPU packages: runs the network n times on the inputs of the last run(), already on the
+  // device, and returns milliseconds per run (no copies; a CUDA package replays its graph).
+  // Throws kiln::Error for a CPU package.
+  double timeOnDevice(int n);
 
  private:
   Package() = default;
+  friend struct GpuPackageLoader;  // package.cpp: the GPU half of load()
   enum class Storage { kInput, kConst, kArena };
   struct Slot {
     PackageTensor tensor;
@@ -68,6 +81,8 @@ class Package {
   NDArray params_, arena_;
   size_t arenaBytes_ = 0;
   void* library_ = nullptr;
+  std::string deviceKind_ = "cpu";
+  std::unique_ptr<GpuExecutor> gpu_;
 };
 
 }  // namespace kiln
