@@ -478,8 +478,10 @@ std::shared_ptr<Spec> parseSpec(std::string_view yaml, const std::string& origin
     if (s.timing.back().value < 0) r.fail(w, "must not be negative");
   }
   for (const char* n :
-       {"issue_cycles", "token_cycles", "gemm_ii", "gemm_depth", "alu_read_cycles", "alu_depth",
-        "sram_write_cycles", "sram_read_cycles", "fetch_burst", "watchdog_cycles"})
+       {"issue_cycles", "command_cycles", "complete_cycles", "token_cycles", "gemm_ii",
+        "gemm_depth", "alu_read_cycles", "alu_depth", "sram_write_cycles", "sram_read_cycles",
+        "dma_request_cycles", "dma_element_cycles", "dma_job_gap_cycles", "dma_done_cycles",
+        "store_row_cycles", "fetch_burst", "watchdog_cycles"})
     if (std::none_of(s.timing.begin(), s.timing.end(),
                      [&](const NamedValue& v) { return v.name == n; }))
       r.fail("timing.values", "'" + std::string(n) + "' is missing");

@@ -140,8 +140,8 @@ class RtlBackend : public driver::Backend {
     m.m_axi_arready_i = 1;
     m.m_axi_awready_i = 1;
     m.m_axi_wready_i = !writes_.empty();
-    m.m_axi_bvalid_i = !bresps_.empty();
-    m.m_axi_bresp_i = !bresps_.empty() && bresps_.front() ? 2 : 0;
+    m.m_axi_bvalid_i = !bresps_.empty() && bresps_.front().second <= cycles_;
+    m.m_axi_bresp_i = !bresps_.empty() && bresps_.front().first ? 2 : 0;
     m.m_axi_bid_i = 0;
     m.eval();
     const bool ar = m.m_axi_arvalid_o && m.m_axi_arready_i;
@@ -168,7 +168,9 @@ class RtlBackend : public driver::Backend {
       else
         b.err = true;
       if (++b.beat > b.len) {
-        bresps_.push_back(b.err);
+        // The write response comes dramLatency cycles after the last beat.
+        bresps_.push_back(
+            {b.err, cycles_ - 1 + static_cast<uint64_t>(std::max(options_.dramLatency, 1))});
         writes_.pop_front();
       }
     }
@@ -182,7 +184,7 @@ class RtlBackend : public driver::Backend {
   std::unique_ptr<VerilatedContext> context_;
   std::unique_ptr<Model> model_;
   std::deque<Burst> reads_, writes_;
-  std::deque<bool> bresps_;
+  std::deque<std::pair<bool, uint64_t>> bresps_;  // error, the cycle it may come
   uint64_t cycles_ = 0;
   size_t next_ = 0;
   int live_ = 0;

@@ -113,18 +113,26 @@ ModuleCounters countersOf(Module m) {
 
 // The spec's timing values (hw/spec/accel.yaml, `timing`), read once per run.
 struct Timing {
-  uint64_t issue, token, gemm_ii, gemm_depth, alu_read, alu_depth, sram_write, sram_read;
+  uint64_t issue, command, complete, token, gemm_ii, gemm_depth, alu_read, alu_depth;
+  uint64_t sram_write, sram_read, dma_request, dma_element, dma_job_gap, dma_done, store_row;
   uint64_t fetch_burst, watchdog;
 
   explicit Timing(const accel::Spec& s)
       : issue(s.timingValue("issue_cycles")),
+        command(s.timingValue("command_cycles")),
+        complete(s.timingValue("complete_cycles")),
         token(s.timingValue("token_cycles")),
         gemm_ii(s.timingValue("gemm_ii")),
         gemm_depth(s.timingValue("gemm_depth")),
         alu_read(s.timingValue("alu_read_cycles")),
         alu_depth(s.timingValue("alu_depth")),
-        sram_write(s.timingValue("sram_write_cycles")),
+        sram_write(std::max<int64_t>(1, s.timingValue("sram_write_cycles"))),
         sram_read(s.timingValue("sram_read_cycles")),
+        dma_request(s.timingValue("dma_request_cycles")),
+        dma_element(s.timingValue("dma_element_cycles")),
+        dma_job_gap(s.timingValue("dma_job_gap_cycles")),
+        dma_done(s.timingValue("dma_done_cycles")),
+        store_row(s.timingValue("store_row_cycles")),
         fetch_burst(std::max<int64_t>(1, s.timingValue("fetch_burst"))),
         watchdog(s.timingValue("watchdog_cycles")) {}
 };
@@ -170,8 +178,7 @@ struct TokenQueue {
   sc_core::sc_event pushed, popped;
 };
 
-// The AXI port: one read and one write data channel shared by every module. A transfer
-// waits for the latency and for the channel; its rows are bursts of whole beats.
+// The AXI read data channel, shared by fetch, load and compute.
 struct Channel {
   uint64_t free = 0;  // the cycle the data channel is next free
 };
@@ -183,6 +190,8 @@ class Engine : public sc_core::sc_module {
   explicit Engine(const sc_core::sc_module_name& n) : sc_core::sc_module(n) {
     unit_ = sc_core::sc_time(1, sc_core::SC_NS).value();
     SC_THREAD(fetchThread);
+    set_stack_size(kStackBytes);
+    SC_THREAD(dispatchThread);
     set_stack_size(kStackBytes);
     SC_THREAD(loadThread);
     set_stack_size(kStackBytes);
@@ -203,13 +212,14 @@ class Engine : public sc_core::sc_module {
     job_ = &job;
     out_ = Outcome{};
     aborted_ = false;
-    rd_ = wr_ = Channel{};
-    drain_at_ = 0;
-    pipe_ = Opcode::kFinish;
+    rd_ = Channel{};
+    ar_free_ = 0;
+    fetched_.clear();
+    dispatched_.clear();
     for (auto& q : commands_) q.entries.clear();
     for (auto& q : tokens_) q.visible.clear();
     t0_ = sc_core::sc_time_stamp().value() / unit_;
-    running_ = 4;
+    running_ = 5;
     ++generation_;
     start_.notify(sc_core::SC_ZERO_TIME);
     sc_core::sc_start();
@@ -255,6 +265,8 @@ class Engine : public sc_core::sc_module {
       q.pushed.notify(sc_core::SC_ZERO_TIME);
       q.popped.notify(sc_core::SC_ZERO_TIME);
     }
+    fetchedEvent_.notify(sc_core::SC_ZERO_TIME);
+    dispatchedEvent_.notify(sc_core::SC_ZERO_TIME);
   }
 
   [[noreturn]] void fault() {
@@ -271,24 +283,59 @@ class Engine : public sc_core::sc_module {
   }
 
   // --- DRAM ----------------------------------------------------------------------------
+  //
+  // The AXI read port as the RTL's master and the DRAM see it: one burst address per
+  // cycle (ar_), and one read data channel that returns the bursts' beats in the order of
+  // their addresses, the first `latency` cycles after its address, one beat per cycle
+  // (rd_). The write channels belong to the store module alone.
 
-  uint64_t beats(uint64_t rows, uint64_t row_bytes) const {
-    return rows * ((row_bytes + job_->bytes_per_cycle - 1) / job_->bytes_per_cycle);
+  uint64_t beatBytes() const { return job_->bytes_per_cycle; }
+  uint64_t beatsOf(uint64_t first_byte, uint64_t bytes) const {
+    if (bytes == 0) return 0;
+    return (first_byte + bytes - 1) / beatBytes() - first_byte / beatBytes() + 1;
   }
-  // Reads `rows` bursts of row_bytes requested at cycle t; returns when the last data beat
-  // has arrived.
-  uint64_t dramRead(uint64_t t, uint64_t rows, uint64_t row_bytes) {
-    if (rows == 0 || row_bytes == 0) return t;
-    uint64_t start = std::max(t + job_->latency, rd_.free);
-    rd_.free = start + beats(rows, row_bytes);
-    return rd_.free;
+
+  // A DMA job started at cycle t: its burst address goes out, and the cycle its first
+  // beat can arrive is returned (the channel is then reserved from there by `reserveRead`).
+  uint64_t requestRead(uint64_t t) {
+    uint64_t ar = std::max(t + job_->timing.dma_request, ar_free_);
+    ar_free_ = ar + 1;
+    return std::max(ar + job_->latency, rd_.free);
   }
-  // Writes bursts whose data is ready from cycle t; returns when the write is acknowledged.
-  uint64_t dramWrite(uint64_t t, uint64_t rows, uint64_t row_bytes) {
-    if (rows == 0 || row_bytes == 0) return t;
-    uint64_t start = std::max(t, wr_.free);
-    wr_.free = start + beats(rows, row_bytes);
-    return wr_.free + job_->latency;
+  void reserveRead(uint64_t last_beat) { rd_.free = std::max(rd_.free, last_beat + 1); }
+
+  // One DMA job of `count` elements of `elem` bytes from DRAM byte `addr`, started at
+  // cycle t, whose consumer can take element k no earlier than ready(k) (the LOAD's walk).
+  // Returns the cycle each element is taken, in `taken`, as kiln_dma_reader delivers them:
+  // an element of whole beats one cycle (dma_element) after its last beat, its beats held
+  // back while the element before it waits; narrower ones straight from their beat, one per
+  // cycle.
+  template <typename Ready>
+  void readJob(uint64_t t, uint64_t addr, uint64_t count, uint64_t elem, Ready ready,
+               std::vector<uint64_t>& taken) {
+    const Timing& tm = job_->timing;
+    taken.resize(count);
+    uint64_t first = requestRead(t);
+    uint64_t beat = first;  // the cycle the next beat can be taken
+    if (elem >= beatBytes()) {
+      const uint64_t lanes = elem / beatBytes();
+      for (uint64_t k = 0; k < count; ++k) {
+        // Lane 0 waits until the element before it has been taken.
+        uint64_t b = std::max(first + k * lanes, k ? std::max(beat, taken[k - 1]) : beat);
+        b += lanes - 1;  // the element's last beat
+        taken[k] = std::max<uint64_t>(b + tm.dma_element, ready(k));
+        beat = b + 1;
+      }
+      reserveRead(beat - 1);
+    } else {
+      const uint64_t per_beat = beatBytes() / elem;
+      const uint64_t lane0 = (addr % beatBytes()) / elem;
+      for (uint64_t k = 0; k < count; ++k) {
+        uint64_t nominal = first + (lane0 + k) / per_beat;
+        taken[k] = std::max<uint64_t>({nominal, k ? taken[k - 1] + 1 : nominal, ready(k)});
+      }
+      reserveRead(taken[count - 1]);
+    }
   }
 
   // --- Processes -----------------------------------------------------------------------
@@ -309,7 +356,10 @@ class Engine : public sc_core::sc_module {
   }
 
   void fetchThread() {
-    serve([this] { fetch(); });
+    serve([this] { fetchRead(); });
+  }
+  void dispatchThread() {
+    serve([this] { dispatch(); });
   }
   void loadThread() {
     serve([this] { execute(Module::kLoad); });
@@ -323,41 +373,65 @@ class Engine : public sc_core::sc_module {
 
   CommandQueue& commandQueue(Module m) { return commands_[static_cast<int>(m)]; }
 
-  void fetch() {
+  // Fetch's reader: DMA jobs of fetch_burst instructions into a buffer of twice that; a job
+  // starts once the last one is done and the buffer has room for all of it.
+  void fetchRead() {
     const Job& j = *job_;
     const size_t n = j.stream.size();
     const uint64_t insn_bytes = static_cast<uint64_t>(j.config->layout().insnBytes());
-    const auto depth = static_cast<size_t>(j.config->params().insn_queue_depth);
-    auto burstEnd = [&](size_t first) { return std::min<size_t>(first + j.timing.fetch_burst, n); };
+    const size_t buffer = 2 * j.timing.fetch_burst;
     add(kFetchDmaBytes, n * insn_bytes);
-    size_t next = 0;
-    uint64_t arrival = dramRead(now() + j.timing.issue, 1, (burstEnd(0) - 0) * insn_bytes);
-    while (next < n) {
-      sleepUntil(arrival);
-      size_t end = burstEnd(next);
-      if (end < n) arrival = dramRead(now(), 1, (burstEnd(end) - end) * insn_bytes);
-      uint64_t cursor = now();
-      for (size_t i = next; i < end; ++i) {
-        Module m = j.stepper->moduleOf(i);
-        CommandQueue& q = commandQueue(m);
-        if (q.entries.size() >= depth) {
-          sleepUntil(cursor);
-          uint64_t t = now();
-          while (q.entries.size() >= depth) waitOn(q.popped);
-          add(kFetchStallQueue, now() - t);
-          traceEvent(Module::kFetch, "wait: " + std::string(accel::name(m)) + " command queue full",
-                     t, now(), true);
-          cursor = now();
-        }
-        q.entries.emplace_back(i, cursor);
-        j.stepper->dispatch(i);
-        q.pushed.notify();
-        ++cursor;
-        add(kFetchInsns, 1);
+    std::vector<uint64_t> taken;
+    uint64_t start = 0;
+    for (size_t a = 0; a < n;) {
+      const size_t chunk = std::min<size_t>(j.timing.fetch_burst, n - a);
+      // Room: every instruction but (buffer - chunk) of those read so far dispatched.
+      if (a + chunk > buffer) {
+        const size_t need = a + chunk - buffer;
+        while (dispatched_.size() < need) waitOn(dispatchedEvent_);
+        start = std::max(start, dispatched_[need - 1] + 1);
       }
-      sleepUntil(cursor);
+      sleepUntil(start);
+      readJob(
+          now(), a * insn_bytes, chunk, insn_bytes, [](uint64_t) -> uint64_t { return 0; }, taken);
+      for (size_t k = 0; k < chunk; ++k) fetched_.push_back(taken[k]);
+      fetchedEvent_.notify();
       progress();
-      next = end;
+      start = taken[chunk - 1] + j.timing.dma_job_gap;
+      a += chunk;
+    }
+  }
+
+  // Fetch's dispatch: one instruction per cycle from the buffer (the cycle after it is
+  // written) to its module's command queue, waiting while that queue is full.
+  void dispatch() {
+    const Job& j = *job_;
+    const size_t n = j.stream.size();
+    const auto depth = static_cast<size_t>(j.config->params().insn_queue_depth);
+    uint64_t cursor = 0;
+    for (size_t i = 0; i < n; ++i) {
+      while (fetched_.size() <= i) waitOn(fetchedEvent_);
+      cursor = std::max(cursor, fetched_[i] + 1);
+      sleepUntil(cursor);
+      Module m = j.stepper->moduleOf(i);
+      CommandQueue& q = commandQueue(m);
+      if (q.entries.size() >= depth) {
+        uint64_t t = now();
+        while (q.entries.size() >= depth) waitOn(q.popped);
+        sleepUntil(now() + j.timing.command);  // the pop is seen the cycle after
+        add(kFetchStallQueue, now() - t);
+        traceEvent(Module::kFetch, "wait: " + std::string(accel::name(m)) + " command queue full",
+                   t, now(), true);
+      }
+      cursor = now();
+      q.entries.emplace_back(i, cursor + j.timing.command);
+      j.stepper->dispatch(i);
+      q.pushed.notify();
+      dispatched_.push_back(cursor);
+      dispatchedEvent_.notify();
+      add(kFetchInsns, 1);
+      progress();
+      ++cursor;
     }
   }
 
@@ -396,6 +470,7 @@ class Engine : public sc_core::sc_module {
 
   void execute(Module m) {
     const Job& j = *job_;
+    const Timing& tm = j.timing;
     const ModuleCounters c = countersOf(m);
     CommandQueue& cq = commandQueue(m);
     for (size_t k = 0; k < j.insns_of[static_cast<int>(m)]; ++k) {
@@ -414,9 +489,7 @@ class Engine : public sc_core::sc_module {
       const Insn& in = j.stream[i];
       waitTokens(m, in, c);
 
-      // Start: take the command and the tokens, and apply the instruction.
-      cq.entries.pop_front();
-      cq.popped.notify();
+      // Start: take the tokens and apply the instruction.
       for (int f = 0; f < 2; ++f) {
         if (!flag(in, f)) continue;
         TokenQueue& q = tokens_[j.queue_of[static_cast<int>(m)][f]];
@@ -426,66 +499,65 @@ class Engine : public sc_core::sc_module {
       progress();
       if (!j.stepper->execute(i)) fault();
       uint64_t start = now();
-      uint64_t end = timeOf(m, in, start, c);
+      if (in.opcode == Opcode::kFinish) {
+        // FINISH stops the run: the cycle counter counts its start cycle last.
+        add(c.insns, 1);
+        out_.finished = true;
+        out_.counters[kCycles] = start + tm.issue;
+        if (j.trace)
+          traceEvent(m, "#" + std::to_string(i) + " FINISH", start, start + tm.issue, false);
+        cq.entries.pop_front();
+        return;
+      }
+      uint64_t done = timeOf(m, in, start, c);
+      // Complete: pop the command, push the tokens.
+      uint64_t end = done + tm.complete;
       sleepUntil(end);
       add(c.insns, 1);
       if (j.trace)
         traceEvent(m, "#" + std::to_string(i) + " " + accel::describe(in), start, end, false);
-
-      // Complete: push the tokens.
+      cq.entries.pop_front();
+      cq.popped.notify();
       for (int f = 2; f < 4; ++f) {
         if (!flag(in, f)) continue;
         TokenQueue& q = tokens_[j.queue_of[static_cast<int>(m)][f]];
-        q.visible.push_back(end + j.timing.token);
+        q.visible.push_back(end + tm.token);
         q.pushed.notify();
       }
       progress();
-      if (in.opcode == Opcode::kFinish) {
-        out_.finished = true;
-        out_.counters[kCycles] = end;
-      }
+      sleepUntil(end + tm.command);  // the next command is seen the cycle after the pop
     }
   }
 
-  // The cycle instruction `in`, started at `start`, completes; adds its busy and DRAM cycles.
+  // The cycle the engine of instruction `in`, started at `start`, is done; adds its busy
+  // and DRAM cycles. LOADs sleep through their rows, so that their DMA jobs take the read
+  // channel in the order the hardware's requests do.
   uint64_t timeOf(Module m, const Insn& in, uint64_t start, const ModuleCounters& c) {
     const Job& j = *job_;
     const Timing& tm = j.timing;
-    const bool pushes = in.push_prev || in.push_next;
-    uint64_t end = start;
+    uint64_t done = start;
     switch (in.opcode) {
-      case Opcode::kLoad: {
-        uint64_t t = start;
-        if (m == Module::kCompute) t = std::max(t, drainPipe());
-        uint64_t elem = static_cast<uint64_t>(j.config->elementBytes(in.memory_type));
-        uint64_t issued = t + tm.issue;
-        uint64_t data = dramRead(issued, in.y_size, uint64_t{in.x_size} * elem);
-        uint64_t entries = (uint64_t{in.y_pad_0} + in.y_size + in.y_pad_1) *
-                           (uint64_t{in.x_pad_0} + in.x_size + in.x_pad_1);
-        uint64_t written = issued + entries * tm.sram_write;
-        end = std::max(data, written);
-        add(c.stall_dram, end - written);
-        add(c.dma_bytes, uint64_t{in.y_size} * in.x_size * elem);
-        add(m == Module::kCompute ? kComputeBusyLoad : kLoadBusy, end - start);
+      case Opcode::kLoad:
+        done = loadTime(in, start + tm.issue);
+        add(c.stall_dram, stall_);
+        add(c.dma_bytes, uint64_t{in.y_size} * in.x_size *
+                             static_cast<uint64_t>(j.config->elementBytes(in.memory_type)));
+        add(m == Module::kCompute ? kComputeBusyLoad : kLoadBusy, done - start);
         break;
-      }
       case Opcode::kStore: {
-        uint64_t elem = static_cast<uint64_t>(j.config->elementBytes(in.memory_type));
-        uint64_t issued = start + tm.issue;
-        uint64_t read = issued + uint64_t{in.y_size} * in.x_size * tm.sram_read;
-        uint64_t acked = dramWrite(issued + tm.sram_read, in.y_size, uint64_t{in.x_size} * elem);
-        end = std::max(read, acked);
-        add(c.stall_dram, end - read);
-        add(c.dma_bytes, uint64_t{in.y_size} * in.x_size * elem);
-        add(kStoreBusy, end - start);
+        done = storeTime(in, start + tm.issue);
+        add(c.dma_bytes, uint64_t{in.y_size} * in.x_size *
+                             static_cast<uint64_t>(j.config->elementBytes(in.memory_type)));
+        add(kStoreBusy, done - start);
         break;
       }
       case Opcode::kGemm:
       case Opcode::kAlu: {
+        // The micro-op loop issues an iteration per initiation interval; the instruction is
+        // done when its pipeline has drained (no overlap with the next instruction).
         bool gemm = in.opcode == Opcode::kGemm;
-        uint64_t t = start;
-        if (pipe_ != in.opcode) t = std::max(t, drainPipe());
-        uint64_t iterations = uint64_t{in.iter_out} * in.iter_in * (in.uop_end - in.uop_begin);
+        uint64_t iterations = uint64_t{in.iter_out} * in.iter_in *
+                              (in.uop_end > in.uop_begin ? in.uop_end - in.uop_begin : 0);
         uint64_t ii = tm.gemm_ii, depth = tm.gemm_depth;
         if (!gemm) {
           bool binary = in.alu_op != AluOp::kMac && in.alu_op != AluOp::kRequant;
@@ -493,25 +565,90 @@ class Engine : public sc_core::sc_module {
           ii = std::max<uint64_t>(1, reads * tm.alu_read);
           depth = tm.alu_depth;
         }
-        uint64_t issued = t + tm.issue + iterations * ii;
-        pipe_ = in.opcode;
-        drain_at_ = issued + depth;
-        end = pushes ? drain_at_ : issued;
-        add(gemm ? kComputeBusyGemm : kComputeBusyAlu, end - start);
+        // An empty loop nest passes its Run and Drain states, a cycle each.
+        done = start + tm.issue + (iterations ? iterations * ii + depth : 2);
+        add(gemm ? kComputeBusyGemm : kComputeBusyAlu, done - start);
         add(gemm ? kComputeGemmUops : kComputeAluUops, iterations);
         break;
       }
       case Opcode::kFinish:
-        end = std::max(start, drainPipe()) + tm.issue;
         break;
     }
-    return end;
+    return done;
   }
 
-  // The cycle the compute pipeline has written its last result; it is then empty.
-  uint64_t drainPipe() {
-    pipe_ = Opcode::kFinish;
-    return drain_at_;
+  // A LOAD whose walk starts at cycle `walk0` (kiln_dma_load): one buffer entry per
+  // sram_write cycles in order, padding at once, data as its element is taken; each row is
+  // one DMA job, the next started dma_job_gap after the last element was taken. Sets
+  // stall_ to the cycles the walk waited for data.
+  uint64_t loadTime(const Insn& in, uint64_t walk0) {
+    const Timing& tm = job_->timing;
+    const uint64_t elem = static_cast<uint64_t>(job_->config->elementBytes(in.memory_type));
+    const uint64_t cols = uint64_t{in.x_pad_0} + in.x_size + in.x_pad_1;
+    const uint64_t rows = uint64_t{in.y_pad_0} + in.y_size + in.y_pad_1;
+    stall_ = 0;
+    if (rows == 0 || cols == 0) return walk0 + tm.dma_done;
+    uint64_t next_write = walk0;  // the cycle the walk can write its next entry
+    uint64_t job_start = walk0;   // the cycle the reader can start the next row's job
+    uint64_t last_taken = 0;
+    bool any = false;
+    auto pad = [&](uint64_t entries) { next_write += entries * tm.sram_write; };
+    pad(uint64_t{in.y_pad_0} * cols);
+    std::vector<uint64_t> taken;
+    for (uint64_t y = 0; y < in.y_size; ++y) {
+      pad(in.x_pad_0);
+      if (in.x_size) {
+        sleepUntil(job_start);
+        const uint64_t row_walk = next_write;
+        const uint64_t addr = (uint64_t{in.dram_base} + y * in.x_stride) * elem;
+        readJob(
+            now(), addr, in.x_size, elem, [&](uint64_t k) { return row_walk + k * tm.sram_write; },
+            taken);
+        // Walk positions are serial: a late element delays those after it.
+        uint64_t w = row_walk;
+        for (uint64_t k = 0; k < in.x_size; ++k) {
+          uint64_t t = std::max(w, taken[k]);
+          stall_ += t - w;
+          w = t + tm.sram_write;
+        }
+        next_write = w;
+        last_taken = taken.back();
+        job_start = last_taken + tm.dma_job_gap;
+        any = true;
+      }
+      pad(in.x_pad_1);
+    }
+    pad(uint64_t{in.y_pad_1} * cols);
+    // The walk's last write was at next_write - sram_write; then the engine waits for the
+    // reader to be free and reports done.
+    uint64_t end = next_write;
+    if (any) end = std::max(end, last_taken + tm.dma_job_gap);
+    return end + tm.dma_done;
+  }
+
+  // A STORE whose engine starts at cycle `t` (kiln_dma_store): per row, store_row cycles,
+  // then per burst (at most 256 beats, not crossing 4 KiB) the address, each out tile read
+  // (sram_read) and sent beat by beat, and the write response `latency` after the last beat.
+  uint64_t storeTime(const Insn& in, uint64_t t) {
+    const Timing& tm = job_->timing;
+    const uint64_t elem = static_cast<uint64_t>(job_->config->elementBytes(in.memory_type));
+    const uint64_t tile_beats = std::max<uint64_t>(1, elem / beatBytes());
+    for (uint64_t y = 0; y < in.y_size && in.x_size; ++y) {
+      t += tm.store_row;
+      const uint64_t addr = (uint64_t{in.dram_base} + y * in.x_stride) * elem;
+      uint64_t beat = addr / beatBytes();
+      uint64_t left = in.x_size * tile_beats;
+      while (left) {
+        uint64_t len =
+            std::min<uint64_t>({256, left, 4096 / beatBytes() - beat % (4096 / beatBytes())});
+        t += tm.dma_request;
+        beat += len;
+        left -= len;
+        t += std::max<uint64_t>(1, job_->latency);
+      }
+      t += in.x_size * (tm.sram_read + tile_beats);
+    }
+    return t;
   }
 
   Job* job_ = nullptr;
@@ -524,9 +661,12 @@ class Engine : public sc_core::sc_module {
   sc_core::sc_event start_;
   std::array<CommandQueue, accel::kNumModules> commands_;
   std::array<TokenQueue, 4> tokens_;
-  Channel rd_, wr_;
-  uint64_t drain_at_ = 0;
-  Opcode pipe_ = Opcode::kFinish;  // the pipeline in use (kFinish: none)
+  Channel rd_;
+  uint64_t ar_free_ = 0;
+  uint64_t stall_ = 0;
+  // Fetch: the cycle each instruction is in its buffer, and each dispatch.
+  std::vector<uint64_t> fetched_, dispatched_;
+  sc_core::sc_event fetchedEvent_, dispatchedEvent_;
 };
 
 std::mutex& engineMutex() {

@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "kiln/codegen/llvm_aot.h"
 #include "kiln/codegen/llvm_jit.h"
 #include "kiln/schedule/cpu_schedule.h"
 #include "kiln/schedule/default_schedule.h"
@@ -29,6 +30,11 @@ std::vector<float> randomVec(size_t n, uint32_t seed) {
   std::vector<float> v(n);
   for (float& x : v) x = d(g);
   return v;
+}
+
+// Lowering for this machine: vectorized to the width of its vector registers.
+tir::LowerOptions forHost() {
+  return {nullptr, codegen::vectorUnit(codegen::aotTarget("host")).bytes};
 }
 
 size_t numel(const Tensor& t) {
@@ -80,7 +86,7 @@ class ConvProblem {
 
   ConvRun run(const Schedule& sch) const {
     ConvRun r;
-    tir::Kernel kern = tir::lower(sch, {x_, w_, b_, y_}, "conv");
+    tir::Kernel kern = tir::lower(sch, {x_, w_, b_, y_}, "conv", forHost());
     r.ir = tir::printKernel(kern);
     std::ostringstream ll;
     auto jit = codegen::LLVMJit::compile({kern}, codegen::JitOptions{&ll});
@@ -164,7 +170,10 @@ TEST(CpuSchedule, ConvIsRegisterTiledParallelAndVectorized) {
   // The padded copy is its own stage; the reduction reads it without a select.
   EXPECT_NE(r.ir.find("allocate conv.pad"), std::string::npos) << r.ir;
   EXPECT_NE(r.ir.find("parallel for (conv.conv.i0_o_i2"), std::string::npos) << r.ir;
-  EXPECT_NE(r.ir.find("vectorized for (conv.conv.i3.i, 0, 14)"), std::string::npos) << r.ir;
+  // The 14-wide row is one vector statement: the output row a ramp of 14 lanes.
+  EXPECT_NE(r.ir.find("conv[ramp("), std::string::npos) << r.ir;
+  EXPECT_NE(r.ir.find(", 1, 14)]"), std::string::npos) << r.ir;
+  EXPECT_EQ(r.ir.find("vectorized for"), std::string::npos) << r.ir;
   // The output-channel tile (16 rows of one register) is unrolled: its copies of the
   // update follow each other.
   EXPECT_EQ(r.ir.find("for (conv.conv.i1.i"), std::string::npos)
@@ -222,7 +231,7 @@ TEST(CpuSchedule, MatmulMatchesDirectLoops) {
                bv[static_cast<size_t>(c.transB ? j * c.k + q : q * c.n + j)];
         want[static_cast<size_t>(i * c.n + j)] = s;
       }
-    tir::Kernel kern = tir::lower(schedule::cpuSchedule({y}), {a, b, bias, y}, "gemm");
+    tir::Kernel kern = tir::lower(schedule::cpuSchedule({y}), {a, b, bias, y}, "gemm", forHost());
     const std::string ir = tir::printKernel(kern);
     EXPECT_NE(ir.find("parallel for"), std::string::npos) << ir;
     auto jit = codegen::LLVMJit::compile({kern});

@@ -1,10 +1,11 @@
 // Loop IR -> LLVM IR. One IRVisitor walks a lowered kernel and emits its function:
 //   - `void name(ptr args)` loads one buffer pointer per parameter and calls
 //     `name.impl(ptr noalias, ...)`, so LLVM knows kernel buffers never overlap;
-//   - serial loops are plain counted loops; a vectorized loop of constant extent whose body
-//     is unit-stride float arithmetic becomes vector statements of that many lanes
-//     (emitVectorBody); other vectorized loops carry llvm.loop.vectorize.enable for LLVM's
-//     loop vectorizer (unrolling already happened in lowering);
+//   - serial loops are plain counted loops; vector expressions (made by lowering's
+//     vectorization pass, tir/vectorize.cpp) are LLVM vectors of as many lanes: a load or
+//     store at a ramp of stride 1 is one vector load or store, another vector index a
+//     gather or scatter; a loop still marked vectorized (one the pass could not turn into
+//     vector statements) carries llvm.loop.vectorize.enable for LLVM's loop vectorizer;
 //   - a parallel loop's body is outlined into `void f(i64 begin, i64 end, ptr closure)`,
 //     its free variables and buffers packed into a closure of 8-byte slots, and run through
 //     the runtime's kiln_parallel_for; f unpacks them and calls the body with noalias
@@ -57,120 +58,6 @@ class UsedSymbols : public IRVisitor {
     IRVisitor::visit(op);
   }
 };
-
-// Does e mention variable v?
-class MentionsVar : public IRVisitor {
- public:
-  explicit MentionsVar(const ExprNode* v) : v_(v) {}
-  bool found = false;
-  using IRVisitor::visit;
-  void visit(const VarNode* op) override { found = found || op == v_; }
-
- private:
-  const ExprNode* v_;
-};
-bool mentions(const Expr& e, const ExprNode* v) {
-  MentionsVar m(v);
-  m.visitExpr(e);
-  return m.found;
-}
-
-// The coefficient of v in an index expression that is affine in v; nullopt otherwise.
-std::optional<int64_t> coefficientOf(const Expr& e, const ExprNode* v) {
-  if (!mentions(e, v)) return 0;
-  if (e.get() == v) return 1;
-  const Binary* b = e.as<Binary>();
-  if (!b) return std::nullopt;
-  auto ca = coefficientOf(b->a, v), cb = coefficientOf(b->b, v);
-  if (!ca || !cb) return std::nullopt;
-  switch (b->op) {
-    case BinOp::Add:
-      return *ca + *cb;
-    case BinOp::Sub:
-      return *ca - *cb;
-    case BinOp::Mul:
-      if (const IntImm* k = b->b.as<IntImm>()) return *ca * k->value;
-      if (const IntImm* k = b->a.as<IntImm>()) return *cb * k->value;
-      return std::nullopt;
-    default:
-      return std::nullopt;
-  }
-}
-
-// Explicit vectorization of a `vectorized` loop of constant extent (Halide's approach): the
-// body is stores of unit stride in the loop variable whose values are float arithmetic on
-// loads of unit stride, or on values that do not depend on the loop (broadcast). Such a
-// loop becomes one vector statement per store, of the loop's extent in lanes (LLVM widens
-// odd lane counts to whole registers), so a short row is one masked-width operation rather
-// than a vector loop plus a remainder. Other loops are left to LLVM's loop vectorizer.
-bool unitStride(const Expr& index, const ExprNode* v) {
-  auto c = coefficientOf(index, v);
-  return c && *c == 1;
-}
-// Lanes must not see each other's stores: a buffer the body writes may only be read at the
-// very element the same statement writes (as a reduction's update does), so running each
-// statement for all lanes at once equals running the lanes one after another.
-using StoredBuffers = std::set<const BufferNode*>;
-bool vectorizableValue(const Expr& e, const ExprNode* v, const Store& st,
-                       const StoredBuffers& stored) {
-  if (const Load* l = e.as<Load>()) {
-    if (stored.count(l->buffer.get()) &&
-        (l->buffer.get() != st.buffer.get() || printExpr(l->index) != printExpr(st.index)))
-      return false;
-    return !mentions(e, v) || (l->buffer->dtype != DType::Bool && unitStride(l->index, v));
-  }
-  if (!mentions(e, v)) {
-    // Any load inside must still respect the rule above.
-    class Loads : public IRVisitor {
-     public:
-      std::vector<const Load*> found;
-      using IRVisitor::visit;
-      void visit(const Load* op) override {
-        found.push_back(op);
-        IRVisitor::visit(op);
-      }
-    } loads;
-    loads.visitExpr(e);
-    for (const Load* l : loads.found)
-      if (stored.count(l->buffer.get())) return false;
-    return true;
-  }
-  const Binary* b = e.as<Binary>();
-  if (!b || !isFloat(b->type)) return false;
-  switch (b->op) {
-    case BinOp::Add:
-    case BinOp::Sub:
-    case BinOp::Mul:
-    case BinOp::Div:
-    case BinOp::Min:
-    case BinOp::Max:
-      return vectorizableValue(b->a, v, st, stored) && vectorizableValue(b->b, v, st, stored);
-    default:
-      return false;
-  }
-}
-void collectStores(const Stmt& s, std::vector<const Store*>* out, bool* other) {
-  if (const Seq* q = s.as<Seq>()) {
-    for (const Stmt& x : q->stmts) collectStores(x, out, other);
-  } else if (const Store* st = s.as<Store>()) {
-    out->push_back(st);
-  } else {
-    *other = true;
-  }
-}
-bool vectorizableBody(const Stmt& s, const ExprNode* v) {
-  std::vector<const Store*> stores;
-  bool other = false;
-  collectStores(s, &stores, &other);
-  if (other) return false;
-  StoredBuffers stored;
-  for (const Store* st : stores) stored.insert(st->buffer.get());
-  for (const Store* st : stores)
-    if (st->buffer->dtype == DType::Bool || !unitStride(st->index, v) ||
-        !vectorizableValue(st->value, v, *st, stored))
-      return false;
-  return true;
-}
 
 class CodeGenLLVM : public IRVisitor {
  public:
@@ -305,7 +192,7 @@ class CodeGenLLVM : public IRVisitor {
   void visit(const Cast* op) override {
     llvm::Value* v = codegen(op->a);
     const DType from = op->a.type(), to = op->type;
-    llvm::Type* ty = typeOf(to);
+    llvm::Type* ty = vectorOf(typeOf(to), op->lanes);
     const bool fromU = from == DType::U8 || from == DType::Bool;
     if (to == DType::Bool) {
       value_ = isFloat(from) ? b_.CreateFCmpUNE(v, llvm::ConstantFP::get(v->getType(), 0.0))
@@ -316,7 +203,7 @@ class CodeGenLLVM : public IRVisitor {
       value_ = fromU ? b_.CreateUIToFP(v, ty) : b_.CreateSIToFP(v, ty);
     } else if (isFloat(from)) {
       // Through int64, then wrap to the narrower type, as a C cast from int64 (ONNX Cast).
-      value_ = b_.CreateIntCast(b_.CreateFPToSI(v, b_.getInt64Ty()), ty, true);
+      value_ = b_.CreateIntCast(b_.CreateFPToSI(v, vectorOf(b_.getInt64Ty(), op->lanes)), ty, true);
     } else {
       value_ = b_.CreateIntCast(v, ty, !fromU);
     }
@@ -346,7 +233,7 @@ class CodeGenLLVM : public IRVisitor {
       f->setDoesNotThrow();
       f->setWillReturn();
     }
-    value_ = b_.CreateCall(fc, args);
+    value_ = perLane(fc, args[0]);
   }
 
   void visit(const TensorRead* op) override {
@@ -357,7 +244,16 @@ class CodeGenLLVM : public IRVisitor {
     throw Error("codegen llvm: a reduction was not lowered in '" + name_ + "'");
   }
 
+  void visit(const Ramp* op) override { value_ = rampValue(op); }
+  void visit(const Broadcast* op) override {
+    value_ = b_.CreateVectorSplat(static_cast<unsigned>(op->lanes), codegen(op->value));
+  }
+
   void visit(const Load* op) override {
+    if (op->lanes > 1) {
+      value_ = vectorLoad(op);
+      return;
+    }
     llvm::Type* st = storageType(op->buffer->dtype);
     llvm::Value* ptr = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), indexValue(op->index));
     llvm::Value* v = b_.CreateAlignedLoad(st, ptr, llvm::Align(dtypeSize(op->buffer->dtype)));
@@ -369,6 +265,10 @@ class CodeGenLLVM : public IRVisitor {
   void visit(const Store* op) override {
     llvm::Type* st = storageType(op->buffer->dtype);
     llvm::Value* v = codegen(op->value);
+    if (op->value.lanes() > 1) {
+      vectorStore(op, v);
+      return;
+    }
     if (op->buffer->dtype == DType::Bool) v = b_.CreateZExt(v, st);
     llvm::Value* ptr = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), indexValue(op->index));
     b_.CreateAlignedStore(v, ptr, llvm::Align(dtypeSize(op->buffer->dtype)));
@@ -436,87 +336,70 @@ class CodeGenLLVM : public IRVisitor {
       emitParallel(op);
       return;
     }
-    if (op->forKind == ForKind::Vectorized) {
-      const IntImm* ext = op->extent.as<IntImm>();
-      if (ext && ext->value >= 2 && ext->value <= kMaxExplicitLanes &&
-          vectorizableBody(op->body, op->var.get())) {
-        // Whole registers, then one (widened) partial register for the rest.
-        llvm::Value* mn = codegen(op->min);
-        const int64_t reg = registerLanes(op->body);
-        for (int64_t at = 0; at < ext->value; at += reg)
-          emitVectorBody(op->body, op->var.get(), b_.CreateAdd(mn, b_.getInt64(at)),
-                         static_cast<unsigned>(std::min(reg, ext->value - at)));
-        return;
-      }
-    }
     llvm::Value* mn = codegen(op->min);
     llvm::Value* end = b_.CreateAdd(mn, codegen(op->extent));
     emitLoop(op->var, mn, end, op->body, op->forKind == ForKind::Vectorized);
   }
 
  private:
-  static constexpr int64_t kMaxExplicitLanes = 64;
-
-  // Lanes of one vector register for the widest element the body stores.
-  int64_t registerLanes(const Stmt& body) {
-    const std::string features = tm_.getTargetFeatureString().str();
-    const int64_t bytes = features.find("+avx512f") != std::string::npos ? 64
-                          : features.find("+avx") != std::string::npos   ? 32
-                                                                         : 16;
-    std::vector<const Store*> stores;
-    bool other = false;
-    collectStores(body, &stores, &other);
-    int64_t widest = 1;
-    for (const Store* st : stores)
-      widest = std::max<int64_t>(widest, static_cast<int64_t>(dtypeSize(st->buffer->dtype)));
-    return std::max<int64_t>(1, bytes / widest);
+  // Vectors: ramps and broadcasts, loads and stores of several lanes, scalar libm calls per lane.
+  llvm::Value* rampValue(const Ramp* op) {
+    llvm::Value* base = b_.CreateVectorSplat(op->lanes, codegen(op->base));
+    llvm::Value* stride = b_.CreateVectorSplat(op->lanes, codegen(op->stride));
+    std::vector<llvm::Constant*> steps;
+    for (int i = 0; i < op->lanes; ++i)
+      steps.push_back(llvm::ConstantInt::get(typeOf(op->type), static_cast<uint64_t>(i)));
+    llvm::Value* offsets = b_.CreateMul(stride, llvm::ConstantVector::get(steps), "", false, true);
+    return b_.CreateAdd(base, offsets, "", false, true);
   }
-
-  // A vectorizable body (see vectorizableBody) as vector statements of `lanes` lanes, the
-  // loop variable starting at `base`.
-  void emitVectorBody(const Stmt& s, const ExprNode* v, llvm::Value* base, unsigned lanes) {
-    if (const Seq* q = s.as<Seq>()) {
-      for (const Stmt& x : q->stmts) emitVectorBody(x, v, base, lanes);
-      return;
-    }
-    const Store* st = s.as<Store>();
-    llvm::Value* value = vectorValue(st->value, v, base, lanes);
-    b_.CreateAlignedStore(value, lanePtr(st->buffer, st->index, v, base),
-                          llvm::Align(dtypeSize(st->buffer->dtype)));
+  // The ramp of stride 1 an index is, or nullptr.
+  static const Ramp* denseRamp(const Expr& index) {
+    const Ramp* r = index.as<Ramp>();
+    const int64_t* s = r ? asConstInt(r->stride) : nullptr;
+    return s && *s == 1 ? r : nullptr;
   }
-  // The address of lane 0 of a unit-stride access.
-  llvm::Value* lanePtr(const Buffer& buf, const Expr& index, const ExprNode* v, llvm::Value* base) {
-    vars_[v] = base;
-    llvm::Value* i = indexValue(index);
-    vars_.erase(v);
-    return b_.CreateInBoundsGEP(storageType(buf->dtype), bufferPtr(buf), i);
+  llvm::Value* vectorLoad(const Load* op) {
+    const DType dt = op->buffer->dtype;
+    llvm::Type* st = storageType(dt);
+    llvm::Type* vt = llvm::FixedVectorType::get(st, static_cast<unsigned>(op->lanes));
+    const llvm::Align align(dtypeSize(dt));
+    llvm::Value* v;
+    if (const Ramp* r = denseRamp(op->index)) {
+      llvm::Value* ptr = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), indexValue(r->base));
+      v = b_.CreateAlignedLoad(vt, ptr, align);
+    } else if (const Broadcast* bc = op->index.as<Broadcast>()) {
+      llvm::Value* ptr = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), indexValue(bc->value));
+      v = b_.CreateVectorSplat(static_cast<unsigned>(op->lanes),
+                               b_.CreateAlignedLoad(st, ptr, align));
+    } else {
+      llvm::Value* ptrs = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), indexValue(op->index));
+      v = b_.CreateMaskedGather(vt, ptrs, align);
+    }
+    return dt == DType::Bool ? b_.CreateICmpNE(v, llvm::ConstantInt::get(vt, 0)) : v;
   }
-  llvm::Value* vectorValue(const Expr& e, const ExprNode* v, llvm::Value* base, unsigned lanes) {
-    if (!mentions(e, v)) return b_.CreateVectorSplat(lanes, codegen(e));
-    if (const Load* l = e.as<Load>()) {
-      llvm::Type* vt = llvm::FixedVectorType::get(storageType(l->buffer->dtype), lanes);
-      return b_.CreateAlignedLoad(vt, lanePtr(l->buffer, l->index, v, base),
-                                  llvm::Align(dtypeSize(l->buffer->dtype)));
+  void vectorStore(const Store* op, llvm::Value* v) {
+    const DType dt = op->buffer->dtype;
+    llvm::Type* st = storageType(dt);
+    const llvm::Align align(dtypeSize(dt));
+    if (dt == DType::Bool)
+      v = b_.CreateZExt(v,
+                        llvm::FixedVectorType::get(st, static_cast<unsigned>(op->value.lanes())));
+    if (const Ramp* r = denseRamp(op->index)) {
+      b_.CreateAlignedStore(v, b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), indexValue(r->base)),
+                            align);
+    } else {
+      llvm::Value* ptrs = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), indexValue(op->index));
+      b_.CreateMaskedScatter(v, ptrs, align);
     }
-    const Binary* bin = e.as<Binary>();
-    llvm::Value* a = vectorValue(bin->a, v, base, lanes);
-    llvm::Value* c = vectorValue(bin->b, v, base, lanes);
-    switch (bin->op) {
-      case BinOp::Add:
-        return b_.CreateFAdd(a, c);
-      case BinOp::Sub:
-        return b_.CreateFSub(a, c);
-      case BinOp::Mul:
-        return b_.CreateFMul(a, c);
-      case BinOp::Div:
-        return b_.CreateFDiv(a, c);
-      case BinOp::Min:
-        return b_.CreateMinNum(a, c);
-      case BinOp::Max:
-        return b_.CreateMaxNum(a, c);
-      default:
-        throw Error("codegen llvm: unexpected operation in a vectorized loop of '" + name_ + "'");
-    }
+  }
+  // A libm function of one float, once per lane of a vector argument.
+  llvm::Value* perLane(llvm::FunctionCallee fn, llvm::Value* arg) {
+    auto* vt = llvm::dyn_cast<llvm::FixedVectorType>(arg->getType());
+    if (!vt) return b_.CreateCall(fn, {arg});
+    llvm::Value* out = llvm::PoisonValue::get(vt);
+    for (unsigned i = 0; i < vt->getNumElements(); ++i)
+      out = b_.CreateInsertElement(out, b_.CreateCall(fn, {b_.CreateExtractElement(arg, i)}), i);
+    return out;
   }
 
   // An element index: its arithmetic cannot overflow (it addresses a buffer in memory), so
@@ -554,6 +437,9 @@ class CodeGenLLVM : public IRVisitor {
         return b_.getInt1Ty();
     }
     return b_.getInt64Ty();
+  }
+  llvm::Type* vectorOf(llvm::Type* t, int lanes) {
+    return lanes > 1 ? llvm::FixedVectorType::get(t, static_cast<unsigned>(lanes)) : t;
   }
   llvm::Type* storageType(DType t) { return t == DType::Bool ? b_.getInt8Ty() : typeOf(t); }
 

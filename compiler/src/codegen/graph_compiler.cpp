@@ -5,9 +5,12 @@
 #include <cctype>
 #include <chrono>
 
+#include "kiln/codegen/llvm_aot.h"
 #include "kiln/passes/pass.h"
 #include "kiln/runtime/error.h"
 #include "kiln/schedule/cpu_schedule.h"
+#include "kiln/schedule/gl_schedule.h"
+#include "kiln/schedule/gpu_schedule.h"
 #include "kiln/tir/lower.h"
 #include "kiln/tir/printer.h"
 #include "kiln/topi/registry.h"
@@ -61,6 +64,8 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
       if (v) ++readers[v];
   for (const Value* v : graph.outputs()) ++readers[v];
 
+  const VectorUnit unit = vectorUnit(aotTarget(options.cpu));
+  const schedule::CpuTarget cpu{unit.bytes / 4, unit.registers / 2};
   std::vector<tir::Kernel>& kernels = result.kernels;
   int index = 0;
   for (const std::vector<const Node*>& group : kernelGroups(graph)) {
@@ -107,11 +112,19 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
             inlined.push_back(tensors[v]);
           }
         }
+      const bool onCpu = options.schedule == ScheduleFamily::Cpu;
       schedule::Schedule sch =
-          options.scheduler ? options.scheduler(outs) : schedule::cpuSchedule(outs);
-      for (const te::Tensor& t : inlined)
-        if (t->op && t->tag == "injective") sch[t].computeInline();
-      tir::Kernel kernel = tir::lower(sch, args, name, tir::LowerOptions{options.dumpIr});
+          onCpu ? schedule::cpuSchedule(outs, cpu)
+          : options.schedule == ScheduleFamily::Gpu
+              ? schedule::gpuSchedule(outs)
+              : schedule::glSchedule(outs, options.schedule == ScheduleFamily::Glsl);
+      if (onCpu)
+        for (const te::Tensor& t : inlined)
+          if (t->op && t->tag == "injective") sch[t].computeInline();
+      // Vector statements only for the CPU; GPU and shader back ends keep vectorized loops as
+      // loops.
+      tir::Kernel kernel =
+          tir::lower(sch, args, name, tir::LowerOptions{options.dumpIr, onCpu ? unit.bytes : 0});
       if (options.dumpIr) *options.dumpIr << tir::printKernel(kernel) << "\n";
       kernels.push_back(std::move(kernel));
       result.steps.push_back(std::move(step));

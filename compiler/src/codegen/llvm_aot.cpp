@@ -48,6 +48,23 @@ AotTarget aotTarget(const std::string& name) {
               "' (host, armv7 for PYNQ-Z1/Z2, aarch64 for Ultra96/ZCU104/KV260)");
 }
 
+VectorUnit vectorUnit(const AotTarget& target) {
+  auto has = [&](const char* f) {
+    const std::string flag = std::string("+") + f;
+    const std::string& all = target.features;
+    for (size_t at = all.find(flag); at != std::string::npos; at = all.find(flag, at + 1))
+      if (at + flag.size() == all.size() || all[at + flag.size()] == ',') return true;
+    return false;
+  };
+  if (target.triple.rfind("x86_64", 0) == 0) {
+    if (has("avx512f")) return {64, 32};
+    if (has("avx")) return {32, 16};
+    return {16, 16};
+  }
+  if (target.triple.rfind("aarch64", 0) == 0) return {16, 32};
+  return {16, 16};  // armv7 NEON: 16 quad registers
+}
+
 std::vector<uint8_t> emitObject(const std::vector<tir::Kernel>& kernels, const AotTarget& target,
                                 int optLevel) {
   initialiseTargets();

@@ -10,7 +10,6 @@
 
 #include "kiln/passes/pass.h"
 #include "kiln/runtime/package.h"
-#include "kiln/schedule/gpu_schedule.h"
 
 namespace kiln::codegen {
 
@@ -110,7 +109,9 @@ double msSince(std::chrono::steady_clock::time_point t0) {
 PackageSummary writePackage(const Graph& graph, const std::string& dirPath, const AotTarget& target,
                             const CompileOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  LoweredGraph lowered = lowerGraph(graph, options);
+  CompileOptions forTarget = options;
+  forTarget.cpu = target.name;
+  LoweredGraph lowered = lowerGraph(graph, forTarget);
   const fs::path dir(dirPath);
   fs::create_directories(dir);
   linkSharedLibrary(emitObject(lowered.kernels, target), (dir / "kernels.so").string(), target);
@@ -127,8 +128,7 @@ PackageSummary writeGpuPackage(const Graph& graph, const std::string& dirPath, C
                                const CompileOptions& options, std::ostream* dumpSource) {
   const auto t0 = std::chrono::steady_clock::now();
   CompileOptions opt = options;
-  if (!opt.scheduler)
-    opt.scheduler = [](const std::vector<te::Tensor>& outs) { return schedule::gpuSchedule(outs); };
+  opt.schedule = ScheduleFamily::Gpu;
   LoweredGraph lowered = lowerGraph(graph, opt);
   GpuModule module = emitC(lowered.kernels, dialect);
   if (dumpSource) *dumpSource << module.source;

@@ -21,6 +21,7 @@ Stage::Stage(Tensor t) : tensor_(std::move(t)) {
   if (!tensor_->op)
     throw Error("schedule: '" + tensor_->name + "' is a placeholder; it has no stage");
   axes_ = tensor_->op->axes;
+  body_ = tensor_->op->body;
   if (const te::Reduce* r = tensor_->op->body.as<te::Reduce>()) reduceAxes_ = r->axes;
   for (const IterVar& a : axes_) loops_.push_back(Loop{a.var, a.extent, ForKind::Serial, false});
   for (const IterVar& a : reduceAxes_)
@@ -65,9 +66,11 @@ void Stage::checkNotBound(const Var& v, const char* primitive) const {
 }
 
 std::pair<Var, Var> Stage::split(const Var& v, int64_t factor) {
-  checkNotAttached("split");
   checkNotBound(v, "split");
   size_t i = loopIndex(v);
+  // An attached stage's spatial loops run over the region its consumer needs; only its
+  // reduce loops keep their own extents and may be split.
+  if (!loops_[i].isReduce) checkNotAttached("split of a spatial loop");
   if (factor <= 0)
     throw Error("schedule: split of '" + varName(v) + "' by non-positive factor " +
                 std::to_string(factor));
@@ -167,9 +170,13 @@ void Stage::computeAt(Stage& parent, const Var& v) {
   if (&parent == this)
     throw Error("schedule: stage '" + tensor_->name + "' cannot be computed at itself");
   parent.loopIndex(v);  // v must be one of the consumer's loops
-  if (!splits_.empty() || !fuses_.empty())
+  bool spatialSplit = !fuses_.empty();
+  for (const SplitRelation& s : splits_)
+    for (const IterVar& a : axes_) spatialSplit = spatialSplit || a.var.same(s.parent);
+  if (spatialSplit)
     throw Error("schedule: compute_at of stage '" + tensor_->name +
-                "', which is split or fused, is not supported yet; set only its loop kinds");
+                "', whose spatial loops are split or fused, is not supported yet; split only "
+                "its reduce loops");
   if (inlined_)
     throw Error("schedule: stage '" + tensor_->name +
                 "' is inlined; it cannot also be computed at a loop");
@@ -193,9 +200,16 @@ void Stage::bind(const Var& v, const std::string& thread) {
   l.kind = ForKind::ThreadBinding;
   l.threadTag = thread;
 }
-void Stage::tensorize(const Var& v, const std::string& intrinsic) {
-  throw Error("schedule: tensorize('" + varName(v) + "', " + intrinsic +
-              ") is not implemented yet");
+void Stage::tensorize(const Var& v, const TensorIntrin& intrin) {
+  loopIndex(v);  // v must be one of this stage's loops
+  if (!intrin.definition || !intrin.definition->op)
+    throw Error("schedule: tensorize of stage '" + tensor_->name + "' onto '" + intrin.name +
+                "': the intrinsic has no compute definition");
+  if (inlined_)
+    throw Error("schedule: stage '" + tensor_->name + "' is inlined; it cannot be tensorized");
+  tensorized_ = true;
+  intrin_ = intrin;
+  tensorizeVar_ = v;
 }
 
 Schedule::Schedule(std::vector<Tensor> outputs) : outputs_(std::move(outputs)) {
@@ -207,13 +221,6 @@ Stage& Schedule::operator[](const Tensor& t) {
   for (Stage& s : stages_)
     if (s.tensor() == t) return s;
   throw Error("schedule: tensor '" + t->name + "' has no stage in this schedule");
-}
-
-Tensor Schedule::cacheRead(const Tensor& t, const std::string& scope) {
-  throw Error("schedule: cache_read('" + t->name + "', " + scope + ") is not implemented yet");
-}
-Tensor Schedule::cacheWrite(const Tensor& t, const std::string& scope) {
-  throw Error("schedule: cache_write('" + t->name + "', " + scope + ") is not implemented yet");
 }
 
 }  // namespace kiln::schedule

@@ -87,6 +87,9 @@ Expr Binary::make(BinOp op, Expr a, Expr b) {
     throw Error("te: operands of '" + std::string(binOpName(op)) + "' have types " +
                 std::string(dtypeName(a.type())) + " and " + std::string(dtypeName(b.type())) +
                 "; insert a cast");
+  if (a.lanes() != b.lanes())
+    throw Error("te: operands of '" + std::string(binOpName(op)) + "' have " +
+                std::to_string(a.lanes()) + " and " + std::to_string(b.lanes()) + " lanes");
   if ((op == BinOp::And || op == BinOp::Or) && a.type() != DType::Bool)
     throw Error("te: '" + std::string(binOpName(op)) + "' needs boolean operands");
   DType t = isComparison(op) ? DType::Bool : a.type();
@@ -103,6 +106,9 @@ Expr Select::make(Expr cond, Expr t, Expr f) {
   if (t.type() != f.type())
     throw Error("te: select branches have types " + std::string(dtypeName(t.type())) + " and " +
                 std::string(dtypeName(f.type())));
+  if (t.lanes() != f.lanes() || (cond.lanes() != 1 && cond.lanes() != t.lanes()))
+    throw Error("te: select of " + std::to_string(cond.lanes()) + "-lane condition, " +
+                std::to_string(t.lanes()) + " and " + std::to_string(f.lanes()) + " lanes");
   return Expr(std::make_shared<Select>(std::move(cond), std::move(t), std::move(f)));
 }
 
@@ -113,12 +119,20 @@ Expr Cast::make(DType t, Expr a) {
 
 bool isKnownIntrinsic(const std::string& name) {
   static const std::set<std::string> known = {"exp",   "log",  "sqrt", "tanh", "erf",
-                                              "floor", "ceil", "fabs", "pow"};
+                                              "floor", "ceil", "fabs", "pow",  "requantize"};
   return known.count(name) != 0;
 }
 
 Expr Call::make(const std::string& name, std::vector<Expr> args) {
   if (!isKnownIntrinsic(name)) throw Error("te: unknown intrinsic '" + name + "'");
+  if (name == "requantize") {
+    if (args.size() != 3)
+      throw Error("te: intrinsic 'requantize' takes 3 arguments (x, multiplier, shift)");
+    for (const Expr& a : args)
+      if (isFloat(a.type()) || a.type() == DType::Bool)
+        throw Error("te: intrinsic 'requantize' needs integer arguments");
+    return Expr(std::make_shared<Call>(DType::I32, name, std::move(args)));
+  }
   size_t arity = name == "pow" ? 2 : 1;
   if (args.size() != arity)
     throw Error("te: intrinsic '" + name + "' takes " + std::to_string(arity) + " argument(s)");
@@ -140,14 +154,27 @@ Expr TensorRead::make(const Tensor& tensor, std::vector<Expr> indices) {
   return Expr(std::make_shared<TensorRead>(tensor->dtype, tensor, std::move(indices)));
 }
 
-Buffer makeBuffer(std::string name, DType dtype, int64_t numel) {
-  return std::make_shared<BufferNode>(BufferNode{std::move(name), dtype, numel});
+Buffer makeBuffer(std::string name, DType dtype, int64_t numel, std::string scope) {
+  return std::make_shared<BufferNode>(BufferNode{std::move(name), dtype, numel, std::move(scope)});
 }
 
 Expr Load::make(Buffer buffer, Expr index) {
   if (index.type() != DType::I64)
     throw Error("te: index into buffer '" + buffer->name + "' is not int64");
   return Expr(std::make_shared<Load>(std::move(buffer), std::move(index)));
+}
+
+Expr Ramp::make(Expr base, Expr stride, int lanes) {
+  if (lanes < 2 || base.lanes() != 1 || stride.lanes() != 1 || base.type() != stride.type() ||
+      isFloat(base.type()) || base.type() == DType::Bool)
+    throw Error("te: a ramp needs a scalar integer base and stride of one type and 2+ lanes");
+  return Expr(std::make_shared<Ramp>(std::move(base), std::move(stride), lanes));
+}
+
+Expr Broadcast::make(Expr value, int lanes) {
+  if (lanes < 2 || value.lanes() != 1)
+    throw Error("te: a broadcast needs a scalar value and 2+ lanes");
+  return Expr(std::make_shared<Broadcast>(std::move(value), lanes));
 }
 
 const std::string& IterVar::name() const {

@@ -1,6 +1,8 @@
 // compute_inline: a stage marked inlined gets no loop nest of its own; every read of it in
 // a consumer is replaced by its defining expression at the read's indices. This is how an
 // elementwise epilogue (bias, activation, padding guard) fuses into the loop that uses it.
+// A stage's reads that cache_read redirected to a cache are redirected first, so a cache
+// of an inlined producer copies the producer's expression (a padding guard included).
 #include "kiln/runtime/error.h"
 #include "kiln/tir/ir_visitor.h"
 #include "kiln/tir/passes.h"
@@ -31,6 +33,24 @@ class InlineReads : public IRMutator {
   const StageBodies& inlined_;
 };
 
+class Redirect : public IRMutator {
+ public:
+  explicit Redirect(const std::vector<std::pair<Tensor, Tensor>>& map) : map_(map) {}
+  using IRMutator::mutate;
+
+ protected:
+  using IRMutator::visit;
+  Expr visit(const TensorRead* op, const Expr& e) override {
+    Expr read = IRMutator::visit(op, e);
+    for (const auto& [from, to] : map_)
+      if (from == op->tensor) return TensorRead::make(to, read.as<TensorRead>()->indices);
+    return read;
+  }
+
+ private:
+  const std::vector<std::pair<Tensor, Tensor>>& map_;
+};
+
 }  // namespace
 
 StageBodies inlineStages(const schedule::Schedule& sch) {
@@ -38,7 +58,8 @@ StageBodies inlineStages(const schedule::Schedule& sch) {
   for (const schedule::Stage& st :
        sch.stages()) {  // producers first: an inlined body is already expanded
     InlineReads m(inlined);
-    Expr body = m.mutate(st.tensor()->op->body);
+    Redirect r(st.readRedirects());
+    Expr body = m.mutate(r.mutate(st.body()));
     if (st.inlined()) {
       for (const Tensor& out : sch.outputs())
         if (out == st.tensor())

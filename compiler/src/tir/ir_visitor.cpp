@@ -56,6 +56,9 @@ Stmt Store::make(Buffer buffer, Expr index, Expr value) {
   if (value.type() != buffer->dtype)
     throw Error("tir: storing " + std::string(dtypeName(value.type())) + " into " +
                 std::string(dtypeName(buffer->dtype)) + " buffer '" + buffer->name + "'");
+  if (value.lanes() != index.lanes())
+    throw Error("tir: storing " + std::to_string(value.lanes()) + " lanes at " +
+                std::to_string(index.lanes()) + " indices of buffer '" + buffer->name + "'");
   return Stmt(std::make_shared<Store>(std::move(buffer), std::move(index), std::move(value)));
 }
 Stmt Provide::make(Tensor tensor, std::vector<Expr> indices, Expr value) {
@@ -121,6 +124,10 @@ void IRVisitor::visitExpr(const Expr& e) {
       return visit(static_cast<const Load*>(e.get()));
     case ExprKind::Reduce:
       return visit(static_cast<const Reduce*>(e.get()));
+    case ExprKind::Ramp:
+      return visit(static_cast<const Ramp*>(e.get()));
+    case ExprKind::Broadcast:
+      return visit(static_cast<const Broadcast*>(e.get()));
   }
 }
 
@@ -171,6 +178,12 @@ void IRVisitor::visit(const Load* op) {
 }
 void IRVisitor::visit(const Reduce* op) {
   visitExpr(op->source);
+}
+void IRVisitor::visit(const Ramp* op) {
+  visitExpr(op->base), visitExpr(op->stride);
+}
+void IRVisitor::visit(const Broadcast* op) {
+  visitExpr(op->value);
 }
 void IRVisitor::visit(const For* op) {
   visitExpr(op->min), visitExpr(op->extent), visitStmt(op->body);
@@ -229,6 +242,10 @@ Expr IRMutator::mutate(const Expr& e) {
       return visit(static_cast<const Load*>(e.get()), e);
     case ExprKind::Reduce:
       return visit(static_cast<const Reduce*>(e.get()), e);
+    case ExprKind::Ramp:
+      return visit(static_cast<const Ramp*>(e.get()), e);
+    case ExprKind::Broadcast:
+      return visit(static_cast<const Broadcast*>(e.get()), e);
   }
   return e;
 }
@@ -290,7 +307,10 @@ Expr IRMutator::visit(const Cast* op, const Expr& e) {
 Expr IRMutator::visit(const Call* op, const Expr& e) {
   std::vector<Expr> args;
   Expr (IRMutator::*fn)(const Expr&) = &IRMutator::mutate;
-  return mutateAll(*this, op->args, &args, fn) ? Call::make(op->name, args) : e;
+  if (!mutateAll(*this, op->args, &args, fn)) return e;
+  // A tensor intrinsic's call (tensorize) is not a math intrinsic: keep its name and type.
+  if (!isKnownIntrinsic(op->name)) return Expr(std::make_shared<Call>(op->type, op->name, args));
+  return Call::make(op->name, args);
 }
 Expr IRMutator::visit(const TensorRead* op, const Expr& e) {
   std::vector<Expr> idx;
@@ -304,6 +324,14 @@ Expr IRMutator::visit(const Load* op, const Expr& e) {
 Expr IRMutator::visit(const Reduce* op, const Expr& e) {
   Expr s = mutate(op->source);
   return s.same(op->source) ? e : Reduce::make(op->combiner, s, op->axes);
+}
+Expr IRMutator::visit(const Ramp* op, const Expr& e) {
+  Expr b = mutate(op->base), st = mutate(op->stride);
+  return b.same(op->base) && st.same(op->stride) ? e : Ramp::make(b, st, op->lanes);
+}
+Expr IRMutator::visit(const Broadcast* op, const Expr& e) {
+  Expr v = mutate(op->value);
+  return v.same(op->value) ? e : Broadcast::make(v, op->lanes);
 }
 
 Stmt IRMutator::visit(const For* op, const Stmt& s) {

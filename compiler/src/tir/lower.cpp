@@ -26,12 +26,18 @@ Kernel lower(const schedule::Schedule& sch, const std::vector<Tensor>& args,
   std::vector<Buffer> params;
   s = storageFlatten(s, args, &params);
   dump("storage flattening", s);
+  // Loops with guards -> a guard-free main part and its prologue / epilogue.
+  s = partitionLoops(s);
+  dump("loop partitioning", s);
   // Unrolled loops with constant extents -> copies of their bodies.
   s = unrollLoops(s);
   dump("loop unrolling", s);
   // Constant folding, identities, dead branches and trivial loops.
   s = simplify(s);
   dump("simplification", s);
+  // Vectorized loops -> vector statements of the target's width.
+  s = vectorizeLoops(s, options.vectorBytes);
+  dump("vectorization", s);
 
   Kernel k{name, params, s};
   if (!k.body.defined()) k.body = Seq::make({});

@@ -79,6 +79,18 @@ class Printer : public IRVisitor {
     visitExpr(op->index);
     os << "]";
   }
+  void visit(const Ramp* op) override {
+    os << "ramp(";
+    visitExpr(op->base);
+    os << ", ";
+    visitExpr(op->stride);
+    os << ", " << op->lanes << ")";
+  }
+  void visit(const Broadcast* op) override {
+    os << "x" << op->lanes << "(";
+    visitExpr(op->value);
+    os << ")";
+  }
   void visit(const Reduce* op) override {
     os << reduceName(op->combiner) << "(";
     visitExpr(op->source);
@@ -128,7 +140,9 @@ class Printer : public IRVisitor {
   void visit(const Allocate* op) override {
     line();
     os << "allocate " << op->buffer->name << "[" << dtypeName(op->buffer->dtype) << " * "
-       << op->buffer->numel << "]\n";
+       << op->buffer->numel << "]";
+    if (!op->buffer->scope.empty()) os << " in " << op->buffer->scope;
+    os << "\n";
     visitStmt(op->body);
   }
   void visit(const Realize* op) override {

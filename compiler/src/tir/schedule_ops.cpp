@@ -134,6 +134,7 @@ class NestBuilder {
     Expr reads = substitute(red ? red->source : rawBody, av.map);
     Wrappers prepend = attachedNests(st, loops, scheduledVars, reads);
 
+    if (st.tensorized()) return tensorized(st, loops, av, idx, reads, prepend);
     if (!red) {
       Stmt body = guarded(av.guards, Provide::make(t, idx, reads));
       return wrapLoops(loops, body, prepend);
@@ -166,6 +167,36 @@ class NestBuilder {
   }
 
  private:
+  // A tensorized stage: its loops from the tensorize loop inwards are one intrinsic call (a
+  // reduction's initialization, the intrinsic's reset call).
+  Stmt tensorized(const Stage& st, const std::vector<Loop>& loops, const AxisValues& av,
+                  const std::vector<Expr>& idx, const Expr& reads, const Wrappers& prepend) {
+    size_t first = loops.size();
+    for (size_t i = 0; i < loops.size(); ++i)
+      if (st.loops()[i].var.same(st.tensorizeLoop())) first = i;
+    if (!av.guards.empty())
+      throw Error("schedule: tensorize of stage '" + st.tensor()->name +
+                  "' needs splits that divide their loops");
+    for (size_t i = first; i < loops.size(); ++i)
+      if (prepend.count(loops[i].var.get()))
+        throw Error("schedule: a stage is computed at loop " + loops[i].var.as<VarNode>()->name +
+                    " of '" + st.tensor()->name + "', which is tensorized");
+    std::vector<Loop> outer(loops.begin(), loops.begin() + static_cast<long>(first));
+    Stmt call = tensorizeCall(st, loops, first, idx, reads, false);
+    if (!st.body().as<Reduce>()) return wrapLoops(outer, call, prepend);
+    Stmt reset = tensorizeCall(st, loops, first, idx, reads, true);
+    size_t firstReduce = 0;
+    while (firstReduce < outer.size() && !outer[firstReduce].isReduce) ++firstReduce;
+    std::vector<Loop> before(outer.begin(), outer.begin() + static_cast<long>(firstReduce));
+    std::vector<Loop> inner(outer.begin() + static_cast<long>(firstReduce), outer.end());
+    std::vector<Loop> innerSpatial;
+    for (const Loop& l : inner)
+      if (!l.isReduce) innerSpatial.push_back(l);
+    return wrapLoops(before,
+                     Seq::make({wrapLoops(innerSpatial, reset), wrapLoops(inner, call, prepend)}),
+                     prepend);
+  }
+
   // The nests of the stages computed at one of st's loops, keyed by that loop's variable.
   // The stages computed at one of st's loops, keyed by that loop's variable: each iteration
   // realizes the region it reads (private storage, so parallel iterations never share it),

@@ -60,6 +60,8 @@ class Simplify : public IRMutator {
 
   Expr visit(const Binary* op, const Expr& e) override {
     Expr a = mutate(op->a), b = mutate(op->b);
+    if (a.lanes() > 1)  // vectors: no scalar identities (they would yield scalars)
+      return a.same(op->a) && b.same(op->b) ? e : Binary::make(op->op, a, b);
     const int64_t* ca = asConstInt(a);
     const int64_t* cb = asConstInt(b);
     const bool isInt = !isFloat(a.type()) && a.type() != DType::Bool;

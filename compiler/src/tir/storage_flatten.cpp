@@ -58,7 +58,8 @@ class Flatten : public IRMutator {
   }
   Stmt visit(const Realize* op, const Stmt&) override {
     const Shape& box = op->min.empty() ? op->tensor->shape : op->extent;
-    Buffer b = te::makeBuffer(op->tensor->name, op->tensor->dtype, shapeNumel(box));
+    Buffer b =
+        te::makeBuffer(op->tensor->name, op->tensor->dtype, shapeNumel(box), op->tensor->scope);
     buffers[op->tensor.get()] = Storage{b, op->min, op->extent};
     Stmt body = mutate(op->body);
     buffers.erase(op->tensor.get());

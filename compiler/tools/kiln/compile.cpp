@@ -2,19 +2,29 @@
 // a package that the runtime runs alone (`kiln run DIR`, or `kiln-run DIR` on a board).
 // `--target opencl|cuda` writes a GPU package instead: the kernels' OpenCL C / CUDA C source,
 // which the device compiles when the package loads (`kiln run DIR --device opencl|cuda`).
+// `--target webgl -o DIR`: the same model as GLSL ES 3.00 shaders, for the opengl device
+// (`kiln run DIR --device opengl`) and browsers (runtime/web); `--bundle DIR` adds the page
+// and the browser runtime, a folder any static file server can serve.
+#include <chrono>
 #include <iomanip>
 #include <iostream>
 
 #include "commands.h"
+#include "kiln/codegen/glsl_package.h"
 #include "kiln/codegen/package_writer.h"
 #include "kiln/passes/pass.h"
 #include "kiln/runtime/error.h"
 
+#include <nlohmann/json.hpp>
+
 namespace kiln::cli {
+
+// The browser runtime's files (runtime/web), embedded at build time (embed_web.cmake).
+const std::map<std::string, std::string>& webRuntimeFiles();
 
 Runner addCompile(CLI::App& app) {
   struct Opts {
-    std::string model, out, target = "llvm", cpu = "host";
+    std::string model, out, bundle, target = "llvm", cpu = "host";
     std::vector<std::string> shapes;
     bool dumpIr = false, dumpSource = false;
   };
@@ -23,11 +33,14 @@ Runner addCompile(CLI::App& app) {
       "compile", "Compile a model into a package the runtime runs without the compiler");
   sub->add_option("model", o->model, "Model file (.onnx, TF.js model.json or its directory)")
       ->required();
-  sub->add_option("-o,--output", o->out, "Package directory to write")->required();
+  sub->add_option("-o,--output", o->out, "Package directory to write");
+  sub->add_option("--bundle", o->bundle,
+                  "With --target webgl: write a self-contained web page (index.html, the "
+                  "JavaScript runtime, the package, labels) that classifies a picked image");
   sub->add_option("--target", o->target,
-                  "Back end: llvm (CPU), opencl (OpenCL C) or cuda (CUDA C, compiled by NVRTC "
-                  "when the package loads)")
-      ->check(CLI::IsMember({"llvm", "opencl", "cuda"}));
+                  "Back end: llvm (CPU), webgl (GLSL ES 3.00 shaders for OpenGL ES 3 and WebGL2), "
+                  "opencl (OpenCL C) or cuda (CUDA C, compiled by NVRTC when the package loads)")
+      ->check(CLI::IsMember({"llvm", "webgl", "opencl", "cuda"}));
   sub->add_option("--cpu", o->cpu,
                   "CPU: host, armv7 (PYNQ-Z1/Z2) or aarch64 (Ultra96, ZCU104, KV260)")
       ->check(CLI::IsMember({"host", "armv7", "aarch64"}));
@@ -36,11 +49,44 @@ Runner addCompile(CLI::App& app) {
   sub->add_flag("--dump-source", o->dumpSource,
                 "With --target opencl or cuda: print the generated kernel source");
   return [o]() {
+    if (o->out.empty() == o->bundle.empty())
+      throw Error(
+          "give the package directory with -o DIR, or (--target webgl) a web page "
+          "folder with --bundle DIR");
+    if (!o->bundle.empty() && o->target != "webgl")
+      throw Error("--bundle writes a WebGL page: add --target webgl");
     Graph g = loadOrThrow(o->model, o->shapes);
     optimizeGraph(g);
+    if (o->target == "webgl") {
+      const auto t0 = std::chrono::steady_clock::now();
+      codegen::GLPackageFiles p = codegen::buildGLPackage(g, {o->dumpIr ? &std::cout : nullptr});
+      const std::string dir = o->bundle.empty() ? o->out : o->bundle;
+      if (!o->bundle.empty()) {
+        for (const auto& [name, text] : webRuntimeFiles()) p.files[name] = text;
+        // Class names for the page's top-5, when the output is a classifier's.
+        const Value* y = g.outputs().empty() ? nullptr : g.outputs()[0];
+        const int64_t classes = y && !y->shape.empty() ? y->shape.back() : 0;
+        nlohmann::json labels = nlohmann::json::array();
+        if (classes > 1 && shapeNumel(y->shape) == classes)
+          for (const std::string& l : findLabels(g, "", classes)) labels.push_back(l);
+        p.files["labels.json"] = labels.dump() + "\n";
+      }
+      codegen::writeGLPackage(p, dir);
+      std::cout << (o->bundle.empty() ? "package     " : "bundle      ") << dir
+                << " (webgl: GLSL ES 3.00"
+                << (o->bundle.empty() ? ")" : "; open index.html from a static server)") << "\n";
+      std::cout << "kernels     " << p.kernels << " (" << p.passes << " shaders)\n";
+      std::cout << "parameters  " << p.paramBytes << " bytes\n";
+      std::cout << "compiled in " << std::fixed << std::setprecision(1)
+                << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                       .count()
+                << " ms\n";
+      return 0;
+    }
     if (o->dumpSource && o->target == "llvm")
       throw Error("--dump-source needs --target opencl or cuda (use --dump-ir for llvm)");
-    codegen::CompileOptions opt{o->dumpIr ? &std::cout : nullptr, nullptr, nullptr};
+    codegen::CompileOptions opt;
+    opt.dumpIr = o->dumpIr ? &std::cout : nullptr;
     const bool gpu = o->target != "llvm";
     codegen::PackageSummary s =
         gpu ? codegen::writeGpuPackage(

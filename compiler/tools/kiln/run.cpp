@@ -1,6 +1,7 @@
 // `kiln run MODEL --input FILE`: runs a model on an image or a .npy tensor and prints the
 // top-5 classes (or the output shapes), with timings. --target picks the reference
-// executor (default), the LLVM CPU back end (compile every node, JIT, run) or a GPU back end
+// executor (default), the LLVM CPU back end (compile every node, JIT, run), OpenGL (compile
+// every kernel to GLSL fragment shaders, run them on the opengl device) or a GPU back end
 // (opencl, cuda: compile a GPU package into a temporary directory, load it on the device,
 // run). A compiled package runs where it was compiled for; --device states (and checks) it.
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "kiln/codegen/glsl_package.h"
 #include "kiln/codegen/graph_compiler.h"
 #include "kiln/codegen/package_writer.h"
 #include "kiln/passes/pass.h"
@@ -23,6 +25,9 @@
 #include "kiln/runtime/image.h"
 #include "kiln/runtime/npy.h"
 #include "kiln/runtime/package.h"
+#ifdef KILN_HAVE_OPENGL
+#include "kiln/opengl/gl_package.h"
+#endif
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -78,7 +83,8 @@ Runner addRun(CLI::App& app) {
     std::string preprocess = "auto", labels;
     int top = 5;
     int repeat = 1;
-    std::string target = "ref", device;
+    std::string target = "ref";
+    std::string device = "auto";
     bool int8 = false;
     std::string rpc, rpcTokenFile;
     std::vector<std::string> calibrate;
@@ -111,12 +117,14 @@ Runner addRun(CLI::App& app) {
       ->check(CLI::Range(1, 100000));
   sub->add_option("--target", o->target,
                   "Where to run a model: ref (the reference executor), llvm (compiled for this "
-                  "CPU), opencl or cuda (compiled for a GPU)")
-      ->check(CLI::IsMember({"ref", "llvm", "opencl", "cuda"}));
+                  "CPU), opengl (GLSL shaders on this machine's OpenGL ES 3), opencl or cuda "
+                  "(compiled for a GPU)")
+      ->check(CLI::IsMember({"ref", "llvm", "opengl", "opencl", "cuda"}));
   sub->add_option("--device", o->device,
-                  "Where a compiled package runs: cpu, opencl or cuda (it must be the one it was "
-                  "compiled for)")
-      ->check(CLI::IsMember({"cpu", "opencl", "cuda"}));
+                  "Where to run a compiled package: auto (by its target), cpu (an llvm package), "
+                  "opengl (a webgl package, on this machine's OpenGL ES 3), opencl or cuda (a "
+                  "package compiled for that GPU back end)")
+      ->check(CLI::IsMember({"auto", "cpu", "opengl", "opencl", "cuda"}));
   sub->add_option("--rpc", o->rpc,
                   "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT; the "
                   "package's files "
@@ -140,6 +148,25 @@ Runner addRun(CLI::App& app) {
     // A compiled package runs on the runtime alone; its inputs, outputs and metadata stand in
     // for the graph's where the inputs are prepared and the answer is printed.
     std::unique_ptr<Package> package;
+#ifdef KILN_HAVE_OPENGL
+    std::unique_ptr<gl::GLPackage> glPackage;
+#endif
+    // Which device a package directory asks for.
+    auto packageKind = [](const std::string& dir) {
+      std::ifstream mf(std::filesystem::path(dir) / "manifest.json");
+      try {
+        return nlohmann::json::parse(mf).at("target").at("kind").get<std::string>();
+      } catch (const nlohmann::json::exception&) {
+        return std::string();  // the loader says what is wrong
+      }
+    };
+#ifndef KILN_HAVE_OPENGL
+    auto noOpenGL = []() {
+      return Error(
+          "this kiln was built without the opengl device (EGL and GLES were not found "
+          "at build time; run scripts/setup.sh and rebuild)");
+    };
+#endif
     std::unique_ptr<rpc::Client> remote;
     std::string remoteTarget;
     Graph g;
@@ -194,7 +221,39 @@ Runner addRun(CLI::App& app) {
       auto loaded = remote->call(load);
       if (!loaded) throw loaded.error();
       remoteTarget = loaded->header.value("target", "");
+    } else if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json") &&
+               packageKind(o->model) == "webgl") {
+      if (o->device != "auto" && o->device != "opengl")
+        throw Error(o->model +
+                    " is a webgl package (GLSL shaders): run it with --device opengl, "
+                    "or compile the model with --target " +
+                    (o->device == "cpu" ? std::string("llvm") : o->device) + " for " + o->device);
+      if (o->target != "ref" || o->dumpIr || o->dumpLLVM || !o->shapes.empty())
+        throw Error(
+            "--target, --dump-ir, --dump-llvm and --shape apply to models, not to a compiled "
+            "package");
+#ifdef KILN_HAVE_OPENGL
+      auto p = gl::GLPackage::load(o->model);
+      if (!p) throw p.error();
+      glPackage = std::move(*p);
+      for (const PackageTensor& t : glPackage->inputs()) g.addInput(t.name, t.dtype, t.shape);
+      for (const PackageTensor& t : glPackage->outputs())
+        g.markOutput(g.addValue(t.name, t.dtype, t.shape));
+      for (const auto& [k, v] : glPackage->metadata()) g.metadata[k] = v;
+#else
+      throw noOpenGL();
+#endif
     } else if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json")) {
+      // An llvm package runs on the CPU, an opencl or cuda one on that device.
+      const std::string kind = packageKind(o->model);
+      const std::string runsOn = kind == "llvm" ? "cpu" : kind;
+      if (o->device != "auto" && o->device != runsOn && !kind.empty())
+        throw Error(o->model + " was compiled for " + runsOn + ", not " + o->device +
+                    ": compile the model with --target " +
+                    (o->device == "cpu"      ? std::string("llvm")
+                     : o->device == "opengl" ? std::string("webgl")
+                                             : o->device) +
+                    " for that device");
       auto p = Package::load(o->model);
       if (!p) throw p.error();
       package = std::move(*p);
@@ -206,15 +265,11 @@ Runner addRun(CLI::App& app) {
         throw Error(
             "--target, --dump-ir, --dump-llvm, --dump-source and --shape apply to models, not to "
             "a compiled package (use --device to say where a package runs)");
-      if (!o->device.empty() && o->device != package->deviceKind())
-        throw Error(o->model + " was compiled for " + package->deviceKind() + ", not " + o->device +
-                    ": compile the model with --target " +
-                    (o->device == "cpu" ? std::string("llvm") : o->device) + " for that device");
     } else {
-      if (!o->device.empty())
+      if (o->device != "auto")
         throw Error(
-            "--device applies to compiled packages; to compile and run a model on a GPU "
-            "use --target opencl or --target cuda");
+            "--device applies to compiled packages; for a model, pick --target (opencl and cuda "
+            "compile for a GPU)");
       g = loadOrThrow(o->model, o->shapes);
     }
     double loadMs = msSince(t0);
@@ -277,7 +332,7 @@ Runner addRun(CLI::App& app) {
       optimizeGraph(g);
       compiled = std::make_unique<codegen::CompiledGraph>(
           g, codegen::CompileOptions{o->dumpIr ? &std::cout : nullptr,
-                                     o->dumpLLVM ? &std::cout : nullptr, nullptr});
+                                     o->dumpLLVM ? &std::cout : nullptr});
       std::ostringstream d;
       d << "llvm " << compiled->target() << " (" << compiled->kernelCount()
         << " kernels compiled in " << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
@@ -300,7 +355,11 @@ Runner addRun(CLI::App& app) {
       } cleanup{tmpl};
       codegen::writeGpuPackage(
           g, tmpl, o->target == "cuda" ? codegen::CDialect::CUDA : codegen::CDialect::OpenCL,
-          codegen::CompileOptions{o->dumpIr ? &std::cout : nullptr, nullptr, nullptr},
+          [&] {
+            codegen::CompileOptions copt;
+            copt.dumpIr = o->dumpIr ? &std::cout : nullptr;
+            return copt;
+          }(),
           o->dumpSource ? &std::cout : nullptr);
       auto p = Package::load(tmpl);
       if (!p) throw p.error();
@@ -309,14 +368,45 @@ Runner addRun(CLI::App& app) {
       d << package->target() << " (" << package->kernelCount() << " kernels compiled in "
         << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
       device = d.str();
+    } else if (o->target == "opengl") {
+#ifdef KILN_HAVE_OPENGL
+      if (o->dumpLLVM) throw Error("--dump-llvm needs --target llvm");
+      auto tc = Clock::now();
+      // The same package `kiln compile --target webgl` writes, kept in memory.
+      optimizeGraph(g);
+      codegen::CompileOptions copt;
+      copt.dumpIr = o->dumpIr ? &std::cout : nullptr;
+      auto files = std::make_shared<codegen::GLPackageFiles>(codegen::buildGLPackage(g, copt));
+      auto p = gl::GLPackage::open(
+          [files](const std::string& path) {
+            auto it = files->files.find(path);
+            if (it == files->files.end()) throw Error("no file " + path + " in the package");
+            return it->second;
+          },
+          o->model);
+      if (!p) throw p.error();
+      glPackage = std::move(*p);
+      std::ostringstream d;
+      d << glPackage->device() << " (" << files->kernels << " kernels, " << files->passes
+        << " shaders, compiled in " << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
+      device = d.str();
+#else
+      throw noOpenGL();
+#endif
     } else if (o->dumpIr || o->dumpLLVM || o->dumpSource) {
       throw Error(
-          "--dump-ir, --dump-llvm and --dump-source need a compiling --target (llvm, opencl, "
-          "cuda); the reference executor has no IR");
+          "--dump-ir, --dump-llvm and --dump-source need a compiling --target (llvm, opengl, "
+          "opencl, cuda); the reference executor has no IR");
     }
     if (package && o->target == "ref")
       device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) +
                " kernels)";
+#ifdef KILN_HAVE_OPENGL
+    if (glPackage && o->target != "opengl")
+      device = "package webgl on " + glPackage->device() + " (" +
+               std::to_string(glPackage->kernelCount()) + " kernels, " +
+               std::to_string(glPackage->passCount()) + " passes)";
+#endif
     if (remote)
       device = "rpc " + o->rpc + ": package " + remoteTarget + " (time measured on the server)";
     device += quantized;
@@ -337,6 +427,13 @@ Runner addRun(CLI::App& app) {
         times.push_back(reply->header.value("ms", 0.0));
         continue;
       }
+#ifdef KILN_HAVE_OPENGL
+      if (glPackage) {
+        outs = glPackage->run(feeds);
+        times.push_back(msSince(t));
+        continue;
+      }
+#endif
       outs = package ? package->run(feeds) : compiled ? compiled->run(feeds) : exec.run(feeds);
       times.push_back(msSince(t));
     }

@@ -9,7 +9,6 @@
 // convolution's bias, batch norm, residual add and activation never go through memory.
 #pragma once
 
-#include <functional>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -22,14 +21,18 @@
 
 namespace kiln::codegen {
 
-// How the kernels' loops are scheduled: the CPU's (the default) or the GPU's, or any other
-// recipe that maps a group's output tensors to a schedule.
-using Scheduler = std::function<schedule::Schedule(const std::vector<te::Tensor>& outputs)>;
+// Which family of schedules shapes the kernels' loops: the CPU's (parallel outer loops,
+// vectorized inner ones) or the fragment shaders' (one output element per fragment,
+// schedule/gl_schedule.h), or the GPUs' (threads and blocks, schedule/gpu_schedule.h, for
+// CUDA and OpenCL); GlslOnCpu is the latter with its fragment loops left serial, so
+// the LLVM back end can run it (a test of the schedule without a GPU).
+enum class ScheduleFamily { Cpu, Glsl, GlslOnCpu, Gpu };
 
 struct CompileOptions {
   std::ostream* dumpIr = nullptr;    // loop IR after every lowering pass, per kernel
   std::ostream* dumpLLVM = nullptr;  // the optimized LLVM module
-  Scheduler scheduler;               // null: schedule::cpuSchedule
+  std::string cpu = "host";          // the CPU the kernels are for (codegen::aotTarget names)
+  ScheduleFamily schedule = ScheduleFamily::Cpu;
 };
 
 // A graph lowered to loop-IR kernels, and the order to call them in: step i calls kernel

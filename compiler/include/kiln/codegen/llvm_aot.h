@@ -24,6 +24,15 @@ struct AotTarget {
 // "aarch64" (Cortex-A53: Ultra96, ZCU104, KV260); throws kiln::Error for another name.
 AotTarget aotTarget(const std::string& name);
 
+// The vector registers of a target: width in bytes and count (AVX-512: 64 x 32, AVX2: 32 x
+// 16, NEON: 16 x 16 on armv7 and 16 x 32 on aarch64). Schedules size their register tiles by
+// it and lowering vectorizes to its width.
+struct VectorUnit {
+  int bytes = 16;
+  int registers = 16;
+};
+VectorUnit vectorUnit(const AotTarget& target);
+
 // Compiles the kernels into an object file for the target.
 std::vector<uint8_t> emitObject(const std::vector<tir::Kernel>& kernels, const AotTarget& target,
                                 int optLevel = 3);

@@ -25,7 +25,7 @@ struct PackageSummary {
 PackageSummary writePackage(const Graph& graph, const std::string& dir, const AotTarget& target,
                             const CompileOptions& options = {});
 
-// The same for a GPU: the kernels scheduled for a GPU (options.scheduler, else gpuSchedule),
+// The same for a GPU: the kernels scheduled for a GPU (schedule/gpu_schedule.h),
 // emitted as OpenCL C or CUDA C into kernels.cl / kernels.cu, each step's launches and
 // workspaces in the manifest; the runtime's device compiles the source when the package
 // loads. dumpSource, when given, receives the generated source.

@@ -11,8 +11,8 @@
 //   bind(v, tag): the loop becomes a GPU index (tag blockIdx.{x,y,z}, threadIdx.{x,y,z}, or
 //   "fragment" for a shader's one-output-element-per-fragment); only GPU and shader targets
 //   accept such a schedule.
-// Later targets' primitives (cache_read/cache_write, tensorize) are declared below and refuse
-// with a clear error until they are implemented.
+//   cacheRead / cacheWrite: a copy of a tensor in another memory scope (cache.cpp).
+//   tensorize(loop, intrin): the loops from `loop` inwards become one intrinsic call.
 #pragma once
 
 #include <map>
@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "kiln/schedule/tensor_intrin.h"
 #include "kiln/te/tensor.h"
 #include "kiln/tir/stmt.h"
 
@@ -90,8 +91,17 @@ class Stage {
   // A reduce loop cannot be bound (its iterations update one element), nor can two loops of a
   // stage share a tag.
   void bind(const Var& v, const std::string& thread);
-  // A hook for a later target; throws kiln::Error saying it is not implemented yet.
-  void tensorize(const Var& v, const std::string& intrinsic);
+  // The loops from v inwards become one call of `intrin` (see tensor_intrin.h); lowering
+  // checks that they compute what its definition computes.
+  void tensorize(const Var& v, const TensorIntrin& intrin);
+  const TensorIntrin* tensorized() const { return tensorized_ ? &intrin_ : nullptr; }
+  const Var& tensorizeLoop() const { return tensorizeVar_; }
+
+  // What this stage computes at its axes: the definition's body, or after cacheWrite a read
+  // of the cache stage.
+  const Expr& body() const { return body_; }
+  // Reads this stage makes of one tensor that go to another instead (cacheRead).
+  const std::vector<std::pair<Tensor, Tensor>>& readRedirects() const { return redirects_; }
 
   // The loop of v; throws kiln::Error naming the stage when v is not one of its loops.
   size_t loopIndex(const Var& v) const;
@@ -109,6 +119,12 @@ class Stage {
   bool inlined_ = false;
   Tensor attachTo_;
   Var attachVar_;
+  Expr body_;
+  std::vector<std::pair<Tensor, Tensor>> redirects_;
+  bool tensorized_ = false;
+  TensorIntrin intrin_;
+  Var tensorizeVar_;
+  friend class Schedule;
 };
 
 class Schedule {
@@ -121,8 +137,13 @@ class Schedule {
   // The stage of a computed tensor; throws kiln::Error when t has none.
   Stage& operator[](const Tensor& t);
 
-  // Cache stages for later targets; throw kiln::Error until implemented.
-  Tensor cacheRead(const Tensor& t, const std::string& scope);
+  // A new stage "<t>.<scope>" that copies t into memory scope `scope`; the given readers
+  // (every stage that reads t when empty) read the copy instead. Attach it with computeAt to
+  // copy only the region one iteration of a reader's loop needs (cache.cpp).
+  Tensor cacheRead(const Tensor& t, const std::string& scope,
+                   const std::vector<Tensor>& readers = {});
+  // t's computation moves to a new stage "<t>.<scope>" whose storage is in `scope`; t's own
+  // stage becomes a copy of it (cache.cpp). t must not be scheduled yet.
   Tensor cacheWrite(const Tensor& t, const std::string& scope);
 
  private:

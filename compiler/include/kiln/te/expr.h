@@ -2,9 +2,12 @@
 //
 // Nodes are small immutable structs built with make(); an Expr is a shared pointer to one.
 // Index arithmetic is int64, tensor data is whatever the tensor's element type is, and
-// comparisons yield Bool. Tensor reads come in two forms: TensorRead (multi-dimensional,
-// what operator definitions write) and Load (a flat buffer read, what storage flattening
-// turns TensorReads into). Passes walk them with tir::IRVisitor / tir::IRMutator.
+// comparisons yield Bool. An expression has `lanes` (1: a scalar); only the vectorization
+// pass makes vectors, from Ramp (base, base + stride, ...) and Broadcast (one value in every
+// lane), and every node built from vectors is a vector of the same lanes. Tensor reads come in two
+// forms: TensorRead (multi-dimensional, what operator definitions write) and Load (a flat buffer
+// read, what storage flattening turns TensorReads into). Passes walk them with tir::IRVisitor /
+// tir::IRMutator.
 #pragma once
 
 #include <cstdint>
@@ -27,13 +30,16 @@ enum class ExprKind {
   Call,
   TensorRead,
   Load,
-  Reduce
+  Reduce,
+  Ramp,
+  Broadcast
 };
 
 struct ExprNode {
   ExprKind kind;
   DType type;
-  ExprNode(ExprKind k, DType t) : kind(k), type(t) {}
+  int lanes = 1;  // the element type is `type`; a vector when above 1
+  ExprNode(ExprKind k, DType t, int l = 1) : kind(k), type(t), lanes(l) {}
   virtual ~ExprNode() = default;
 };
 
@@ -49,6 +55,7 @@ class Expr {
   const ExprNode* get() const { return node_.get(); }
   const ExprNode* operator->() const { return node_.get(); }
   DType type() const { return node_->type; }
+  int lanes() const { return node_->lanes; }
   bool same(const Expr& o) const { return node_ == o.node_; }
   template <typename T>
   const T* as() const {
@@ -93,43 +100,49 @@ struct Binary : ExprNode {
   BinOp op;
   Expr a, b;
   Binary(DType t, BinOp o, Expr x, Expr y)
-      : ExprNode(kKind, t), op(o), a(std::move(x)), b(std::move(y)) {}
-  // Throws kiln::Error when the operand types differ.
+      : ExprNode(kKind, t, x.lanes()), op(o), a(std::move(x)), b(std::move(y)) {}
+  // Throws kiln::Error when the operand types or lanes differ.
   static Expr make(BinOp op, Expr a, Expr b);
 };
 
 struct Not : ExprNode {
   static constexpr ExprKind kKind = ExprKind::Not;
   Expr a;
-  explicit Not(Expr x) : ExprNode(kKind, DType::Bool), a(std::move(x)) {}
+  explicit Not(Expr x) : ExprNode(kKind, DType::Bool, x.lanes()), a(std::move(x)) {}
   static Expr make(Expr a);
 };
 
 // cond ? t : f. Both sides are evaluated (code generators may emit a branch-free select),
 // so both must be safe to evaluate: guard a read with clamped indices, never rely on the
-// condition to skip an out-of-bounds read.
+// condition to skip an out-of-bounds read. A scalar condition may select between vectors.
 struct Select : ExprNode {
   static constexpr ExprKind kKind = ExprKind::Select;
   Expr cond, t, f;
   Select(Expr c, Expr x, Expr y)
-      : ExprNode(kKind, x.type()), cond(std::move(c)), t(std::move(x)), f(std::move(y)) {}
+      : ExprNode(kKind, x.type(), x.lanes()),
+        cond(std::move(c)),
+        t(std::move(x)),
+        f(std::move(y)) {}
   static Expr make(Expr cond, Expr t, Expr f);
 };
 
 struct Cast : ExprNode {
   static constexpr ExprKind kKind = ExprKind::Cast;
   Expr a;
-  Cast(DType t, Expr x) : ExprNode(kKind, t), a(std::move(x)) {}
+  Cast(DType t, Expr x) : ExprNode(kKind, t, x.lanes()), a(std::move(x)) {}
   static Expr make(DType t, Expr a);
 };
 
-// A pure math intrinsic on floats: exp, log, sqrt, tanh, erf, floor, ceil, fabs, pow.
+// A pure math intrinsic on floats: exp, log, sqrt, tanh, erf, floor, ceil, fabs, pow; or
+// requantize(x, multiplier, shift) on int32: the accelerator's REQUANT (x * multiplier, shifted
+// right with rounding, saturated to int8). Tensorized loop nests also become Calls, named
+// after their tensor intrinsic (see schedule/tensor_intrin.h).
 struct Call : ExprNode {
   static constexpr ExprKind kKind = ExprKind::Call;
   std::string name;
   std::vector<Expr> args;
   Call(DType t, std::string n, std::vector<Expr> a)
-      : ExprNode(kKind, t), name(std::move(n)), args(std::move(a)) {}
+      : ExprNode(kKind, t, a.empty() ? 1 : a[0].lanes()), name(std::move(n)), args(std::move(a)) {}
   // Throws kiln::Error for an unknown intrinsic.
   static Expr make(const std::string& name, std::vector<Expr> args);
 };
@@ -153,17 +166,39 @@ struct BufferNode {
   std::string name;
   DType dtype;
   int64_t numel;
+  std::string scope;  // memory scope ("" = ordinary memory), from the tensor it stores
 };
 using Buffer = std::shared_ptr<const BufferNode>;
-Buffer makeBuffer(std::string name, DType dtype, int64_t numel);
+Buffer makeBuffer(std::string name, DType dtype, int64_t numel, std::string scope = "");
 
-// buffer[index] after storage flattening.
+// buffer[index] after storage flattening; a vector of loads when the index is a vector.
 struct Load : ExprNode {
   static constexpr ExprKind kKind = ExprKind::Load;
   Buffer buffer;
   Expr index;
-  Load(Buffer b, Expr i) : ExprNode(kKind, b->dtype), buffer(std::move(b)), index(std::move(i)) {}
+  Load(Buffer b, Expr i)
+      : ExprNode(kKind, b->dtype, i.lanes()), buffer(std::move(b)), index(std::move(i)) {}
   static Expr make(Buffer buffer, Expr index);
+};
+
+// The vector (base, base + stride, ..., base + (lanes - 1) * stride) of scalar integers
+// base and stride: a vectorized loop's variable.
+struct Ramp : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::Ramp;
+  Expr base, stride;
+  Ramp(Expr b, Expr s, int l)
+      : ExprNode(kKind, b.type(), l), base(std::move(b)), stride(std::move(s)) {}
+  // Throws kiln::Error unless base and stride are scalar integers of one type and lanes >= 2.
+  static Expr make(Expr base, Expr stride, int lanes);
+};
+
+// A scalar value in every one of `lanes` lanes.
+struct Broadcast : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::Broadcast;
+  Expr value;
+  Broadcast(Expr v, int l) : ExprNode(kKind, v.type(), l), value(std::move(v)) {}
+  // Throws kiln::Error unless value is a scalar and lanes >= 2.
+  static Expr make(Expr value, int lanes);
 };
 
 // An iteration axis of a compute: a variable ranging over [0, extent).

@@ -34,6 +34,10 @@ struct TensorNode {
   // What kind of computation this is ("injective", "reduce", "conv2d", "matmul"): default
   // schedules pick their recipe by it.
   std::string tag;
+  // Where its storage lives when it is an intermediate: "" for ordinary memory, or a target's
+  // memory scope such as the accelerator's "accel.inp" / "accel.wgt" / "accel.acc" buffers
+  // (set by Schedule::cacheRead / cacheWrite).
+  std::string scope;
 
   bool isPlaceholder() const { return op == nullptr; }
   int64_t rank() const { return static_cast<int64_t>(shape.size()); }

@@ -29,6 +29,8 @@ class IRVisitor {
   virtual void visit(const TensorRead* op);
   virtual void visit(const Load* op);
   virtual void visit(const Reduce* op);
+  virtual void visit(const Ramp* op);
+  virtual void visit(const Broadcast* op);
 
   virtual void visit(const For* op);
   virtual void visit(const LetStmt* op);
@@ -60,6 +62,8 @@ class IRMutator {
   virtual Expr visit(const TensorRead* op, const Expr& e);
   virtual Expr visit(const Load* op, const Expr& e);
   virtual Expr visit(const Reduce* op, const Expr& e);
+  virtual Expr visit(const Ramp* op, const Expr& e);
+  virtual Expr visit(const Broadcast* op, const Expr& e);
 
   virtual Stmt visit(const For* op, const Stmt& s);
   virtual Stmt visit(const LetStmt* op, const Stmt& s);

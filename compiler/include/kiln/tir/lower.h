@@ -15,6 +15,10 @@ namespace kiln::tir {
 
 struct LowerOptions {
   std::ostream* log = nullptr;  // the --dump-ir hook: IR after every pass
+  // The target's vector register width in bytes (64 AVX-512, 32 AVX2, 16 NEON/SSE): vectorized
+  // loops become vector statements of that width. 0 (a back end without vector IR): they stay
+  // loops marked `vectorized`.
+  int vectorBytes = 0;
 };
 
 // args: the placeholders the kernel reads and the tensors it writes, in parameter order.

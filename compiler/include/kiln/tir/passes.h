@@ -35,9 +35,22 @@ Region inferRegion(const Tensor& t, const Expr& e,
 // loop, over the region that loop iteration reads); intermediates in a Realize (schedule_ops.cpp).
 Stmt scheduleOps(const schedule::Schedule& sch, const StageBodies& bodies);
 
+// The call that the loops of a tensorized stage from loops[first] inwards become: the
+// stage's intrinsic (its reset call when `reset`), after checking that `body` (the stage's
+// expression, or its reduction's source, in loop variables) written at `outIdx` computes
+// what the intrinsic's definition does; throws kiln::Error saying what differs
+// (tensorize.cpp, used by schedule_ops).
+Stmt tensorizeCall(const schedule::Stage& st, const std::vector<schedule::Loop>& loops,
+                   size_t first, const std::vector<Expr>& outIdx, const Expr& body, bool reset);
+
 // Multi-dimensional Provide/TensorRead/Realize -> flat Store/Load/Allocate. `args` become the
 // kernel's parameters, in order (storage_flatten.cpp).
 Stmt storageFlatten(const Stmt& s, const std::vector<Tensor>& args, std::vector<Buffer>* params);
+
+// Splits loops whose bodies test conditions linear in the loop variable (non-dividing split
+// guards, padded reads) into a prologue, a guard-free main part and an epilogue, and decides
+// every comparison and min/max that the loop ranges settle (loop_partition.cpp).
+Stmt partitionLoops(const Stmt& s);
 
 // Expands unrolled loops with a constant extent (unroll_loops.cpp).
 Stmt unrollLoops(const Stmt& s);
@@ -46,5 +59,9 @@ Stmt unrollLoops(const Stmt& s);
 // (simplify.cpp).
 Expr simplify(const Expr& e);
 Stmt simplify(const Stmt& s);
+
+// Vectorized loops of constant extent -> vector statements (Ramp / Broadcast lanes) for a
+// target whose vector registers hold `vectorBytes` bytes; 0 leaves them loops (vectorize.cpp).
+Stmt vectorizeLoops(const Stmt& s, int vectorBytes);
 
 }  // namespace kiln::tir

@@ -45,7 +45,9 @@ class Stmt {
 };
 
 // How a loop runs. Vectorized and Unrolled are requests: the unroll pass expands unrolled
-// loops with a constant extent; the LLVM back end asks its loop vectorizer for vectorized ones.
+// loops with a constant extent; the vectorize pass turns vectorized ones into vector
+// statements for a target with vector registers, and the LLVM back end asks its loop
+// vectorizer for those it leaves.
 // ThreadBinding: the loop is not a loop at all but the index of a GPU thread, block or
 // fragment (For::threadTag says which: blockIdx.x, threadIdx.y, fragment, ...), its extent
 // the launch size along that axis. Passes keep such loops intact, even of extent 1; the GPU

@@ -85,6 +85,8 @@ class CycleModel {
     uint64_t start, cycles;
     bool stall;
   };
+  // The last run's events (with Options::trace), in the order they ended.
+  const std::vector<TraceEvent>& trace() const { return trace_; }
 
  private:
   accel::Machine machine_;

@@ -3,7 +3,8 @@
 // program runs the real design exactly as it would run a board.
 //
 // The DRAM model accepts every request at once and returns a read burst's first beat
-// `dramLatency` cycles after its address, then one beat per cycle (the cycle model's DRAM).
+// `dramLatency` cycles after its address, then one beat per cycle, and a write burst's
+// response `dramLatency` cycles after its last beat (the cycle model's DRAM).
 // wait() advances the clock; a run that never finishes is caught by the driver's timeout.
 #pragma once
 

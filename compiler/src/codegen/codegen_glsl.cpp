@@ -1,0 +1,460 @@
+// Loop IR -> GLSL ES 3.00 fragment shaders (see codegen_glsl.h for the model).
+//
+// A kernel body is a list of stage nests (kernel-level allocations are the textures between
+// them). Each nest is one pass: its outermost loop, bound to "fragment" over every element of
+// the buffer it stores, is the fragment index; the rest of the nest is the fragment's code. Stores
+// to the pass's buffer must be at the fragment's own element, and the shader keeps that element in
+// a register (kiln_acc), which is what makes a reduction's init-then-update work without
+// reading the render target. Loads from any other kernel buffer are texelFetch calls;
+// allocations inside the fragment are local arrays (a one-element one, a scalar).
+//
+// Integer division and modulo floor (the loop IR's semantics); GLSL's truncate and its %
+// is undefined for negative operands, so both go through helpers unless the dividend is
+// provably non-negative and the divisor a positive constant.
+#include "kiln/codegen/codegen_glsl.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "kiln/runtime/error.h"
+#include "kiln/tir/ir_visitor.h"
+
+namespace kiln::codegen {
+
+GLTextureShape glTextureShape(int64_t numel, const std::string& what) {
+  const int64_t n = std::max<int64_t>(numel, 1);
+  GLTextureShape t;
+  t.width = std::min(n, kGLMaxTextureSide);
+  t.height = (n + t.width - 1) / t.width;
+  if (t.height > kGLMaxTextureSide)
+    throw Error("'" + what + "' has " + std::to_string(numel) +
+                " elements, more than a 4096 x 4096 float texture holds (16777216)");
+  return t;
+}
+
+const char* glslVertexShader() {
+  return "#version 300 es\n"
+         "// One triangle covering the viewport: every output texel gets one fragment.\n"
+         "void main() {\n"
+         "  vec2 p = vec2(gl_VertexID == 1 ? 3.0 : -1.0, gl_VertexID == 2 ? 3.0 : -1.0);\n"
+         "  gl_Position = vec4(p, 0.0, 1.0);\n"
+         "}\n";
+}
+
+namespace {
+
+using namespace tir;  // NOLINT
+
+// Kernel-level allocations around the stage nests, and the nests in order.
+void splitNests(const Stmt& s, std::vector<Buffer>& temps, std::vector<Stmt>& nests) {
+  if (const auto* a = s.as<Allocate>()) {
+    temps.push_back(a->buffer);
+    splitNests(a->body, temps, nests);
+  } else if (const auto* q = s.as<Seq>()) {
+    for (const Stmt& c : q->stmts) splitNests(c, temps, nests);
+  } else if (s.defined()) {
+    nests.push_back(s);
+  }
+}
+
+// The kernel buffers a nest stores into (allocations inside the nest excluded).
+class StoredBuffers : public IRVisitor {
+ public:
+  std::vector<const BufferNode*> stored;
+  std::set<const BufferNode*> local;
+  using IRVisitor::visit;
+  void visit(const Allocate* op) override {
+    local.insert(op->buffer.get());
+    IRVisitor::visit(op);
+  }
+  void visit(const Store* op) override {
+    if (!local.count(op->buffer.get()) &&
+        std::find(stored.begin(), stored.end(), op->buffer.get()) == stored.end())
+      stored.push_back(op->buffer.get());
+    IRVisitor::visit(op);
+  }
+};
+
+std::string glslType(DType t) {
+  if (t == DType::F32 || t == DType::F16) return "float";
+  if (t == DType::Bool) return "bool";
+  return "int";
+}
+
+std::string floatLiteral(double v) {
+  if (std::isnan(v)) return "uintBitsToFloat(0x7FC00000u)";
+  if (std::isinf(v)) return v > 0 ? "uintBitsToFloat(0x7F800000u)" : "uintBitsToFloat(0xFF800000u)";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", std::abs(v));
+  std::string s = buf;
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return v < 0 || std::signbit(v) ? "(-" + s + ")" : s;
+}
+
+class ShaderWriter {
+ public:
+  ShaderWriter(const std::string& kernel, const std::map<const BufferNode*, size_t>& index,
+               const std::vector<GLSLBuffer>& buffers)
+      : kernel_(kernel), index_(index), buffers_(buffers) {}
+
+  GLSLPass write(const Stmt& nest, const BufferNode* out) {
+    out_ = out;
+    const GLSLBuffer& ob = buffers_[index_.at(out)];
+    Stmt body = nest;
+    std::string fragIndex = "kiln_index";
+    if (const auto* f = nest.as<For>();
+        f && f->forKind == ForKind::ThreadBinding && f->threadTag == "fragment") {
+      if (!(asConstInt(f->min) && *asConstInt(f->min) == 0 && asConstInt(f->extent) &&
+            *asConstInt(f->extent) == out->numel))
+        fail("the fragment loop of '" + out->name + "' does not cover its " +
+             std::to_string(out->numel) + " elements");
+      fragVar_ = f->var.as<VarNode>();
+      names_[fragVar_] = fragIndex;
+      body = f->body;
+    } else if (out->numel != 1) {
+      fail("the nest that writes '" + out->name +
+           "' has no loop bound to \"fragment\" over its elements (schedule it with glSchedule)");
+    }
+    indent_ = 1;
+    stmt(body);
+
+    std::ostringstream src;
+    src << "#version 300 es\n"
+        << "// Kiln kernel " << kernel_ << ": writes " << out->name << " (" << out->numel
+        << " elements, texture " << ob.texture.width << " x " << ob.texture.height << ")\n"
+        << "precision highp float;\nprecision highp int;\nprecision highp sampler2D;\n";
+    GLSLPass pass;
+    pass.output = index_.at(out);
+    for (size_t b : samplersUsed_) {
+      const GLSLBuffer& buf = buffers_[b];
+      std::string s = "t" + std::to_string(b);
+      src << "uniform highp sampler2D " << s << ";  // " << buf.name << "\n";
+      pass.samplers.emplace_back(s, b);
+    }
+    src << "out float kiln_out;\n";
+    if (usesDiv_)
+      src << "int kiln_div(int a, int b) {\n"
+          << "  int q = (a >= 0 ? a : -a) / (b >= 0 ? b : -b);\n"
+          << "  if ((a < 0) != (b < 0)) q = (q * (b >= 0 ? b : -b) == (a >= 0 ? a : -a)) ? -q : "
+             "-q - 1;\n"
+          << "  return q;\n}\n"
+          << "int kiln_mod(int a, int b) { return a - kiln_div(a, b) * b; }\n";
+    if (usesErf_)
+      src << "// erf: Abramowitz and Stegun 7.1.26 (|error| < 1.5e-7)\n"
+          << "float kiln_erf(float x) {\n"
+          << "  float t = 1.0 / (1.0 + 0.3275911 * abs(x));\n"
+          << "  float y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - "
+             "0.284496736) * t + 0.254829592) * t * exp(-x * x);\n"
+          << "  return x < 0.0 ? -y : y;\n}\n";
+    for (size_t b : samplersUsed_) {
+      const int64_t w = buffers_[b].texture.width;
+      src << "float kiln_load" << b << "(int i) { return texelFetch(t" << b << ", ivec2(i % " << w
+          << ", i / " << w << "), 0).r; }\n";
+    }
+    src << "void main() {\n"
+        << "  int kiln_index = int(gl_FragCoord.y) * " << ob.texture.width
+        << " + int(gl_FragCoord.x);\n"
+        << "  if (kiln_index >= " << out->numel << ") { kiln_out = 0.0; return; }\n"
+        << "  float kiln_acc = 0.0;\n"
+        << code_.str() << "  kiln_out = kiln_acc;\n}\n";
+    pass.source = src.str();
+    return pass;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& msg) const {
+    throw Error("GLSL kernel " + kernel_ + ": " + msg);
+  }
+  void line(const std::string& s) { code_ << std::string(size_t(indent_) * 2, ' ') << s << "\n"; }
+
+  std::string name(const VarNode* v) {
+    auto it = names_.find(v);
+    if (it != names_.end()) return it->second;
+    std::string n = "v" + std::to_string(names_.size()) + "_";
+    for (char c : v->name) n += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    if (n.find("__") != std::string::npos) {  // reserved in GLSL
+      std::string m;
+      for (char c : n)
+        if (!(c == '_' && !m.empty() && m.back() == '_')) m += c;
+      n = m;
+    }
+    return names_[v] = n;
+  }
+
+  // Provably >= 0: constants, loop variables, and sums, products, quotients of them.
+  bool nonNegative(const Expr& e) const {
+    if (const int64_t* c = asConstInt(e)) return *c >= 0;
+    if (const auto* v = e.as<VarNode>()) return loopVars_.count(v) || v == fragVar_;
+    if (const auto* b = e.as<Binary>()) {
+      switch (b->op) {
+        case BinOp::Add:
+        case BinOp::Mul:
+        case BinOp::Div:
+        case BinOp::Mod:
+        case BinOp::Min:
+          return nonNegative(b->a) && nonNegative(b->b);
+        case BinOp::Max:
+          return nonNegative(b->a) || nonNegative(b->b);
+        default:
+          return false;
+      }
+    }
+    return false;
+  }
+
+  bool isLocal(const BufferNode* b) const { return locals_.count(b) != 0; }
+
+  std::string load(const Load* op) {
+    const BufferNode* b = op->buffer.get();
+    if (isLocal(b)) return localRef(b, op->index);
+    if (b == out_) {
+      checkOwnElement(op->index, "reads");
+      return "kiln_acc";
+    }
+    auto it = index_.find(b);
+    if (it == index_.end()) fail("reads '" + b->name + "', which is not one of its buffers");
+    if (std::find(samplersUsed_.begin(), samplersUsed_.end(), it->second) == samplersUsed_.end())
+      samplersUsed_.push_back(it->second);
+    return "kiln_load" + std::to_string(it->second) + "(" + expr(op->index) + ")";
+  }
+
+  std::string localRef(const BufferNode* b, const Expr& idx) {
+    const std::string& n = locals_.at(b);
+    return b->numel == 1 ? n : n + "[" + expr(idx) + "]";
+  }
+
+  void checkOwnElement(const Expr& idx, const char* what) {
+    const bool own =
+        fragVar_ ? idx.as<VarNode>() == fragVar_ : (asConstInt(idx) && *asConstInt(idx) == 0);
+    if (!own)
+      fail(std::string(what) + " '" + out_->name +
+           "' away from the fragment's own element (a fragment writes only its own texel)");
+  }
+
+  std::string expr(const Expr& e) {
+    switch (e->kind) {
+      case ExprKind::IntImm: {
+        const int64_t v = e.as<IntImm>()->value;
+        if (e.type() == DType::Bool) return v ? "true" : "false";
+        if (v > std::numeric_limits<int32_t>::max() || v < std::numeric_limits<int32_t>::min())
+          fail("integer constant " + std::to_string(v) + " does not fit GLSL's 32-bit int");
+        return v < 0 ? "(" + std::to_string(v) + ")" : std::to_string(v);
+      }
+      case ExprKind::FloatImm:
+        return floatLiteral(e.as<FloatImm>()->value);
+      case ExprKind::Var:
+        return name(e.as<VarNode>());
+      case ExprKind::Binary:
+        return binary(e.as<Binary>());
+      case ExprKind::Not:
+        return "(!" + expr(e.as<Not>()->a) + ")";
+      case ExprKind::Select: {
+        const auto* s = e.as<Select>();
+        return "(" + expr(s->cond) + " ? " + expr(s->t) + " : " + expr(s->f) + ")";
+      }
+      case ExprKind::Cast: {
+        const auto* c = e.as<Cast>();
+        const std::string to = glslType(c->type), from = glslType(c->a.type());
+        return to == from ? expr(c->a) : to + "(" + expr(c->a) + ")";
+      }
+      case ExprKind::Call: {
+        const auto* c = e.as<Call>();
+        if (c->name == "erf") usesErf_ = true;
+        const std::string fn = c->name == "fabs" ? "abs" : c->name == "erf" ? "kiln_erf" : c->name;
+        std::string s = fn + "(";
+        for (size_t i = 0; i < c->args.size(); ++i) s += (i ? ", " : "") + expr(c->args[i]);
+        return s + ")";
+      }
+      case ExprKind::Load:
+        return load(e.as<Load>());
+      case ExprKind::TensorRead:
+      case ExprKind::Reduce:
+        fail("unlowered tensor expression (lower() the kernel first)");
+    }
+    fail("unknown expression");
+  }
+
+  std::string binary(const Binary* b) {
+    const std::string x = expr(b->a), y = expr(b->b);
+    const bool f = isFloat(b->a.type());
+    auto infix = [&](const char* op) { return "(" + x + " " + op + " " + y + ")"; };
+    switch (b->op) {
+      case BinOp::Add:
+        return infix("+");
+      case BinOp::Sub:
+        return infix("-");
+      case BinOp::Mul:
+        return infix("*");
+      case BinOp::Div:
+      case BinOp::Mod: {
+        const bool div = b->op == BinOp::Div;
+        if (f) return div ? infix("/") : "(" + x + " - " + y + " * trunc(" + x + " / " + y + "))";
+        const int64_t* c = asConstInt(b->b);
+        if (c && *c > 0 && nonNegative(b->a)) return infix(div ? "/" : "%");
+        usesDiv_ = true;
+        return std::string(div ? "kiln_div(" : "kiln_mod(") + x + ", " + y + ")";
+      }
+      case BinOp::Min:
+        return "min(" + x + ", " + y + ")";
+      case BinOp::Max:
+        return "max(" + x + ", " + y + ")";
+      case BinOp::EQ:
+        return infix("==");
+      case BinOp::NE:
+        return infix("!=");
+      case BinOp::LT:
+        return infix("<");
+      case BinOp::LE:
+        return infix("<=");
+      case BinOp::GT:
+        return infix(">");
+      case BinOp::GE:
+        return infix(">=");
+      case BinOp::And:
+        return infix("&&");
+      case BinOp::Or:
+        return infix("||");
+    }
+    fail("unknown operator");
+  }
+
+  void stmt(const Stmt& s) {
+    if (!s.defined()) return;
+    switch (s->kind) {
+      case StmtKind::For: {
+        const auto* f = s.as<For>();
+        if (f->forKind == ForKind::ThreadBinding)
+          fail("loop '" + f->var.as<VarNode>()->name + "' is bound to " + f->threadTag +
+               " inside a fragment; a shader has one fragment loop, outermost");
+        const std::string v = name(f->var.as<VarNode>());
+        loopVars_.insert(f->var.as<VarNode>());
+        const std::string lo = expr(f->min);
+        const std::string hi = asConstInt(f->min) && *asConstInt(f->min) == 0
+                                   ? expr(f->extent)
+                                   : "(" + lo + " + " + expr(f->extent) + ")";
+        if (!nonNegative(f->min)) loopVars_.erase(f->var.as<VarNode>());
+        line("for (int " + v + " = " + lo + "; " + v + " < " + hi + "; ++" + v + ") {");
+        ++indent_;
+        stmt(f->body);
+        --indent_;
+        line("}");
+        return;
+      }
+      case StmtKind::LetStmt: {
+        const auto* l = s.as<LetStmt>();
+        line("{");
+        ++indent_;
+        line(glslType(l->value.type()) + " " + name(l->var.as<VarNode>()) + " = " + expr(l->value) +
+             ";");
+        stmt(l->body);
+        --indent_;
+        line("}");
+        return;
+      }
+      case StmtKind::Store: {
+        const auto* st = s.as<Store>();
+        const BufferNode* b = st->buffer.get();
+        if (isLocal(b)) {
+          line(localRef(b, st->index) + " = " + expr(st->value) + ";");
+        } else if (b == out_) {
+          checkOwnElement(st->index, "writes");
+          line("kiln_acc = " + expr(st->value) + ";");
+        } else {
+          fail("one pass writes both '" + out_->name + "' and '" + b->name + "'");
+        }
+        return;
+      }
+      case StmtKind::Allocate: {
+        const auto* a = s.as<Allocate>();
+        const BufferNode* b = a->buffer.get();
+        if (b->numel > 256)
+          fail("'" + b->name + "' (" + std::to_string(b->numel) +
+               " elements) is too large for a fragment's registers");
+        std::string n = "l" + std::to_string(locals_.size()) + "_";
+        for (char c : b->name) n += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+        locals_[b] = n;
+        line(glslType(b->dtype) + " " + n +
+             (b->numel == 1 ? "" : "[" + std::to_string(b->numel) + "]") + ";");
+        stmt(a->body);
+        return;
+      }
+      case StmtKind::IfThenElse: {
+        const auto* i = s.as<IfThenElse>();
+        line("if (" + expr(i->cond) + ") {");
+        ++indent_;
+        stmt(i->thenCase);
+        --indent_;
+        if (i->elseCase.defined()) {
+          line("} else {");
+          ++indent_;
+          stmt(i->elseCase);
+          --indent_;
+        }
+        line("}");
+        return;
+      }
+      case StmtKind::Seq:
+        for (const Stmt& c : s.as<Seq>()->stmts) stmt(c);
+        return;
+      case StmtKind::Evaluate:
+        return;  // pure expressions have no effect
+      case StmtKind::Provide:
+      case StmtKind::Realize:
+        fail("unlowered tensor statement (lower() the kernel first)");
+    }
+  }
+
+  std::string kernel_;
+  const std::map<const BufferNode*, size_t>& index_;
+  const std::vector<GLSLBuffer>& buffers_;
+  const BufferNode* out_ = nullptr;
+  const VarNode* fragVar_ = nullptr;
+  std::map<const VarNode*, std::string> names_;
+  std::set<const VarNode*> loopVars_;
+  std::map<const BufferNode*, std::string> locals_;
+  std::vector<size_t> samplersUsed_;
+  bool usesDiv_ = false, usesErf_ = false;
+  std::ostringstream code_;
+  int indent_ = 0;
+};
+
+}  // namespace
+
+GLSLKernel codegenGLSL(const tir::Kernel& kernel) {
+  GLSLKernel k;
+  k.name = kernel.name;
+  std::vector<Buffer> temps;
+  std::vector<Stmt> nests;
+  splitNests(kernel.body, temps, nests);
+  std::map<const BufferNode*, size_t> index;
+  auto add = [&](const Buffer& b) {
+    if (b->dtype != DType::F32)
+      throw Error("GLSL kernel " + kernel.name + ": '" + b->name + "' is " +
+                  std::string(dtypeName(b->dtype)) +
+                  "; the OpenGL/WebGL back end stores float32 tensors only");
+    index[b.get()] = k.buffers.size();
+    k.buffers.push_back({b->name, b->numel, glTextureShape(b->numel, b->name)});
+  };
+  for (const Buffer& b : kernel.params) add(b);
+  k.paramCount = k.buffers.size();
+  for (const Buffer& b : temps) add(b);
+  for (const Stmt& nest : nests) {
+    StoredBuffers sb;
+    sb.visitStmt(nest);
+    if (sb.stored.size() != 1)
+      throw Error("GLSL kernel " + kernel.name + ": a stage nest stores " +
+                  std::to_string(sb.stored.size()) +
+                  " buffers; a fragment shader writes exactly one");
+    ShaderWriter w(kernel.name, index, k.buffers);
+    k.passes.push_back(w.write(nest, sb.stored[0]));
+  }
+  return k;
+}
+
+}  // namespace kiln::codegen

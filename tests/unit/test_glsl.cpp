@@ -1,0 +1,166 @@
+// The GLSL back end without a GPU: the fragment-shader schedule (schedule/gl_schedule.h)
+// compiled for the CPU by the LLVM back end must give the reference's answers (so a wrong
+// inline or compute_at decision is caught here, not in a shader).
+//
+// Tolerance: max |got - ref| <= 1e-4 * max |ref| per output, the whole-model bound of the
+// LLVM back end (float32 accumulation against the reference's double).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <random>
+
+#include "kiln/codegen/glsl_package.h"
+#include "kiln/codegen/graph_compiler.h"
+#include "kiln/frontend/onnx.h"
+#include "kiln/passes/pass.h"
+#include "kiln/ref/executor.h"
+#ifdef KILN_HAVE_OPENGL
+#include "kiln/opengl/gl_package.h"
+#endif
+
+namespace kiln {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::map<std::string, NDArray> randomFeeds(const Graph& g) {
+  std::map<std::string, NDArray> feeds;
+  uint32_t seed = 1;
+  for (const Value* in : g.inputs()) {
+    NDArray x(DType::F32, in->shape);
+    std::mt19937 gen(seed++);
+    std::uniform_real_distribution<float> d(-1, 1);
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = d(gen);
+    feeds[in->name] = x;
+  }
+  return feeds;
+}
+
+void expectClose(const std::vector<NDArray>& got, const std::vector<NDArray>& want,
+                 const std::string& what) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t k = 0; k < got.size(); ++k) {
+    ASSERT_EQ(got[k].shape(), want[k].shape()) << what << " output " << k;
+    auto gv = got[k].toFloatVector(), wv = want[k].toFloatVector();
+    double maxAbs = 0, maxRef = 0;
+    for (size_t i = 0; i < wv.size(); ++i) {
+      double d = std::abs(double(gv[i]) - wv[i]);
+      if (!(d <= maxAbs)) maxAbs = d;
+      maxRef = std::max(maxRef, std::abs(double(wv[i])));
+    }
+    EXPECT_LE(maxAbs, 1e-4 * maxRef) << what << " output " << k << ": max abs diff " << maxAbs
+                                     << " against max |ref| " << maxRef;
+  }
+}
+
+class GlScheduleOnCpu : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GlScheduleOnCpu, MatchesReference) {
+  const fs::path model = fs::path(KILN_MODELS_DIR) / (GetParam() + ".onnx");
+  ASSERT_TRUE(fs::exists(model)) << model << " is missing (the gen_models fixture makes it)";
+  Expected<Graph> g = importOnnx(model.string());
+  ASSERT_TRUE(g) << g.message();
+  Expected<Graph> opt = importOnnx(model.string());
+  ASSERT_TRUE(opt) << opt.message();
+  optimizeGraph(*opt);
+  codegen::CompileOptions options;
+  options.schedule = codegen::ScheduleFamily::GlslOnCpu;
+  if (std::getenv("KILN_TEST_DUMP_IR")) options.dumpIr = &std::cout;
+  codegen::CompiledGraph compiled(*opt, options);
+  auto feeds = randomFeeds(*g);
+  expectClose(compiled.run(feeds), ref::Executor(*g).run(feeds), GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, GlScheduleOnCpu,
+                         ::testing::Values("resnet18", "squeezenet1_1", "mobilenetv2",
+                                           "softmax_opset11", "avgpool_pad", "gemm_variants",
+                                           "grouped_dilated", "concat_reshape", "broadcast_ops"));
+
+// Every model compiles to a package whose shaders are GLSL ES 3.00 fragment shaders, one per
+// pass, reading only what the manifest binds to them.
+TEST_P(GlScheduleOnCpu, PackageBuilds) {
+  const fs::path model = fs::path(KILN_MODELS_DIR) / (GetParam() + ".onnx");
+  Expected<Graph> g = importOnnx(model.string());
+  ASSERT_TRUE(g) << g.message();
+  optimizeGraph(*g);
+  codegen::GLPackageFiles p = codegen::buildGLPackage(*g);
+  EXPECT_GT(p.kernels, 0u);
+  EXPECT_GE(p.passes, p.kernels);
+  size_t shaders = 0;
+  for (const auto& [name, text] : p.files) {
+    if (name.size() < 5 || name.substr(name.size() - 5) != ".frag") continue;
+    ++shaders;
+    EXPECT_EQ(text.rfind("#version 300 es\n", 0), 0u) << name;
+    EXPECT_NE(text.find("out float kiln_out;"), std::string::npos) << name;
+    if (std::getenv("KILN_TEST_DUMP_IR")) std::cout << "== " << name << "\n" << text;
+  }
+  EXPECT_EQ(shaders, p.passes);
+  ASSERT_TRUE(p.files.count("manifest.json"));
+}
+
+#ifdef KILN_HAVE_OPENGL
+// The model compiled to a webgl package (in memory) and run on the opengl device (EGL
+// surfaceless, OpenGL ES 3; Mesa's llvmpipe here) against the reference executor.
+void runOnOpenGL(const std::string& name) {
+  const fs::path model = fs::path(KILN_MODELS_DIR) / (name + ".onnx");
+  ASSERT_TRUE(fs::exists(model)) << model << " is missing (the gen_models fixture makes it)";
+  Expected<Graph> g = importOnnx(model.string());
+  ASSERT_TRUE(g) << g.message();
+  Expected<Graph> opt = importOnnx(model.string());
+  ASSERT_TRUE(opt) << opt.message();
+  optimizeGraph(*opt);
+  // The package goes through the file system: written as `kiln compile --target webgl` does,
+  // loaded as `kiln run DIR --device opengl` does.
+  const fs::path dir = fs::temp_directory_path() / ("kiln_gl_test_" + name);
+  fs::remove_all(dir);
+  codegen::writeGLPackage(codegen::buildGLPackage(*opt), dir.string());
+  auto p = gl::GLPackage::load(dir.string());
+  fs::remove_all(dir);
+  if (!p && std::string(p.message()).find("EGL") != std::string::npos)
+    GTEST_SKIP() << "no OpenGL ES 3 through EGL on this machine: " << p.message();
+  ASSERT_TRUE(p) << p.message();
+  auto feeds = randomFeeds(*g);
+  const auto want = ref::Executor(*g).run(feeds);
+  expectClose((*p)->run(feeds), want, name + " on " + (*p)->device());
+  // A second run reuses every texture and program and gives the same answer.
+  expectClose((*p)->run(feeds), want, name + " (second run)");
+}
+
+class OpenGLVsReference : public ::testing::TestWithParam<std::string> {};
+TEST_P(OpenGLVsReference, OutputsMatch) {
+  runOnOpenGL(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(Operators, OpenGLVsReference,
+                         ::testing::Values("softmax_opset11", "avgpool_pad", "gemm_variants",
+                                           "grouped_dilated", "concat_reshape", "broadcast_ops",
+                                           "asym_pads", "auto_pad", "batch3", "nhwc_transpose",
+                                           "odd_input"));
+
+// Whole networks: seconds to minutes each on llvmpipe, so they run in the slow set only
+// (ctest -L slow: opengl_models).
+class OpenGLModelsSlow : public ::testing::TestWithParam<std::string> {};
+TEST_P(OpenGLModelsSlow, OutputsMatch) {
+  runOnOpenGL(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(Models, OpenGLModelsSlow,
+                         ::testing::Values("resnet18", "mobilenetv2", "squeezenet1_1"));
+
+TEST(OpenGLPackage, RefusesACpuPackageAndAMissingOne) {
+  auto missing = gl::GLPackage::load("/nonexistent-kiln-package");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.message().find("no manifest.json"), std::string::npos) << missing.message();
+  auto cpu = gl::GLPackage::open(
+      [](const std::string&) {
+        return std::string(
+            R"({"format": "kiln-package", "version": 1, "target": {"kind": "llvm"}})");
+      },
+      "cpu-package");
+  ASSERT_FALSE(cpu);
+  EXPECT_NE(cpu.message().find("--target webgl"), std::string::npos) << cpu.message();
+}
+#endif
+
+}  // namespace
+}  // namespace kiln

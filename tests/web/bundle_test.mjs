@@ -1,0 +1,140 @@
+// The WebGL bundle in headless Chromium (SwiftShader), served by a static server on
+// 127.0.0.1 with every other request refused: `kiln compile MODEL --target webgl --bundle`,
+// then the page runs the model on a seeded random tensor (compared with `kiln run`'s
+// reference executor: max |webgl - ref| <= 1e-4 * max |ref|, the project's float32 bound),
+// runs it again (same answer, no new textures), classifies a photo picked through the file
+// input, and takes a screenshot of the page.
+//
+//   node bundle_test.mjs KILN MODEL.onnx WORKDIR PHOTO
+import { spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(join(root, 'scripts/node/package.json'));
+const { chromium } = require('playwright-core');
+const { readNpy, writeNpy } = await import(join(root, 'scripts/node/npy.mjs'));
+
+const [kiln, model, work, photo] = process.argv.slice(2);
+if (!photo) {
+  console.error('usage: node bundle_test.mjs KILN MODEL.onnx WORKDIR PHOTO');
+  process.exit(2);
+}
+const fail = (msg) => {
+  console.error(`FAIL: ${msg}`);
+  process.exitCode = 1;
+};
+const run = (args) => {
+  const r = spawnSync(kiln, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`kiln ${args.join(' ')}: ${r.stderr || r.stdout}`);
+  return r.stdout;
+};
+
+// The bundle, and the reference answer for a seeded tensor.
+const bundle = join(work, 'bundle');
+rmSync(bundle, { recursive: true, force: true });
+console.log(run(['compile', model, '--target', 'webgl', '--bundle', bundle]).trim());
+const manifest = JSON.parse(await (await import('node:fs/promises')).readFile(join(bundle, 'manifest.json'), 'utf8'));
+const input = manifest.values[manifest.inputs[0]];
+const numel = input.shape.reduce((a, b) => a * b, 1);
+const x = new Float32Array(numel);
+let seed = 12345;
+for (let i = 0; i < numel; ++i) {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  x[i] = (seed / 2147483648) * 2 - 1;
+}
+writeNpy(join(work, 'input.npy'), 'float32', input.shape, x);
+run(['run', model, '--input', join(work, 'input.npy'), '--output', join(work, 'ref.npy')]);
+const want = readNpy(join(work, 'ref.npy')).data;
+
+// A static server for the bundle folder, on loopback only.
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
+const server = createServer((req, res) => {
+  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^\/+/, '');
+  const file = join(bundle, path || 'index.html');
+  if (!file.startsWith(bundle) || !existsSync(file) || !statSync(file).isFile()) {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+  createReadStream(file).pipe(res);
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const url = `http://127.0.0.1:${server.address().port}/index.html`;
+
+const profile = mkdtempSync(join(tmpdir(), 'kiln-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--use-gl=angle', '--use-angle=swiftshader',
+    '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  const offsite = [];
+  await page.route('**/*', (route) => {
+    const u = new URL(route.request().url());
+    if (u.hostname === '127.0.0.1' || u.protocol === 'blob:' || u.protocol === 'data:') return route.continue();
+    offsite.push(u.href);
+    return route.abort();
+  });
+  page.on('console', (m) => console.log(`[page] ${m.text()}`));
+  page.on('pageerror', (e) => fail(`page error: ${e.message}`));
+  await page.goto(url);
+  await page.waitForFunction(() => window.kiln, null, { timeout: 120000 });
+  const loaded = await page.evaluate(() => window.kiln.error ?? null);
+  if (loaded) throw new Error(`the page could not load the model: ${loaded}`);
+  console.log(await page.textContent('#status'));
+
+  // The seeded tensor, twice: the answer matches the reference and no texture is added.
+  const result = await page.evaluate(async (data) => {
+    const m = window.kiln.model;
+    const feed = { [m.inputs[0].name]: new Float32Array(data) };
+    const textures = m.textureCount;
+    let t = performance.now();
+    const [a] = await m.run(feed);
+    const first = performance.now() - t;
+    t = performance.now();
+    const [b] = await m.run(feed);
+    const second = performance.now() - t;
+    return { a: Array.from(a), same: a.every((v, i) => v === b[i]), grew: m.textureCount - textures, first, second,
+      renderer: (() => { const gl = m.gl; const d = gl.getExtension('WEBGL_debug_renderer_info');
+        return d ? gl.getParameter(d.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER); })() };
+  }, Array.from(x));
+  let maxAbs = 0, maxRef = 0;
+  for (let i = 0; i < want.length; ++i) {
+    maxAbs = Math.max(maxAbs, Math.abs(result.a[i] - want[i]));
+    maxRef = Math.max(maxRef, Math.abs(want[i]));
+  }
+  console.log(`webgl on ${result.renderer}: run ${result.first.toFixed(1)} ms, again ${result.second.toFixed(1)} ms; ` +
+    `max|webgl - ref| ${maxAbs.toExponential(3)} / max|ref| ${maxRef.toFixed(4)}`);
+  if (result.a.length !== want.length) fail(`${result.a.length} outputs, the reference has ${want.length}`);
+  if (!(maxAbs <= 1e-4 * maxRef)) fail(`max abs diff ${maxAbs} above 1e-4 * ${maxRef}`);
+  if (!result.same) fail('a second run gave a different answer');
+  if (result.grew !== 0) fail(`a run created ${result.grew} textures`);
+
+  // A photo through the file input: the page shows the top-5 and the time per inference.
+  await page.setInputFiles('#file', photo);
+  await page.waitForFunction(() => window.kiln.top5 || document.querySelector('#status.error'), null, { timeout: 300000 });
+  const status = await page.textContent('#status');
+  const top5 = await page.evaluate(() => window.kiln.top5);
+  if (!top5) fail(`classifying the photo failed: ${status}`);
+  else console.log(`top-5: ${top5.map((t) => `${t.class} ${t.score.toFixed(3)} ${t.label}`).join(' | ')}`);
+  console.log(await page.textContent('#time'));
+  if (top5 && top5.length !== 5) fail(`the page shows ${top5.length} classes`);
+  await page.screenshot({ path: join(work, 'bundle.png'), fullPage: true });
+  console.log(`screenshot ${join(work, 'bundle.png')}`);
+  if (offsite.length) fail(`the page asked the network for ${offsite.join(', ')}`);
+} catch (e) {
+  fail(e.message);
+} finally {
+  await context.close();
+  server.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+if (!process.exitCode) console.log('PASS');
