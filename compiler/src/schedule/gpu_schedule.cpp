@@ -91,46 +91,60 @@ bool fuseEpilogue(Stage& o, Stage& r, const GpuTarget& target) {
   if (o.tensor()->shape != shape || !o.splits().empty() || !o.fuses().empty() ||
       !r.splits().empty() || !r.fuses().empty() || o.axes().empty())
     return false;
-  const bool conv = r.tensor()->tag == "conv2d";
+  const bool conv = r.tensor()->tag == "conv2d" && shape.size() == 4;
   int64_t total = 1;
   for (int64_t e : shape) total *= e;
-  int64_t block = 1;
+  // conv2d: a register tile of ocBlock channels x owBlock columns per thread, as large as
+  // leaves enough threads to fill the device.
+  int64_t ocBlock = 1, owBlock = 1;
   if (conv) {
-    int64_t cap = target.maxOcBlock;
-    while (cap > 1 && total / cap < target.fillThreads) cap /= 2;
-    block = largestDivisor(shape[1], cap);
+    for (int64_t cap = target.maxOcBlock * target.maxOwBlock; cap >= 1; cap /= 2) {
+      ocBlock = largestDivisor(shape[1], std::min(cap, target.maxOcBlock));
+      owBlock = largestDivisor(shape[3], std::max<int64_t>(1, cap / ocBlock));
+      if (total / (ocBlock * owBlock) >= target.fillThreads) break;
+    }
   }
-  const int64_t threads = dividingBlock(total / block, target.threadsPerBlock);
+  const int64_t threads = dividingBlock(total / (ocBlock * owBlock), target.threadsPerBlock);
   // Every thread must compute an element that exists: the block size has to divide.
   if (threads == 0) return false;
-  std::vector<Var> outer;
-  Var tileVar;
+  std::vector<Var> outer, tile;
   for (size_t d = 0; d < o.axes().size(); ++d) {
     Var v = o.axis(d);
-    if (conv && d == 1 && block > 1) {
-      auto [vo, vi] = o.split(v, block);
+    const int64_t b = !conv ? 1 : d == 1 ? ocBlock : d == 3 ? owBlock : 1;
+    if (b > 1) {
+      auto [vo, vi] = o.split(v, b);
       outer.push_back(vo);
-      tileVar = vi;
+      tile.push_back(vi);
     } else {
       outer.push_back(v);
     }
   }
-  if (tileVar.defined()) {
+  if (!tile.empty()) {
     std::vector<Var> order = outer;
-    order.push_back(tileVar);
+    order.insert(order.end(), tile.begin(), tile.end());
     o.reorder(order);
-    o.unroll(tileVar);
+    for (const Var& t : tile) o.unroll(t);
   }
   Var f = outer.size() > 1 ? o.fuse(outer) : outer[0];
   auto [bo, ti] = o.split(f, threads);
   o.bind(bo, "blockIdx.x");
   o.bind(ti, "threadIdx.x");
   if (conv) {
-    // Per thread: the reduction outside, the block of output channels innermost, unrolled:
-    // each input element loaded feeds `block` sums held in registers.
-    r.reorder({r.axis(0), r.axis(2), r.axis(3), r.reduceAxis(0), r.reduceAxis(1), r.reduceAxis(2),
-               r.axis(1)});
-    if (block > 1) r.unroll(r.axis(1));
+    // Per thread: the reduction outside, the tile innermost and unrolled: each input element
+    // loaded feeds ocBlock sums, each weight owBlock, and all the sums stay in registers.
+    r.reorder({r.axis(0), r.axis(2), r.reduceAxis(0), r.reduceAxis(1), r.reduceAxis(2), r.axis(1),
+               r.axis(3)});
+    if (ocBlock > 1) r.unroll(r.axis(1));
+    if (owBlock > 1) r.unroll(r.axis(3));
+    // With a tile of 4 or more columns, a small window (3x3) is unrolled too: neighbouring
+    // taps of neighbouring columns read the same input element, which the compiler then
+    // loads once (measured on an H100: layer1 of ResNet-18 at batch 16 0.28 -> 0.20 ms; with
+    // narrower tiles the unrolled window only added register pressure and was slower).
+    const std::vector<IterVar>& red = r.reduceAxes();
+    if (owBlock >= 4 && red.size() == 3 && red[1].extent <= 3 && red[2].extent <= 3) {
+      r.unroll(red[1].var);
+      r.unroll(red[2].var);
+    }
   }
   r.computeAt(o, ti);
   return true;

@@ -26,7 +26,7 @@ GpuExecutor::GpuExecutor(std::unique_ptr<Device> device, const std::string& sour
         args.push_back(buffers_.back());
       }
       for (const Launch& l : s.launches)
-        launches_.push_back({device_->function(l.function), l.grid, l.block, args});
+        launches_.push_back({l.function, device_->function(l.function), l.grid, l.block, args});
     }
     // The whole network as one recorded graph where the device can (KILN_NO_GRAPH=1: never).
     const char* noGraph = std::getenv("KILN_NO_GRAPH");
@@ -73,6 +73,21 @@ double GpuExecutor::timeResident(int n) {
   device_->sync();
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
          std::max(n, 1);
+}
+
+std::vector<std::pair<std::string, double>> GpuExecutor::profileLaunches(int n) {
+  std::vector<std::pair<std::string, double>> out;
+  device_->sync();
+  for (const ReadyLaunch& l : launches_) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) device_->launch(l.function, l.grid, l.block, l.buffers);
+    device_->sync();
+    out.emplace_back(
+        l.name,
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
+            std::max(n, 1));
+  }
+  return out;
 }
 
 }  // namespace kiln

@@ -37,12 +37,15 @@ class GpuExecutor {
            const std::vector<std::pair<size_t, void*>>& outputs);
   // Runs the network n times on the inputs already on the device; milliseconds per run.
   double timeResident(int n);
+  // Each launch on its own (launch, wait), n times: mean milliseconds per function, in order.
+  std::vector<std::pair<std::string, double>> profileLaunches(int n);
   const Device& device() const { return *device_; }
   bool recorded() const { return recorded_; }
 
  private:
   void launchAll();
   struct ReadyLaunch {
+    std::string name;
     void* function;
     std::array<int64_t, 3> grid, block;
     std::vector<void*> buffers;

@@ -209,6 +209,11 @@ double Package::timeOnDevice(int n) {
   return gpu_->timeResident(n);
 }
 
+std::vector<std::pair<std::string, double>> Package::profileOnDevice(int n) {
+  if (!gpu_) throw Error("profileOnDevice: this package runs on the CPU, not on a GPU");
+  return gpu_->profileLaunches(n);
+}
+
 std::vector<NDArray> Package::run(const std::map<std::string, NDArray>& inputs) {
   std::vector<void*> ptr(slots_.size(), nullptr);
   for (size_t i = 0; i < slots_.size(); ++i) {

@@ -15,8 +15,9 @@
 //            columns of a dense layer on neighbouring threads).
 //   a reduction (conv2d, matmul, reduce) whose only reader is an elementwise output (bias,
 //            batch norm, residual add, activation, computed inline) is computed at that
-//            output's thread loop: the output takes the reduction's layout (conv2d: the
-//            ocBlock tile), each thread computes its sums into a private array (registers),
+//            output's thread loop: the output takes the reduction's layout (conv2d: a tile
+//            of ocBlock channels x owBlock columns, the largest that leaves fillThreads
+//            threads), each thread computes its sums into a private array (registers),
 //            and the epilogue reads them from there; the reduction never goes to memory
 //            and the kernel is one launch instead of two. Used only when the block size
 //            divides the outputs, so no thread computes sums for an element that does not
@@ -33,8 +34,9 @@ struct GpuTarget {
   int64_t threadsPerBlock = 256;
   // Threads it takes to fill the device (SMs x resident threads); fewer outputs than this
   // make conv2d use a smaller register tile so that more threads run.
-  int64_t fillThreads = 64 * 1024;
+  int64_t fillThreads = 32 * 1024;
   int64_t maxOcBlock = 8;
+  int64_t maxOwBlock = 4;  // columns of a conv2d register tile (with an epilogue)
 };
 
 // Binds the stage's spatial loops to blockIdx.x / threadIdx.x (the default for any family).

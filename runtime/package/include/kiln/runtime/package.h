@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kiln/runtime/ndarray.h"
@@ -55,6 +56,9 @@ class Package {
   // device, and returns milliseconds per run (no copies; a CUDA package replays its graph).
   // Throws kiln::Error for a CPU package.
   double timeOnDevice(int n);
+  // GPU packages: every kernel launch timed on its own (n back-to-back launches, then a wait),
+  // in milliseconds per launch, in run order. Throws kiln::Error for a CPU package.
+  std::vector<std::pair<std::string, double>> profileOnDevice(int n);
 
  private:
   Package() = default;
