@@ -44,6 +44,7 @@ struct ConvCase {
     // A small device (256 threads fill it), so the 800 outputs take the full 8-channel tile.
     schedule::GpuTarget t;
     t.fillThreads = 64;
+    t.minBlocks = 1;
     return tir::lower(schedule::gpuSchedule({y}, t), {x, w, b, y}, "conv_relu");
   }
 };

@@ -29,6 +29,7 @@
 #include "kiln/passes/pass.h"
 #include "kiln/ref/executor.h"
 #include "kiln/runtime/device.h"
+#include "kiln/runtime/npy.h"
 #include "kiln/runtime/package.h"
 #include "kiln/topi/registry.h"
 
@@ -128,6 +129,7 @@ class OpBatch {
     if (std::string why = deviceUnavailable(); !why.empty()) {
       // No GPU: at least the generated CUDA C must compile (NVRTC needs no GPU).
       if (kBackend == "cuda") why = compileWithoutDevice(g_) + "; not run: " + why;
+      exportForDevice();
       GTEST_SKIP() << why;
     }
     std::vector<NDArray> got = runOnBackend(g_, feeds_);
@@ -158,6 +160,26 @@ class OpBatch {
   }
 
  private:
+  // KILN_EXPORT_DIR=DIR: the batch as a GPU package with its inputs and the reference's
+  // outputs (in{k}.npy, ref{k}.npy), for a machine with the GPU to run and compare
+  // (benchmarks/cuda_vs_pytorch.sh), where this one has none.
+  void exportForDevice() {
+    const char* root = std::getenv("KILN_EXPORT_DIR");
+    if (!root || kBackend == "llvm") return;
+    const std::string dir = std::string(root) + "/ops-" + kBackend + "-" +
+                            testing::UnitTest::GetInstance()->current_test_info()->name();
+    codegen::writeGpuPackage(
+        g_, dir, kBackend == "cuda" ? codegen::CDialect::CUDA : codegen::CDialect::OpenCL);
+    for (size_t k = 0; k < g_.inputs().size(); ++k)
+      writeNpy(dir + "/in" + std::to_string(k) + ".npy", feeds_.at(g_.inputs()[k]->name));
+    for (size_t k = 0; k < g_.outputs().size(); ++k) {
+      const Node& n = *g_.outputs()[k]->producer;
+      std::vector<const NDArray*> args;
+      for (const Value* v : n.inputs)
+        args.push_back(!v ? nullptr : v->isConstant() ? &*v->constant : &feeds_.at(v->name));
+      writeNpy(dir + "/ref" + std::to_string(k) + ".npy", ref::evalNode(n, args)[0]);
+    }
+  }
   static std::string attrsText(const Node& n) {
     std::string s;
     for (const auto& [k, v] : n.attrs) s += k + "=" + printAttribute(v) + " ";

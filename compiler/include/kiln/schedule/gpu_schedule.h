@@ -11,9 +11,12 @@
 //            weights are the same for a whole warp (one broadcast load), and the ocBlock
 //            sums stay in registers. ocBlock shrinks when the layer has too few outputs to
 //            fill the GPU.
-//   matmul, pooling, reductions, elementwise: the default (one output per thread, the
-//            columns of a dense layer on neighbouring threads).
-//   a reduction (conv2d, matmul, reduce) whose only reader is an elementwise output (bias,
+//   matmul:  the default (one output per thread, the columns on neighbouring threads), the
+//            reduction split and 16 iterations unrolled when it is long (128 or more), so
+//            each thread has that many independent loads in flight; its epilogue then runs
+//            as a second launch.
+//   pooling, reductions, elementwise: the default.
+//   a reduction (conv2d, a short matmul, reduce) whose only reader is an elementwise output (bias,
 //            batch norm, residual add, activation, computed inline) is computed at that
 //            output's thread loop: the output takes the reduction's layout (conv2d: a tile
 //            of ocBlock channels x owBlock columns, the largest that leaves fillThreads
@@ -32,6 +35,9 @@ namespace kiln::schedule {
 
 struct GpuTarget {
   int64_t threadsPerBlock = 256;
+  // Blocks a launch should have at least, where it has enough threads (one per multiprocessor
+  // or so): a small launch gets smaller blocks, down to one warp.
+  int64_t minBlocks = 128;
   // Threads it takes to fill the device (SMs x resident threads); fewer outputs than this
   // make conv2d use a smaller register tile so that more threads run.
   int64_t fillThreads = 32 * 1024;
@@ -42,6 +48,8 @@ struct GpuTarget {
 // Binds the stage's spatial loops to blockIdx.x / threadIdx.x (the default for any family).
 void scheduleGpuDefault(Stage& s, const GpuTarget& target);
 void scheduleConv2dGpu(Stage& s, const GpuTarget& target);
+// The default, with a long reduction (128 or more) split and its inner 16 unrolled.
+void scheduleMatmulGpu(Stage& s, const GpuTarget& target);
 
 // A schedule of the outputs for a GPU (every stage bound; the families above).
 Schedule gpuSchedule(const std::vector<Tensor>& outputs, const GpuTarget& target = {});
