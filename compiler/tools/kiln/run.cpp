@@ -362,7 +362,11 @@ Runner addRun(CLI::App& app) {
           }(),
           o->dumpSource ? &std::cout : nullptr);
       auto p = Package::load(tmpl);
-      if (!p) throw p.error();
+      if (!p) {  // the temporary directory means nothing to the user: drop it from the message
+        std::string msg = p.message();
+        if (msg.rfind(tmpl + ": ", 0) == 0) msg = msg.substr(tmpl.size() + 2);
+        throw Error(msg);
+      }
       package = std::move(*p);
       std::ostringstream d;
       d << package->target() << " (" << package->kernelCount() << " kernels compiled in "
