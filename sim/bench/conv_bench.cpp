@@ -54,7 +54,7 @@ double cpuSeconds() {
 struct RtlRun {
   unsigned threads = 1;
   uint64_t cycles = 0;
-  double seconds = 0;
+  double seconds = 0, cpu = 0;  // wall time, and this process's CPU time
 };
 
 struct LayerRun {
@@ -111,13 +111,15 @@ LayerRun runLayer(const Config& config, const bench::ConvShape& shape, int repea
     if (!acc) throw Error(acc.message());
     driver::DmaBuffer mem = (*acc)->allocate(cs.dramBytes);
     std::copy(initial.begin(), initial.end(), mem.host);
+    double cpu = cpuSeconds();
     auto a = std::chrono::steady_clock::now();
     Expected<driver::RunResult> r = (*acc)->run(bytes, mem.deviceAddr, std::chrono::minutes(30));
     auto b = std::chrono::steady_clock::now();
+    cpu = cpuSeconds() - cpu;
     if (!r) throw Error(shape.name + ": RTL: " + r.message());
     if (!std::equal(ref.dram().begin(), ref.dram().end(), mem.host))
       throw Error(shape.name + ": the RTL's bytes differ from the reference's");
-    run.rtl.push_back({threads, r->counters.at("CYCLES"), seconds(a, b)});
+    run.rtl.push_back({threads, r->counters.at("CYCLES"), seconds(a, b), cpu});
   }
 #else
   if (!rtl_threads.empty())
@@ -151,10 +153,10 @@ void printLayer(const Config& config, const LayerRun& r) {
   for (const RtlRun& t : r.rtl) {
     const double rtl_rate = static_cast<double>(t.cycles) / t.seconds;
     std::printf(
-        "RTL (Verilator -O3, %u thread%s): %llu cycles in %.2f s = %.3f M cycles/s; "
-        "cycle model %+.2f%% cycles, %.0f x faster\n",
+        "RTL (Verilator -O3, %u thread%s): %llu cycles in %.2f s (%.2f s of CPU) = %.3f M "
+        "cycles/s; cycle model %+.2f%% cycles, %.0f x faster\n",
         t.threads, t.threads == 1 ? "" : "s", static_cast<unsigned long long>(t.cycles), t.seconds,
-        rtl_rate / 1e6,
+        t.cpu, rtl_rate / 1e6,
         (static_cast<double>(r.stats.cycles) / static_cast<double>(t.cycles) - 1) * 100,
         rate / rtl_rate);
   }
@@ -210,7 +212,7 @@ int main(int argc, char** argv) {
     double macs = 0, model_s = 0, ref_s = 0;
     uint64_t model_cycles = 0;
     std::vector<uint64_t> rtl_cycles(threads.size());
-    std::vector<double> rtl_s(threads.size());
+    std::vector<double> rtl_s(threads.size()), rtl_cpu(threads.size());
     for (const bench::ConvShape& shape : layers) {
       LayerRun r = runLayer(config, shape, repeat, threads);
       const double ideal = shape.macs() / static_cast<double>(r.stats.macs_per_cycle);
@@ -218,10 +220,11 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(r.stats.cycles),
                   static_cast<double>(r.stats.cycles) / ideal, r.sim_s * 1e3);
       for (size_t i = 0; i < r.rtl.size(); ++i) {
-        std::printf(" %12llu %9.2f", static_cast<unsigned long long>(r.rtl[i].cycles),
-                    r.rtl[i].seconds);
+        std::printf(" %12llu %9.2f %9.2f", static_cast<unsigned long long>(r.rtl[i].cycles),
+                    r.rtl[i].seconds, r.rtl[i].cpu);
         rtl_cycles[i] += r.rtl[i].cycles;
         rtl_s[i] += r.rtl[i].seconds;
+        rtl_cpu[i] += r.rtl[i].cpu;
       }
       std::printf("\n");
       std::fflush(stdout);
@@ -242,13 +245,13 @@ int main(int argc, char** argv) {
                 model_s, static_cast<double>(model_cycles) / model_s / 1e6, ref_s);
     for (size_t i = 0; i < threads.size(); ++i) {
       std::printf(
-          "RTL, %u thread%s: %llu cycles (cycle model %+.2f%%) in %.1f s = %.3f M cycles/s; "
-          "%.2f x the 60 s goal, %.1f x faster than VTA's 228 s; the cycle model is %.0f x "
-          "faster\n",
+          "RTL, %u thread%s: %llu cycles (cycle model %+.3f%%) in %.1f s wall, %.1f s of CPU = "
+          "%.3f M cycles per CPU second; per CPU time %.2f x the 60 s goal and %.1f x faster "
+          "than VTA's 228 s; the cycle model is %.0f x faster\n",
           threads[i], threads[i] == 1 ? "" : "s", static_cast<unsigned long long>(rtl_cycles[i]),
           (static_cast<double>(model_cycles) / static_cast<double>(rtl_cycles[i]) - 1) * 100,
-          rtl_s[i], static_cast<double>(rtl_cycles[i]) / rtl_s[i] / 1e6, rtl_s[i] / 60.0,
-          228.0 / rtl_s[i], rtl_s[i] / model_s);
+          rtl_s[i], rtl_cpu[i], static_cast<double>(rtl_cycles[i]) / rtl_cpu[i] / 1e6,
+          rtl_cpu[i] / 60.0, 228.0 / rtl_cpu[i], rtl_s[i] / model_s);
     }
     return 0;
   } catch (const std::exception& e) {

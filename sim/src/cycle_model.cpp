@@ -171,6 +171,7 @@ struct Abort {};  // unwinds a process when the run stops on a fault
 struct CommandQueue {
   std::deque<std::pair<size_t, uint64_t>> entries;  // instruction, cycle it becomes visible
   sc_core::sc_event pushed, popped;
+  uint64_t empty_since = 0;  // while `entries` is empty: the cycle its module saw it empty
 };
 
 struct TokenQueue {
@@ -214,9 +215,15 @@ class Engine : public sc_core::sc_module {
     aborted_ = false;
     rd_ = Channel{};
     ar_free_ = 0;
+    ar_last_ = 0;
+    ar_pending_.clear();
+    ar_tickets_ = ar_reserved_ = 0;
     fetched_.clear();
     dispatched_.clear();
-    for (auto& q : commands_) q.entries.clear();
+    for (auto& q : commands_) {
+      q.entries.clear();
+      q.empty_since = 0;
+    }
     for (auto& q : tokens_) q.visible.clear();
     t0_ = sc_core::sc_time_stamp().value() / unit_;
     running_ = 5;
@@ -227,6 +234,13 @@ class Engine : public sc_core::sc_module {
       // Deadlocked: every process waits on an event nobody will notify. Unwind them.
       abortAll();
       sc_core::sc_start();
+    }
+    // The queues left empty until the end count toward their module's STALL_CMD.
+    const uint64_t end = out_.counters[kCycles];
+    for (Module m : {Module::kLoad, Module::kCompute, Module::kStore}) {
+      const CommandQueue& q = commands_[static_cast<int>(m)];
+      if (out_.finished && q.entries.empty() && end > q.empty_since)
+        add(countersOf(m).stall_cmd, end - q.empty_since);
     }
     job_ = nullptr;
     return out_;
@@ -267,6 +281,7 @@ class Engine : public sc_core::sc_module {
     }
     fetchedEvent_.notify(sc_core::SC_ZERO_TIME);
     dispatchedEvent_.notify(sc_core::SC_ZERO_TIME);
+    ar_turn_.notify(sc_core::SC_ZERO_TIME);
   }
 
   [[noreturn]] void fault() {
@@ -295,14 +310,57 @@ class Engine : public sc_core::sc_module {
     return (first_byte + bytes - 1) / beatBytes() - first_byte / beatBytes() + 1;
   }
 
-  // A DMA job started at cycle t: its burst address goes out, and the cycle its first
-  // beat can arrive is returned (the channel is then reserved from there by `reserveRead`).
-  uint64_t requestRead(uint64_t t) {
-    uint64_t ar = std::max(t + job_->timing.dma_request, ar_free_);
-    ar_free_ = ar + 1;
-    return std::max(ar + job_->latency, rd_.free);
+  // A DMA job of read client `client` (fetch 0, load 1, compute 2, the RTL's ARIDs) started
+  // at cycle t: its burst address goes out, and the cycle its first beat can arrive is
+  // returned; the caller then reserves the data channel (`reserveRead`). Clients asking in
+  // the same cycle are granted one per cycle in the RTL's round-robin order (the client after
+  // the last one served first), and take the data channel in that order.
+  uint64_t requestRead(uint64_t t, int client) {
+    ArRequest r{client, t + job_->timing.dma_request};
+    ar_pending_.push_back(&r);
+    wait(sc_core::SC_ZERO_TIME);  // every client asking at this time registers first
+    check();
+    if (!ar_pending_.empty()) arbitrate();
+    while (ar_reserved_ != r.ticket) waitOn(ar_turn_);
+    return std::max(r.ar + job_->latency, rd_.free);
   }
-  void reserveRead(uint64_t last_beat) { rd_.free = std::max(rd_.free, last_beat + 1); }
+  void reserveRead(uint64_t last_beat) {
+    rd_.free = std::max(rd_.free, last_beat + 1);
+    ++ar_reserved_;
+    ar_turn_.notify();
+  }
+
+  struct ArRequest {
+    int client;
+    uint64_t want;  // the first cycle its address can go out
+    uint64_t ar = 0, ticket = 0;
+    bool granted = false;
+  };
+
+  // Grants the registered requests cycle by cycle, as kiln_axi_master's arbiter does.
+  void arbitrate() {
+    std::vector<ArRequest*> reqs;
+    reqs.swap(ar_pending_);
+    uint64_t c = ar_free_;
+    for (size_t left = reqs.size(); left > 0; ++c) {
+      uint64_t earliest = UINT64_MAX;
+      for (ArRequest* r : reqs)
+        if (!r->granted) earliest = std::min(earliest, r->want);
+      c = std::max(c, earliest);
+      ArRequest* pick = nullptr;
+      for (int k = 1; k <= accel::kNumModules - 1 && !pick; ++k) {
+        const int client = (ar_last_ + k) % (accel::kNumModules - 1);
+        for (ArRequest* r : reqs)
+          if (!r->granted && r->want <= c && r->client == client) pick = r;
+      }
+      pick->granted = true;
+      pick->ar = c;
+      pick->ticket = ar_tickets_++;
+      ar_last_ = pick->client;
+      --left;
+    }
+    ar_free_ = c;
+  }
 
   // One DMA job of `count` elements of `elem` bytes from DRAM byte `addr`, started at
   // cycle t, whose consumer can take element k no earlier than ready(k) (the LOAD's walk).
@@ -311,11 +369,11 @@ class Engine : public sc_core::sc_module {
   // back while the element before it waits; narrower ones straight from their beat, one per
   // cycle.
   template <typename Ready>
-  void readJob(uint64_t t, uint64_t addr, uint64_t count, uint64_t elem, Ready ready,
+  void readJob(int client, uint64_t t, uint64_t addr, uint64_t count, uint64_t elem, Ready ready,
                std::vector<uint64_t>& taken) {
     const Timing& tm = job_->timing;
     taken.resize(count);
-    uint64_t first = requestRead(t);
+    uint64_t first = requestRead(t, client);
     uint64_t beat = first;  // the cycle the next beat can be taken
     if (elem >= beatBytes()) {
       const uint64_t lanes = elem / beatBytes();
@@ -393,7 +451,8 @@ class Engine : public sc_core::sc_module {
       }
       sleepUntil(start);
       readJob(
-          now(), a * insn_bytes, chunk, insn_bytes, [](uint64_t) -> uint64_t { return 0; }, taken);
+          static_cast<int>(Module::kFetch), now(), a * insn_bytes, chunk, insn_bytes,
+          [](uint64_t) -> uint64_t { return 0; }, taken);
       for (size_t k = 0; k < chunk; ++k) fetched_.push_back(taken[k]);
       fetchedEvent_.notify();
       progress();
@@ -424,6 +483,9 @@ class Engine : public sc_core::sc_module {
                    t, now(), true);
       }
       cursor = now();
+      // The module's STALL_CMD counts the cycles its queue is empty (the RTL's !valid).
+      if (q.entries.empty())
+        add(countersOf(m).stall_cmd, cursor + j.timing.command - q.empty_since);
       q.entries.emplace_back(i, cursor + j.timing.command);
       j.stepper->dispatch(i);
       q.pushed.notify();
@@ -437,9 +499,12 @@ class Engine : public sc_core::sc_module {
 
   // Waits until instruction `in` may start: its tokens to pop are visible and the queues it
   // pushes to have room (the room is then reserved: this module is their only producer).
+  // Each queue it pops counts the cycles until its token was visible, as the RTL counts
+  // them (both at once when both are missing).
   void waitTokens(Module m, const Insn& in, const ModuleCounters& c) {
     const Job& j = *job_;
     const auto depth = static_cast<size_t>(j.config->params().token_queue_depth);
+    const uint64_t t0 = now();
     for (;;) {
       bool ready = true;
       for (int f = 0; f < 4 && ready; ++f) {
@@ -458,13 +523,18 @@ class Engine : public sc_core::sc_module {
           continue;
         }
         ready = false;
-        add(pop ? (f == 0 ? c.stall_pop_prev : c.stall_pop_next) : c.stall_push, now() - t);
+        if (!pop) add(c.stall_push, now() - t);
         traceEvent(m,
                    "wait: " + std::string(pop ? "pop " : "room in ") +
                        j.config->spec().token_queues[qi].name,
                    t, now(), true);
       }
-      if (ready) return;
+      if (ready) break;
+    }
+    for (int f = 0; f < 2; ++f) {
+      if (!flag(in, f)) continue;
+      const uint64_t visible = tokens_[j.queue_of[static_cast<int>(m)][f]].visible.front();
+      if (visible > t0) add(f == 0 ? c.stall_pop_prev : c.stall_pop_next, visible - t0);
     }
   }
 
@@ -474,7 +544,6 @@ class Engine : public sc_core::sc_module {
     const ModuleCounters c = countersOf(m);
     CommandQueue& cq = commandQueue(m);
     for (size_t k = 0; k < j.insns_of[static_cast<int>(m)]; ++k) {
-      uint64_t t = now();
       for (;;) {
         if (cq.entries.empty()) {
           waitOn(cq.pushed);
@@ -484,7 +553,6 @@ class Engine : public sc_core::sc_module {
           break;
         }
       }
-      add(c.stall_cmd, now() - t);
       size_t i = cq.entries.front().first;
       const Insn& in = j.stream[i];
       waitTokens(m, in, c);
@@ -507,6 +575,7 @@ class Engine : public sc_core::sc_module {
         if (j.trace)
           traceEvent(m, "#" + std::to_string(i) + " FINISH", start, start + tm.issue, false);
         cq.entries.pop_front();
+        cq.empty_since = start + tm.issue;  // its command was there until the run ended
         return;
       }
       uint64_t done = timeOf(m, in, start, c);
@@ -517,6 +586,7 @@ class Engine : public sc_core::sc_module {
       if (j.trace)
         traceEvent(m, "#" + std::to_string(i) + " " + accel::describe(in), start, end, false);
       cq.entries.pop_front();
+      if (cq.entries.empty()) cq.empty_since = end + tm.command;
       cq.popped.notify();
       for (int f = 2; f < 4; ++f) {
         if (!flag(in, f)) continue;
@@ -538,14 +608,22 @@ class Engine : public sc_core::sc_module {
     uint64_t done = start;
     switch (in.opcode) {
       case Opcode::kLoad:
-        done = loadTime(in, start + tm.issue);
-        add(c.stall_dram, stall_);
+        done = loadTime(m, in, start + tm.issue);
+        // Busy cycles in which the LOAD wrote no buffer entry.
+        add(c.stall_dram, done - start - loadEntries(in));
         add(c.dma_bytes, uint64_t{in.y_size} * in.x_size *
                              static_cast<uint64_t>(j.config->elementBytes(in.memory_type)));
         add(m == Module::kCompute ? kComputeBusyLoad : kLoadBusy, done - start);
         break;
       case Opcode::kStore: {
         done = storeTime(in, start + tm.issue);
+        // Busy cycles in which the STORE moved no beat.
+        add(c.stall_dram,
+            done - start -
+                uint64_t{in.y_size} * in.x_size *
+                    std::max<uint64_t>(
+                        1, static_cast<uint64_t>(j.config->elementBytes(in.memory_type)) /
+                               beatBytes()));
         add(c.dma_bytes, uint64_t{in.y_size} * in.x_size *
                              static_cast<uint64_t>(j.config->elementBytes(in.memory_type)));
         add(kStoreBusy, done - start);
@@ -577,16 +655,20 @@ class Engine : public sc_core::sc_module {
     return done;
   }
 
+  // The buffer entries a LOAD writes (data and padding).
+  static uint64_t loadEntries(const Insn& in) {
+    return (uint64_t{in.y_pad_0} + in.y_size + in.y_pad_1) *
+           (uint64_t{in.x_pad_0} + in.x_size + in.x_pad_1);
+  }
+
   // A LOAD whose walk starts at cycle `walk0` (kiln_dma_load): one buffer entry per
   // sram_write cycles in order, padding at once, data as its element is taken; each row is
-  // one DMA job, the next started dma_job_gap after the last element was taken. Sets
-  // stall_ to the cycles the walk waited for data.
-  uint64_t loadTime(const Insn& in, uint64_t walk0) {
+  // one DMA job, the next started dma_job_gap after the last element was taken.
+  uint64_t loadTime(Module module, const Insn& in, uint64_t walk0) {
     const Timing& tm = job_->timing;
     const uint64_t elem = static_cast<uint64_t>(job_->config->elementBytes(in.memory_type));
     const uint64_t cols = uint64_t{in.x_pad_0} + in.x_size + in.x_pad_1;
     const uint64_t rows = uint64_t{in.y_pad_0} + in.y_size + in.y_pad_1;
-    stall_ = 0;
     if (rows == 0 || cols == 0) return walk0 + tm.dma_done;
     uint64_t next_write = walk0;  // the cycle the walk can write its next entry
     uint64_t job_start = walk0;   // the cycle the reader can start the next row's job
@@ -602,15 +684,11 @@ class Engine : public sc_core::sc_module {
         const uint64_t row_walk = next_write;
         const uint64_t addr = (uint64_t{in.dram_base} + y * in.x_stride) * elem;
         readJob(
-            now(), addr, in.x_size, elem, [&](uint64_t k) { return row_walk + k * tm.sram_write; },
-            taken);
+            static_cast<int>(module), now(), addr, in.x_size, elem,
+            [&](uint64_t k) { return row_walk + k * tm.sram_write; }, taken);
         // Walk positions are serial: a late element delays those after it.
         uint64_t w = row_walk;
-        for (uint64_t k = 0; k < in.x_size; ++k) {
-          uint64_t t = std::max(w, taken[k]);
-          stall_ += t - w;
-          w = t + tm.sram_write;
-        }
+        for (uint64_t k = 0; k < in.x_size; ++k) w = std::max(w, taken[k]) + tm.sram_write;
         next_write = w;
         last_taken = taken.back();
         job_start = last_taken + tm.dma_job_gap;
@@ -662,8 +740,11 @@ class Engine : public sc_core::sc_module {
   std::array<CommandQueue, accel::kNumModules> commands_;
   std::array<TokenQueue, 4> tokens_;
   Channel rd_;
-  uint64_t ar_free_ = 0;
-  uint64_t stall_ = 0;
+  uint64_t ar_free_ = 0;  // the first cycle the read address channel is free
+  int ar_last_ = 0;       // the read client served last
+  std::vector<ArRequest*> ar_pending_;
+  uint64_t ar_tickets_ = 0, ar_reserved_ = 0;  // data channel reservations: granted, done
+  sc_core::sc_event ar_turn_;
   // Fetch: the cycle each instruction is in its buffer, and each dispatch.
   std::vector<uint64_t> fetched_, dispatched_;
   sc_core::sc_event fetchedEvent_, dispatchedEvent_;

@@ -291,7 +291,8 @@ std::string fill(std::string text, const Regions& r) {
 // The cycle model against the RTL on a stream that completes: both start from the same
 // DRAM, the RTL with the deterministic memory the model describes (fixed latency, no
 // stalls). Both must leave the reference's bytes, and the model's CYCLES must be within 5%
-// of the RTL's. The worst difference over the run is printed at the end.
+// of the RTL's (and every other counter equal where CYCLES are). The worst difference over
+// the run is printed at the end.
 constexpr int kCrossCheckLatency = 32;
 constexpr double kCycleTolerance = 0.05;
 
@@ -334,6 +335,19 @@ void crossCheckCycles(const std::string& name, std::span<const kiln::accel::Insn
   std::printf("  cycles: RTL %llu, cycle model %llu (%+.2f%%)\n",
               static_cast<unsigned long long>(rtl),
               static_cast<unsigned long long>(predicted->cycles), diff * 100.0);
+  // Every performance counter is defined alike on both (the spec's counter map), so where
+  // the cycle counts agree every counter must too; where they differ, which ones do is shown.
+  const auto& spec = config->spec();
+  for (size_t i = 0; i < spec.counters.size(); ++i) {
+    const uint32_t at = spec.counters_base + static_cast<uint32_t>(8 * i);
+    const uint64_t got = dut.readReg(at) | uint64_t{dut.readReg(at + 4)} << 32;
+    const uint64_t modelled = predicted->counter(spec.counters[i].name);
+    if (rtl == predicted->cycles)
+      EXPECT_EQ(modelled, got) << "counter " << spec.counters[i].name;
+    else if (modelled != got)
+      std::printf("    %s: RTL %llu, cycle model %llu\n", spec.counters[i].name.c_str(),
+                  static_cast<unsigned long long>(got), static_cast<unsigned long long>(modelled));
+  }
   if (std::abs(diff) >= worstDifference->worst) {
     worstDifference->worst = std::abs(diff);
     worstDifference->stream = name;

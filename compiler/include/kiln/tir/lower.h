@@ -19,8 +19,8 @@ struct LowerOptions {
   // loops become vector statements of that width. 0 (a back end without vector IR): they stay
   // loops marked `vectorized`.
   int vectorBytes = 0;
-  // Loop partitioning (guard-free main parts): off for a target that maps a guarded loop
-  // nest whole, such as the accelerator, whose DMA pads a copy's borders itself.
+  // Split guarded loops into a guard-free main part and its edges (loop_partition.cpp). The
+  // accelerator turns off: its code generator maps a guarded copy onto one padded DMA load.
   bool partitionLoops = true;
 };
 

@@ -312,7 +312,7 @@ AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::os
   const int64_t B = p.batch, BI = p.block_in, BO = p.block_out;
   tir::LowerOptions lo;
   lo.log = log;
-  lo.partitionLoops = false;  // a guarded copy is one LOAD with padding
+  lo.partitionLoops = false;  // padding is the DMA engine's: keep the guarded copies whole
   AccelKernel k;
   const std::string name = "accel_" + n.name;
 
