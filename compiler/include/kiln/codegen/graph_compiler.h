@@ -36,7 +36,7 @@ struct CompileOptions {
   std::ostream* dumpLLVM = nullptr;  // the optimized LLVM module
   std::string cpu = "host";          // the CPU the kernels are for (codegen::aotTarget names)
   ScheduleFamily schedule = ScheduleFamily::Cpu;
-  bool skipDeviceNodes = false;      // leave out nodes partitioned to the accelerator
+  bool skipDeviceNodes = false;  // leave out nodes partitioned to the accelerator
   // Convolutions (group 1) read their constant weights packed at compile time into blocks of
   // one vector of output channels (topi::packConvWeights) and compute in the NCHWc form.
   bool packConvWeights = true;
