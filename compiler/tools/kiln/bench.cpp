@@ -54,7 +54,7 @@ double msSince(Clock::time_point t) {
 }
 
 struct Options {
-  std::string model, targets = "llvm,opencl,opengl,webgl,cuda,accel", anchors = "onnxruntime";
+  std::string model, targets = "llvm,opencl,opengl,webgl,cuda,accel", anchors = "onnxruntime,tfjs";
   std::string config = "pynq-z1", input, jsonFile, chartFile, keep;
   std::vector<std::string> shapes, calibrate, references;
   int runs = 10, warmup = 2;
@@ -260,8 +260,8 @@ Result benchWebgl(Context& c) {
   r.times = j.at("times_ms").get<std::vector<double>>();
   r.device = "Chromium " + j.value("browser", std::string()) + " headless, WebGL2 on " +
              j.value("renderer", std::string());
-  r.brief = std::string("WebGL2, Chromium") +
-            (r.device.find("SwiftShader") != std::string::npos ? ", SwiftShader (CPU)" : "");
+  r.brief = std::string("WebGL2 in Chromium") +
+            (r.device.find("SwiftShader") != std::string::npos ? " (SwiftShader)" : "");
   r.outputs.push_back(readNpy(out.string()));
   r.extra["page_load_ms"] = j.at("load_ms");
   r.extra["first_run_ms"] = j.at("first_ms");
@@ -401,6 +401,40 @@ Result benchOrt(Context& c) {
   return r;
 }
 
+// A TF.js layers model: its folder (MODEL is the folder or its model.json), else "".
+fs::path tfjsFolder(const std::string& model) {
+  const fs::path p(model);
+  if (fs::is_directory(p) && fs::exists(p / "model.json")) return p;
+  if (p.filename() == "model.json") return p.parent_path();
+  return {};
+}
+
+std::string tfjsAbsent(const Context& c) {
+  if (tfjsFolder(c.o.model).empty())
+    return "TensorFlow.js runs TF.js layers models; " + c.o.model + " is not one";
+  if (c.feeds.size() != 1) return "the browser page feeds models with one input";
+  if (!fs::exists("/usr/bin/chromium")) return "/usr/bin/chromium is not installed";
+  return nodeAbsent({"playwright-core", "@tensorflow/tfjs"});
+}
+
+Result benchTfjs(Context& c) {
+  Result r;
+  c.progress.phase("tfjs", "timing TensorFlow.js (webgl backend) in headless Chromium");
+  const std::string line = runCommand(
+      "node " + shellQuote((nodeTools() / "bench_tfjs_web.mjs").string()) + " " +
+          shellQuote(tfjsFolder(c.o.model).string()) + " " + shellQuote(c.inputNpy.string()) +
+          " --runs " + std::to_string(c.o.runs) + " --warmup " + std::to_string(c.o.warmup),
+      c.work);
+  const json j = json::parse(line);
+  r.times = j.at("times_ms").get<std::vector<double>>();
+  r.device = "TensorFlow.js " + j.value("tfjs_version", std::string()) +
+             " webgl backend, Chromium " + j.value("browser", std::string()) + " headless on " +
+             j.value("renderer", std::string());
+  r.brief = "TF.js WebGL, same browser";
+  r.extra["first_run_ms"] = j.at("first_ms");
+  return r;
+}
+
 std::string pytorchAbsent(const Context&) {
   return "PyTorch on a CUDA GPU is measured by the GPU back end's own benchmark, which is not "
          "in this build";
@@ -408,6 +442,7 @@ std::string pytorchAbsent(const Context&) {
 
 const std::vector<Target>& anchors() {
   static const std::vector<Target> a = {{"onnxruntime", ortAbsent, benchOrt},
+                                        {"tfjs", tfjsAbsent, benchTfjs},
                                         {"pytorch", pytorchAbsent, nullptr}};
   return a;
 }
@@ -477,8 +512,9 @@ Runner addBench(CLI::App& app) {
                   "Comma-separated targets: llvm, opencl, opengl, webgl, cuda, accel (an absent "
                   "one is skipped with the reason)");
   sub->add_option("--anchors", o->anchors,
-                  "Comma-separated anchors measured in the same run: onnxruntime (CPU, Node.js), "
-                  "pytorch; 'none' for none");
+                  "Comma-separated anchors measured in the same run: onnxruntime (CPU, Node.js; "
+                  ".onnx models), tfjs (TensorFlow.js WebGL in the same headless Chromium; TF.js "
+                  "models), pytorch; 'none' for none");
   sub->add_option("--runs", o->runs, "Timed runs per target")->check(CLI::Range(1, 100000));
   sub->add_option("--warmup", o->warmup, "Untimed runs before timing")->check(CLI::Range(0, 1000));
   sub->add_option("--config", o->config,
@@ -519,7 +555,8 @@ Runner addBench(CLI::App& app) {
                     "' (known: llvm, opencl, opengl, webgl, cuda, accel)");
     for (const std::string& n : wantedAnchors)
       if (!find(anchors(), n))
-        throw Error("--anchors: unknown anchor '" + n + "' (known: onnxruntime, pytorch, none)");
+        throw Error("--anchors: unknown anchor '" + n +
+                    "' (known: onnxruntime, tfjs, pytorch, none)");
     std::vector<ChartLine> lines;
     for (const std::string& ref : o->references) {
       const auto eq = ref.rfind('=');

@@ -12,6 +12,7 @@
 #include <iomanip>
 #include <memory>
 #include <sstream>
+#include <tuple>
 
 #include "chart_font.h"
 #include "kiln/runtime/error.h"
@@ -53,7 +54,10 @@ int textWidth(const std::string& s, Face f) {
 
 std::string fmtTick(double ms) {
   std::ostringstream s;
-  s << std::setprecision(6) << ms;
+  if (ms >= 1)
+    s << std::fixed << std::setprecision(ms == std::floor(ms) ? 0 : 1) << ms;
+  else
+    s << std::setprecision(3) << ms;
   return s.str();
 }
 
@@ -167,9 +171,16 @@ void layout(const Chart& c, Painter& p) {
   // Legend.
   double lx = 16;
   const double ly = h - 20;
-  for (auto [col, name] : {std::pair{kKiln, "Kiln, measured here"},
-                           std::pair{kPredicted, "Kiln accelerator, cycle model at its clock"},
-                           std::pair{kAnchor, "anchor, measured in the same run"}}) {
+  // Only the kinds of bar the chart shows.
+  auto shows = [&](ChartBar::Kind k) {
+    return std::any_of(c.bars.begin(), c.bars.end(),
+                       [k](const ChartBar& b) { return b.kind == k; });
+  };
+  for (auto [kind, col, name] :
+       {std::tuple{ChartBar::Kiln, kKiln, "Kiln, measured here"},
+        std::tuple{ChartBar::Predicted, kPredicted, "Kiln accelerator, cycle model at its clock"},
+        std::tuple{ChartBar::Anchor, kAnchor, "anchor, measured in the same run"}}) {
+    if (!shows(kind)) continue;
     p.rect(lx, ly - 11, 12, 12, col);
     p.text(lx + 18, ly, name, Face::Small, kInk, Align::Left);
     lx += 18 + textWidth(name, Face::Small) + 26;
