@@ -69,6 +69,7 @@ void expectSame(const NDArray& got, const NDArray& want, const std::string& what
 struct ConvCase {
   int64_t N, C, H, W, OC, K, stride, pad;
   bool bias;
+  bool depthwise = false;  // one filter per channel (OC = C, group = C)
 };
 
 void checkConv(const ConvCase& cc, const std::string& cfgName, uint32_t seed, bool cycles) {
@@ -77,7 +78,7 @@ void checkConv(const ConvCase& cc, const std::string& cfgName, uint32_t seed, bo
   Graph g;
   Value* x = g.addInput("x", DType::I8, {cc.N, cc.C, cc.H, cc.W});
   NDArray xv = r.i8(x->shape);
-  NDArray wv = r.i8({cc.OC, cc.C, cc.K, cc.K});
+  NDArray wv = r.i8({cc.OC, cc.depthwise ? 1 : cc.C, cc.K, cc.K});
   NDArray bv = r.i32({cc.OC}, -20000, 20000);
   std::vector<Value*> ins{x, g.addConstant("w", wv)};
   if (cc.bias) ins.push_back(g.addConstant("b", bv));
@@ -86,8 +87,8 @@ void checkConv(const ConvCase& cc, const std::string& cfgName, uint32_t seed, bo
   n->attrs["strides"] = std::vector<int64_t>{cc.stride, cc.stride};
   n->attrs["pads"] = std::vector<int64_t>{cc.pad, cc.pad, cc.pad, cc.pad};
   n->attrs["dilations"] = std::vector<int64_t>{1, 1};
-  n->attrs["group"] = int64_t{1};
-  r.requant(n, cc.OC, cc.C * cc.K * cc.K);
+  n->attrs["group"] = cc.depthwise ? cc.C : int64_t{1};
+  r.requant(n, cc.OC, (cc.depthwise ? 1 : cc.C) * cc.K * cc.K);
   inferNode(*n);
   std::vector<const NDArray*> refIn{&xv, &wv};
   if (cc.bias) refIn.push_back(&bv);
@@ -96,9 +97,9 @@ void checkConv(const ConvCase& cc, const std::string& cfgName, uint32_t seed, bo
   uint64_t cyc = 0;
   NDArray got = testing::runKernel(k, {&xv}, y->shape, cfg, cycles ? &cyc : nullptr);
   std::ostringstream what;
-  what << "QConv " << cc.N << "x" << cc.C << "x" << cc.H << "x" << cc.W << " -> " << cc.OC << " k"
-       << cc.K << " s" << cc.stride << " p" << cc.pad << " on " << cfgName << " (" << k.insns.size()
-       << " instructions)";
+  what << (cc.depthwise ? "depthwise " : "") << "QConv " << cc.N << "x" << cc.C << "x" << cc.H
+       << "x" << cc.W << " -> " << cc.OC << " k" << cc.K << " s" << cc.stride << " p" << cc.pad
+       << " on " << cfgName << " (" << k.insns.size() << " instructions)";
   expectSame(got, want, what.str());
 }
 
@@ -111,6 +112,18 @@ TEST(AccelOps, ConvolutionsOfEveryKind) {
       {1, 32, 8, 8, 40, 1, 2, 0, true},  {1, 64, 14, 14, 64, 3, 1, 1, true},
   };
   uint32_t seed = 1;
+  for (const std::string& c : configs())
+    for (const ConvCase& cc : cases) checkConv(cc, c, seed++, c != "ultrascale");
+}
+
+TEST(AccelOps, DepthwiseConvolutions) {
+  // MobileNet's 3x3 stride 1 and 2, odd channel counts, a 5x5.
+  const std::vector<ConvCase> cases = {
+      {1, 32, 12, 12, 32, 3, 1, 1, true, true},
+      {1, 24, 11, 9, 24, 3, 2, 1, true, true},
+      {1, 20, 8, 8, 20, 5, 1, 2, false, true},
+  };
+  uint32_t seed = 300;
   for (const std::string& c : configs())
     for (const ConvCase& cc : cases) checkConv(cc, c, seed++, c != "ultrascale");
 }

@@ -83,6 +83,26 @@ TEST(FoldBatchNorm, MatchesUnfoldedGraph) {
         << i;
 }
 
+TEST(SimplifyGraph, ConstantGemmWeightsReadTransposedAreTransposedOnce) {
+  // y = x * B^T + c with a constant B [3, 2] (a PyTorch Linear): after simplification B is a
+  // [2, 3] constant read without transposition, and the answer is the same.
+  Graph g;
+  Value* x = g.addInput("x", DType::F32, {1, 2});
+  Value* b = g.addConstant("B", NDArray::fromVector<float>({3, 2}, {1, 2, 3, 4, 5, 6}));
+  Value* c = g.addConstant("c", NDArray::fromVector<float>({3}, {0.5f, -1, 2}));
+  Value* y = addOpNode(
+      g, "Gemm", {x, b, c},
+      {{"transA", int64_t{0}}, {"transB", int64_t{1}}, {"alpha", 1.0}, {"beta", 1.0}}, "y");
+  g.markOutput(y);
+  const NDArray in = NDArray::fromVector<float>({1, 2}, {0.25f, -2});
+  auto want = ref::Executor(g).run({{"x", in}})[0].toFloatVector();
+  simplifyGraph(g);
+  const Node* gemm = g.nodes()[0];
+  EXPECT_EQ(gemm->i("transB"), 0);
+  EXPECT_EQ(gemm->inputs[1]->shape, (Shape{2, 3}));
+  EXPECT_EQ(ref::Executor(g).run({{"x", in}})[0].toFloatVector(), want);
+}
+
 TEST(PassManager, UnknownDisabledPassIsAnError) {
   Graph g;
   g.markOutput(addOpNode(g, "Relu", {g.addInput("x", DType::F32, {2})}, {}, "y"));

@@ -3,7 +3,8 @@
 // then the page runs the model on a seeded random tensor (compared with `kiln run`'s
 // reference executor: max |webgl - ref| <= 1e-4 * max |ref|, the project's float32 bound),
 // runs it again (same answer, no new textures), classifies a photo picked through the file
-// input, and takes a screenshot of the page.
+// input, takes a screenshot of the page, and checks that a lost WebGL context and a missing
+// EXT_color_buffer_float are reported as such.
 //
 //   node bundle_test.mjs KILN MODEL.onnx WORKDIR PHOTO
 import { spawnSync } from 'node:child_process';
@@ -130,6 +131,26 @@ try {
   await page.screenshot({ path: join(work, 'bundle.png'), fullPage: true });
   console.log(`screenshot ${join(work, 'bundle.png')}`);
   if (offsite.length) fail(`the page asked the network for ${offsite.join(', ')}`);
+
+  // Failures a user must be told about: a lost context, and WebGL2 without float render
+  // targets (simulated by hiding the extension).
+  const errors = await page.evaluate(async () => {
+    const m = window.kiln.model;
+    m.gl.getExtension('WEBGL_lose_context').loseContext();
+    const lost = await m.run([new Float32Array(m.inputs[0].numel)]).then(() => 'no error', (e) => e.message);
+    const { KilnModel } = await import('./kiln.js');
+    const real = WebGL2RenderingContext.prototype.getExtension;
+    WebGL2RenderingContext.prototype.getExtension = function (name) {
+      return name === 'EXT_color_buffer_float' ? null : real.call(this, name);
+    };
+    const noFloat = await KilnModel.load(new URL('./', location.href)).then(() => 'no error', (e) => e.message);
+    WebGL2RenderingContext.prototype.getExtension = real;
+    return { lost, noFloat };
+  });
+  console.log(`context lost: ${errors.lost}`);
+  console.log(`no EXT_color_buffer_float: ${errors.noFloat}`);
+  if (!/context was lost/.test(errors.lost)) fail('a lost context was not reported');
+  if (!/EXT_color_buffer_float/.test(errors.noFloat)) fail('a missing EXT_color_buffer_float was not reported');
 } catch (e) {
   fail(e.message);
 } finally {

@@ -129,6 +129,11 @@ class ShaderWriter {
         << "// Kiln kernel " << kernel_ << ": writes " << out->name << " (" << out->numel
         << " elements, texture " << ob.texture.width << " x " << ob.texture.height << ")\n"
         << "precision highp float;\nprecision highp int;\nprecision highp sampler2D;\n";
+    // WebGL2 promises 16 texture units to a fragment shader, and no more.
+    if (samplersUsed_.size() > 16)
+      fail("the pass that writes '" + out->name + "' reads " +
+           std::to_string(samplersUsed_.size()) +
+           " tensors; a WebGL2 fragment shader may sample at most 16");
     GLSLPass pass;
     pass.output = index_.at(out);
     for (size_t b : samplersUsed_) {
@@ -278,6 +283,11 @@ class ShaderWriter {
       case ExprKind::TensorRead:
       case ExprKind::Reduce:
         fail("unlowered tensor expression (lower() the kernel first)");
+      case ExprKind::Ramp:
+      case ExprKind::Broadcast:
+        fail(
+            "a vectorized loop: the GLSL back end takes one element per fragment (a GL "
+            "schedule does not vectorize)");
     }
     fail("unknown expression");
   }

@@ -14,6 +14,7 @@
 #include "kiln/runtime/error.h"
 #include "kiln/schedule/cpu_schedule.h"
 #include "kiln/schedule/gl_schedule.h"
+#include "kiln/schedule/gpu_schedule.h"
 #include "kiln/tir/lower.h"
 #include "kiln/tir/printer.h"
 #include "kiln/topi/registry.h"
@@ -148,11 +149,14 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
       const bool onCpu = options.schedule == ScheduleFamily::Cpu;
       schedule::Schedule sch =
           onCpu ? schedule::cpuSchedule(outs, cpu)
-                : schedule::glSchedule(outs, options.schedule == ScheduleFamily::Glsl);
+          : options.schedule == ScheduleFamily::Gpu
+              ? schedule::gpuSchedule(outs)
+              : schedule::glSchedule(outs, options.schedule == ScheduleFamily::Glsl);
       if (onCpu)
         for (const te::Tensor& t : inlined)
           if (t->op && t->tag == "injective") sch[t].computeInline();
-      // Vector statements only for the CPU; shader back ends keep vectorized loops as loops.
+      // Vector statements only for the CPU; GPU and shader back ends keep vectorized loops as
+      // loops.
       tir::Kernel kernel =
           tir::lower(sch, args, name, tir::LowerOptions{options.dumpIr, onCpu ? unit.bytes : 0});
       if (options.dumpIr) *options.dumpIr << tir::printKernel(kernel) << "\n";

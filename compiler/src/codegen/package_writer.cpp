@@ -1,9 +1,11 @@
-// Writing compiled model packages for the LLVM CPU back end.
+// Writing compiled model packages: the LLVM CPU back end's (kernels.so) and the GPU back
+// ends' (kernels.cl / kernels.cu, compiled by the runtime's device when the package loads).
 #include "kiln/codegen/package_writer.h"
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "kiln/passes/pass.h"
@@ -18,20 +20,16 @@ std::string cpuFamily(const std::string& triple) {
   if (triple.rfind("arm", 0) == 0) return "armv7";
   return triple;
 }
-}  // namespace
 
-PackageSummary writePackage(const Graph& graph, const std::string& dirPath, const AotTarget& target,
-                            const CompileOptions& options) {
-  namespace fs = std::filesystem;
-  using json = nlohmann::json;
-  const auto t0 = std::chrono::steady_clock::now();
-  CompileOptions forTarget = options;
-  forTarget.cpu = target.name;
-  LoweredGraph lowered = lowerGraph(graph, forTarget);
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// What the two kinds of package share: params.bin, the values and the steps of the manifest.
+// `target`, `library` and each step's extra fields come from the back end.
+PackageSummary writeManifest(const Graph& graph, const fs::path& dir, const LoweredGraph& lowered,
+                             const json& target, const std::string& library,
+                             const std::function<void(size_t, json&)>& stepExtra) {
   MemoryPlan plan = planMemory(graph);
-
-  const fs::path dir(dirPath);
-  fs::create_directories(dir);
   std::ofstream params(dir / "params.bin", std::ios::binary);
   if (!params) throw Error("cannot write " + (dir / "params.bin").string());
 
@@ -70,15 +68,14 @@ PackageSummary writePackage(const Graph& graph, const std::string& dirPath, cons
   for (size_t i = 0; i < lowered.steps.size(); ++i) {
     json args = json::array();
     for (const Value* v : lowered.steps[i].args) args.push_back(idOf(v));
-    steps.push_back({{"kernel", lowered.kernels[i].name},
-                     {"node", lowered.steps[i].node->name},
-                     {"args", args}});
+    json step = {
+        {"kernel", lowered.kernels[i].name}, {"node", lowered.steps[i].node->name}, {"args", args}};
+    if (stepExtra) stepExtra(i, step);
+    steps.push_back(std::move(step));
   }
   for (const Value* v : graph.outputs()) outputs.push_back(idOf(v));
   params.close();
   if (!params) throw Error("writing " + (dir / "params.bin").string() + " failed");
-
-  linkSharedLibrary(emitObject(lowered.kernels, target), (dir / "kernels.so").string(), target);
 
   json metadata = json::object();
   for (const auto& [k, v] : graph.metadata)
@@ -87,12 +84,8 @@ PackageSummary writePackage(const Graph& graph, const std::string& dirPath, cons
       {"format", "kiln-package"},
       {"version", kPackageFormatVersion},
       {"model", graph.name},
-      {"target",
-       {{"kind", "llvm"},
-        {"cpu", target.cpu},
-        {"triple", target.triple},
-        {"family", cpuFamily(target.triple)}}},
-      {"library", "kernels.so"},
+      {"target", target},
+      {"library", library},
       {"params", "params.bin"},
       {"arena_bytes", plan.arenaBytes},
       {"values", values},
@@ -104,8 +97,61 @@ PackageSummary writePackage(const Graph& graph, const std::string& dirPath, cons
   std::ofstream mf(dir / "manifest.json");
   mf << manifest.dump(1) << "\n";
   if (!mf) throw Error("cannot write " + (dir / "manifest.json").string());
-  return {lowered.kernels.size(), paramBytes, plan.arenaBytes,
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()};
+  return {lowered.kernels.size(), paramBytes, plan.arenaBytes, 0};
+}
+
+double msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+PackageSummary writePackage(const Graph& graph, const std::string& dirPath, const AotTarget& target,
+                            const CompileOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  CompileOptions forTarget = options;
+  forTarget.cpu = target.name;
+  LoweredGraph lowered = lowerGraph(graph, forTarget);
+  const fs::path dir(dirPath);
+  fs::create_directories(dir);
+  linkSharedLibrary(emitObject(lowered.kernels, target), (dir / "kernels.so").string(), target);
+  json t = {{"kind", "llvm"},
+            {"cpu", target.cpu},
+            {"triple", target.triple},
+            {"family", cpuFamily(target.triple)}};
+  PackageSummary s = writeManifest(graph, dir, lowered, t, "kernels.so", nullptr);
+  s.compileMs = msSince(t0);
+  return s;
+}
+
+PackageSummary writeGpuPackage(const Graph& graph, const std::string& dirPath, CDialect dialect,
+                               const CompileOptions& options, std::ostream* dumpSource) {
+  const auto t0 = std::chrono::steady_clock::now();
+  CompileOptions opt = options;
+  opt.schedule = ScheduleFamily::Gpu;
+  LoweredGraph lowered = lowerGraph(graph, opt);
+  GpuModule module = emitC(lowered.kernels, dialect);
+  if (dumpSource) *dumpSource << module.source;
+  const fs::path dir(dirPath);
+  fs::create_directories(dir);
+  const std::string library = dialect == CDialect::CUDA ? "kernels.cu" : "kernels.cl";
+  {
+    std::ofstream src(dir / library);
+    src << module.source;
+    if (!src) throw Error("cannot write " + (dir / library).string());
+  }
+  auto extra = [&](size_t i, json& step) {
+    const GpuKernel& k = module.kernels.at(i);
+    json launches = json::array();
+    for (const GpuLaunch& l : k.launches)
+      launches.push_back({{"function", l.function}, {"grid", l.grid}, {"block", l.block}});
+    step["workspace"] = k.workspaceBytes;
+    step["launches"] = launches;
+  };
+  PackageSummary s =
+      writeManifest(graph, dir, lowered, json{{"kind", dialectName(dialect)}}, library, extra);
+  s.compileMs = msSince(t0);
+  return s;
 }
 
 }  // namespace kiln::codegen

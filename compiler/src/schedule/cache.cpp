@@ -107,7 +107,7 @@ Tensor Schedule::cacheWrite(const Tensor& t, const std::string& scope) {
   st.reduceAxes_.clear();
   st.loops_.clear();
   for (const IterVar& a : st.axes_)
-    st.loops_.push_back(Loop{a.var, a.extent, tir::ForKind::Serial, false});
+    st.loops_.push_back(Loop{a.var, a.extent, tir::ForKind::Serial, false, ""});
   auto it =
       std::find_if(stages_.begin(), stages_.end(), [&](const Stage& s) { return s.tensor() == t; });
   stages_.insert(it, Stage(c));

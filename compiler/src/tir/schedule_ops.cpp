@@ -207,8 +207,9 @@ class NestBuilder {
     std::vector<const Stage*> children;
     for (const Stage& child : sch_.stages())
       if (child.attachedTo() == st.tensor()) children.push_back(&child);
-    // Regions consumers first: a child read by a sibling computed at the same loop (an
-    // elementwise chain in an accelerator's buffer) covers what that sibling's region reads.
+    // Regions consumers first: a child read by a sibling computed at the same loop or inside
+    // it (an elementwise chain in an accelerator's buffer, constants loaded per tile of
+    // channels) covers what that sibling's region reads while the loops between run.
     std::map<const Stage*, Region> regions;
     std::map<const Stage*, size_t> positions;
     for (auto it = children.rbegin(); it != children.rend(); ++it) {
@@ -241,10 +242,12 @@ class NestBuilder {
       }
       // The sibling's reads over its own region.
       const Stage& sib = *readers[0];
-      if (positions.at(&sib) != pos)
-        throw Error("schedule: stages '" + child.tensor()->name + "' and '" + sib.tensor()->name +
-                    "' are computed at different loops of '" + st.tensor()->name +
-                    "' but one reads the other");
+      if (positions.at(&sib) < pos)
+        throw Error("schedule: stage '" + child.tensor()->name +
+                    "' is computed inside the loop "
+                    "of '" +
+                    st.tensor()->name + "' where '" + sib.tensor()->name +
+                    "', which reads it, is computed; compute it at that loop or outside");
       const Region& sr = regions.at(&sib);
       std::vector<std::pair<Var, Expr>> map;
       for (size_t d = 0; d < sib.axes().size(); ++d) {

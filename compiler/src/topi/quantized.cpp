@@ -56,6 +56,41 @@ Tensor conv2dPacked(const Tensor& x, const Tensor& w, const std::vector<int64_t>
       "conv2d");
 }
 
+Tensor depthwiseConv2dPacked(const Tensor& x, const Tensor& w, const std::vector<int64_t>& st,
+                             const std::vector<int64_t>& pads, const std::string& name) {
+  if (x->rank() != 6 || w->rank() != 5 || x->dtype != DType::I8 || w->dtype != DType::I8)
+    throw Error("'" + name + "': a packed depthwise convolution needs int8 data [N/B, C/BC, H, " +
+                "W, B, BC] and weights [C/BC, KH, KW, B, BC], got " + shapeStr(x->shape) + " and " +
+                shapeStr(w->shape));
+  const int64_t NB = x->shape[0], CB = x->shape[1], H = x->shape[2], W = x->shape[3];
+  const int64_t B = x->shape[4], BC = x->shape[5], KH = w->shape[1], KW = w->shape[2];
+  const int64_t OH = (H + pads[0] + pads[2] - KH) / st[0] + 1;
+  const int64_t OW = (W + pads[1] + pads[3] - KW) / st[1] + 1;
+  const int64_t PH = (OH - 1) * st[0] + KH, PW = (OW - 1) * st[1] + KW;
+  Tensor xp = compute(
+      name + ".pad", {NB, CB, PH, PW, B, BC},
+      [&](const Indices& i) {
+        return guardedRead(x, {i[0], i[1], i[2] - pads[0], i[3] - pads[1], i[4], i[5]},
+                           {{0, NB - 1},
+                            {0, CB - 1},
+                            {-pads[0], PH - 1 - pads[0]},
+                            {-pads[1], PW - 1 - pads[1]},
+                            {0, B - 1},
+                            {0, BC - 1}},
+                           intImm(0, DType::I8));
+      },
+      "conv2d.pad");
+  IterVar ry = makeAxis(name + ".ry", KH), rx = makeAxis(name + ".rx", KW);
+  return compute(
+      name + ".conv", {NB, CB, OH, OW, B, BC},
+      [&](const Indices& i) {
+        Expr xv = read(xp, {i[0], i[1], i[2] * st[0] + ry.var, i[3] * st[1] + rx.var, i[4], i[5]});
+        Expr wv = read(w, {i[1], ry.var, rx.var, i[4], i[5]});
+        return sum(cast(DType::I32, xv) * cast(DType::I32, wv), {ry, rx});
+      },
+      "depthwise_conv2d");
+}
+
 Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mult,
                         const Tensor& shift, int64_t lo, int64_t hi, const std::string& name) {
   // bias, mult, shift: [OC / BO, B, BO] int32 (or [B, BO] for a per-tensor scale), one

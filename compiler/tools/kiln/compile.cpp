@@ -1,5 +1,7 @@
 // `kiln compile MODEL --target llvm [--cpu host|armv7|aarch64] -o DIR`: compiles a model into
 // a package that the runtime runs alone (`kiln run DIR`, or `kiln-run DIR` on a board).
+// `--target opencl|cuda` writes a GPU package instead: the kernels' OpenCL C / CUDA C source,
+// which the device compiles when the package loads (`kiln run DIR --device opencl|cuda`).
 // `--target webgl -o DIR`: the same model as GLSL ES 3.00 shaders, for the opengl device
 // (`kiln run DIR --device opengl`) and browsers (runtime/web); `--bundle DIR` adds the page
 // and the browser runtime, a folder any static file server can serve.
@@ -16,6 +18,7 @@
 #include "kiln/codegen/package_writer.h"
 #include "kiln/passes/pass.h"
 #include "kiln/passes/quantize.h"
+#include "kiln/runtime/error.h"
 
 #include <nlohmann/json.hpp>
 
@@ -29,7 +32,7 @@ Runner addCompile(CLI::App& app) {
     std::string model, out, bundle, target = "llvm", cpu = "host", config = "pynq-z1";
     std::string preprocess = "auto";
     std::vector<std::string> shapes, calibrate;
-    bool dumpIr = false;
+    bool dumpIr = false, dumpSource = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -41,9 +44,10 @@ Runner addCompile(CLI::App& app) {
                   "With --target webgl: write a self-contained web page (index.html, the "
                   "JavaScript runtime, the package, labels) that classifies a picked image");
   sub->add_option("--target", o->target,
-                  "Back end: llvm (CPU), webgl (GLSL ES 3.00 shaders for OpenGL ES 3 and WebGL2) "
-                  "or accel (Kiln's accelerator, int8, with the CPU for what it does not run)")
-      ->check(CLI::IsMember({"llvm", "webgl", "accel"}));
+                  "Back end: llvm (CPU), webgl (GLSL ES 3.00 shaders for OpenGL ES 3 and WebGL2), "
+                  "opencl (OpenCL C), cuda (CUDA C, compiled by NVRTC when the package loads) or "
+                  "accel (Kiln's accelerator, int8, with the CPU for what it does not run)")
+      ->check(CLI::IsMember({"llvm", "webgl", "opencl", "cuda", "accel"}));
   sub->add_option("--cpu", o->cpu,
                   "CPU: host, armv7 (PYNQ-Z1/Z2) or aarch64 (Ultra96, ZCU104, KV260)")
       ->check(CLI::IsMember({"host", "armv7", "aarch64"}));
@@ -58,6 +62,8 @@ Runner addCompile(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "imagenet", "tf"}));
   sub->add_option("--shape", o->shapes, "Input shape override NAME=DIMS (e.g. input=1x3x224x224)");
   sub->add_flag("--dump-ir", o->dumpIr, "Print every kernel's loop IR after each lowering pass");
+  sub->add_flag("--dump-source", o->dumpSource,
+                "With --target opencl or cuda: print the generated kernel source");
   return [o]() {
     if (o->out.empty() == o->bundle.empty())
       throw Error(
@@ -127,9 +133,19 @@ Runner addCompile(CLI::App& app) {
     }
     if (!o->calibrate.empty())
       throw Error("--calibrate applies to --target accel (int8); the llvm target runs float");
-    codegen::PackageSummary s = codegen::writePackage(g, o->out, codegen::aotTarget(o->cpu),
-                                                      {o->dumpIr ? &std::cout : nullptr, nullptr});
-    std::cout << "package     " << o->out << " (" << o->target << ", " << o->cpu << ")\n";
+    if (o->dumpSource && o->target == "llvm")
+      throw Error("--dump-source needs --target opencl or cuda (use --dump-ir for llvm)");
+    codegen::CompileOptions opt;
+    opt.dumpIr = o->dumpIr ? &std::cout : nullptr;
+    const bool gpu = o->target != "llvm";
+    codegen::PackageSummary s =
+        gpu ? codegen::writeGpuPackage(
+                  g, o->out,
+                  o->target == "cuda" ? codegen::CDialect::CUDA : codegen::CDialect::OpenCL, opt,
+                  o->dumpSource ? &std::cout : nullptr)
+            : codegen::writePackage(g, o->out, codegen::aotTarget(o->cpu), opt);
+    std::cout << "package     " << o->out << " (" << o->target << (gpu ? "" : ", " + o->cpu)
+              << ")\n";
     std::cout << "kernels     " << s.kernels << "\n";
     std::cout << "parameters  " << s.paramBytes << " bytes\n";
     std::cout << "activations " << s.arenaBytes << " bytes (one arena)\n";

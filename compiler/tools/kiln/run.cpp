@@ -1,7 +1,11 @@
 // `kiln run MODEL --input FILE`: runs a model on an image or a .npy tensor and prints the
 // top-5 classes (or the output shapes), with timings. --target picks the reference
-// executor (default), the LLVM CPU back end (compile every node, JIT, run) or OpenGL
-// (compile every kernel to GLSL fragment shaders, run them on the opengl device).
+// executor (default), the LLVM CPU back end (compile every node, JIT, run), OpenGL (compile
+// every kernel to GLSL fragment shaders, run them on the opengl device) or a GPU back end
+// (opencl, cuda: compile a GPU package into a temporary directory, load it on the device,
+// run). A compiled package runs where it was compiled for; --device states (and checks) it.
+#include <stdlib.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -14,6 +18,7 @@
 #include "commands.h"
 #include "kiln/codegen/glsl_package.h"
 #include "kiln/codegen/graph_compiler.h"
+#include "kiln/codegen/package_writer.h"
 #include "kiln/passes/pass.h"
 #include "kiln/passes/quantize.h"
 #include "kiln/ref/executor.h"
@@ -89,6 +94,7 @@ Runner addRun(CLI::App& app) {
     bool dumpLLVM = false;
     int timeoutMs = 60000;
     bool profile = false;
+    bool dumpSource = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -117,14 +123,17 @@ Runner addRun(CLI::App& app) {
                 "With --target llvm: print each kernel's wall and CPU time per run, slowest first");
   sub->add_option("--target", o->target,
                   "Where to run a model: ref (the reference executor), llvm (compiled for this "
-                  "CPU) or opengl (GLSL shaders on this machine's OpenGL ES 3)")
-      ->check(CLI::IsMember({"ref", "llvm", "opengl"}));
+                  "CPU), opengl (GLSL shaders on this machine's OpenGL ES 3), opencl or cuda "
+                  "(compiled for a GPU)")
+      ->check(CLI::IsMember({"ref", "llvm", "opengl", "opencl", "cuda"}));
   sub->add_option("--device", o->device,
                   "Where to run a compiled package: auto (by its target), cpu (an llvm package), "
-                  "opengl (a webgl package, on this machine's OpenGL ES 3), or for an accel "
-                  "package's accelerator steps sim-cycle (the cycle model, auto's choice), sim-rtl "
-                  "(the Verilated RTL) or sim-func (the functional reference)")
-      ->check(CLI::IsMember({"auto", "cpu", "opengl", "sim-cycle", "sim-rtl", "sim-func"}));
+                  "opengl (a webgl package, on this machine's OpenGL ES 3), opencl or cuda (a "
+                  "package compiled for that GPU back end), or for an accel package's accelerator "
+                  "steps sim-cycle (the cycle model, auto's choice), sim-rtl (the Verilated RTL) or "
+                  "sim-func (the functional reference)")
+      ->check(CLI::IsMember(
+          {"auto", "cpu", "opengl", "opencl", "cuda", "sim-cycle", "sim-rtl", "sim-func"}));
   sub->add_option("--rpc", o->rpc,
                   "Run a compiled package on a remote kiln-rpc server (a board) at HOST:PORT, or "
                   "a webgl package in the browser connected to `kiln rpc serve` at "
@@ -144,6 +153,8 @@ Runner addRun(CLI::App& app) {
                 "With --target llvm: print every kernel's loop IR after each lowering pass");
   sub->add_flag("--dump-llvm", o->dumpLLVM,
                 "With --target llvm: print the optimized LLVM IR of all kernels");
+  sub->add_flag("--dump-source", o->dumpSource,
+                "With --target opencl or cuda: print the generated kernel source");
   return [o]() {
     auto t0 = Clock::now();
     // A compiled package runs on the runtime alone; its inputs, outputs and metadata stand in
@@ -257,10 +268,11 @@ Runner addRun(CLI::App& app) {
       }
     } else if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json") &&
                packageKind(o->model) == "webgl") {
-      if (o->device == "cpu")
+      if (o->device != "auto" && o->device != "opengl")
         throw Error(o->model +
                     " is a webgl package (GLSL shaders): run it with --device opengl, "
-                    "or compile the model with --target llvm for the CPU");
+                    "or compile the model with --target " +
+                    (o->device == "cpu" ? std::string("llvm") : o->device) + " for " + o->device);
       if (o->target != "ref" || o->dumpIr || o->dumpLLVM || !o->shapes.empty())
         throw Error(
             "--target, --dump-ir, --dump-llvm and --shape apply to models, not to a compiled "
@@ -277,30 +289,39 @@ Runner addRun(CLI::App& app) {
       throw noOpenGL();
 #endif
     } else if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json")) {
-      if (o->device == "opengl")
-        throw Error(o->model +
-                    " is a package for the CPU; compile the model with --target webgl "
-                    "to run it on OpenGL");
-      auto p = Package::load(o->model);
-      if (!p) throw p.error();
-      package = std::move(*p);
-      if (o->device == "cpu" && package->accelConfig())
+      // An llvm package runs on the CPU, an opencl or cuda one on that device.
+      const std::string kind = packageKind(o->model);
+      const std::string runsOn = kind == "llvm" ? "cpu" : kind;
+      const bool simDevice = o->device.rfind("sim-", 0) == 0;
+      if (kind == "accel" && o->device != "auto" && !simDevice)
         throw Error(o->model +
                     " is compiled for the accelerator: run it with --device sim-cycle, sim-rtl "
                     "or sim-func");
-      attachDevice(*package, o->device == "auto" || o->device == "cpu" ? "" : o->device);
+      if (kind != "accel" && o->device != "auto" && o->device != runsOn && !kind.empty())
+        throw Error(o->model + " was compiled for " + runsOn + ", not " + o->device +
+                    ": compile the model with --target " +
+                    (o->device == "cpu"      ? std::string("llvm")
+                     : o->device == "opengl" ? std::string("webgl")
+                                             : o->device) +
+                    " for that device");
+      auto p = Package::load(o->model);
+      if (!p) throw p.error();
+      package = std::move(*p);
+      attachDevice(*package, simDevice ? o->device : "");
       package->setAccelTimeout(std::chrono::milliseconds(o->timeoutMs));
       for (const PackageTensor& t : package->inputs()) g.addInput(t.name, t.dtype, t.shape);
       for (const PackageTensor& t : package->outputs())
         g.markOutput(g.addValue(t.name, t.dtype, t.shape));
       for (const auto& [k, v] : package->metadata()) g.metadata[k] = v;
-      if (o->target != "ref" || o->dumpIr || o->dumpLLVM || !o->shapes.empty())
+      if (o->target != "ref" || o->dumpIr || o->dumpLLVM || o->dumpSource || !o->shapes.empty())
         throw Error(
-            "--target, --dump-ir, --dump-llvm and --shape apply to models, not to a compiled "
-            "package");
+            "--target, --dump-ir, --dump-llvm, --dump-source and --shape apply to models, not to "
+            "a compiled package (use --device to say where a package runs)");
     } else {
       if (o->device != "auto")
-        throw Error("--device applies to compiled packages; for a model, pick --target");
+        throw Error(
+            "--device applies to compiled packages; for a model, pick --target (opencl and cuda "
+            "compile for a GPU)");
       g = loadOrThrow(o->model, o->shapes);
     }
     double loadMs = msSince(t0);
@@ -369,6 +390,41 @@ Runner addRun(CLI::App& app) {
       d << "llvm " << compiled->target() << " (" << compiled->kernelCount()
         << " kernels compiled in " << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
       device = d.str();
+    } else if (o->target == "opencl" || o->target == "cuda") {
+      if (o->dumpLLVM) throw Error("--dump-llvm needs --target llvm");
+      auto tc = Clock::now();
+      optimizeGraph(g);
+      // The same package `kiln compile --target` writes, in a temporary directory; loading it
+      // builds the kernels on the device, after which the directory is not needed.
+      namespace fs = std::filesystem;
+      std::string tmpl = (fs::temp_directory_path() / "kiln-gpu-XXXXXX").string();
+      if (!::mkdtemp(tmpl.data())) throw Error("cannot create a temporary directory");
+      struct Cleanup {
+        std::string dir;
+        ~Cleanup() {
+          std::error_code ec;
+          std::filesystem::remove_all(dir, ec);
+        }
+      } cleanup{tmpl};
+      codegen::writeGpuPackage(
+          g, tmpl, o->target == "cuda" ? codegen::CDialect::CUDA : codegen::CDialect::OpenCL,
+          [&] {
+            codegen::CompileOptions copt;
+            copt.dumpIr = o->dumpIr ? &std::cout : nullptr;
+            return copt;
+          }(),
+          o->dumpSource ? &std::cout : nullptr);
+      auto p = Package::load(tmpl);
+      if (!p) {  // the temporary directory means nothing to the user: drop it from the message
+        std::string msg = p.message();
+        if (msg.rfind(tmpl + ": ", 0) == 0) msg = msg.substr(tmpl.size() + 2);
+        throw Error(msg);
+      }
+      package = std::move(*p);
+      std::ostringstream d;
+      d << package->target() << " (" << package->kernelCount() << " kernels compiled in "
+        << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
+      device = d.str();
     } else if (o->target == "opengl") {
 #ifdef KILN_HAVE_OPENGL
       if (o->dumpLLVM) throw Error("--dump-llvm needs --target llvm");
@@ -394,11 +450,12 @@ Runner addRun(CLI::App& app) {
 #else
       throw noOpenGL();
 #endif
-    } else if (o->dumpIr || o->dumpLLVM) {
+    } else if (o->dumpIr || o->dumpLLVM || o->dumpSource) {
       throw Error(
-          "--dump-ir and --dump-llvm need --target llvm (the reference executor has no IR)");
+          "--dump-ir, --dump-llvm and --dump-source need a compiling --target (llvm, opengl, "
+          "opencl, cuda); the reference executor has no IR");
     }
-    if (package)
+    if (package && o->target == "ref")
       device = "package " + package->target() + " (" + std::to_string(package->kernelCount()) +
                " kernels" +
                (package->accelConfig()

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kiln/runtime/accel_layout.h"
+#include "gpu_executor.h"
 #include "kiln/runtime/thread_pool.h"
 #if KILN_PACKAGE_ACCEL
 #include <sstream>
@@ -44,6 +45,12 @@ const char* hostCpuFamily() {
 extern "C" void* const kiln_package_runtime_symbols[] = {
     reinterpret_cast<void*>(&kiln_parallel_for)};
 
+// A GPU package: the source, every step's launches and workspaces, the device.
+struct GpuPackageLoader {
+  static void load(Package& p, const std::string& kind, const std::filesystem::path& dir,
+                   const nlohmann::json& m);
+};
+
 Package::~Package() {
   if (library_) ::dlclose(library_);
 }
@@ -71,13 +78,14 @@ Expected<std::unique_ptr<Package>> Package::load(const std::string& dirPath) {
                     "); recompile the model with this version of Kiln");
       std::unique_ptr<Package> p(new Package());
       const json& target = m.at("target");
-      p->target_ = target.at("kind").get<std::string>() + " " +
-                   target.at("cpu").get<std::string>() + " (" +
-                   target.at("triple").get<std::string>() + ")";
-      if (target.at("kind") != "llvm" && target.at("kind") != "accel")
-        throw Error("target '" + target.at("kind").get<std::string>() +
-                    "' is not one this runtime runs");
-      if (target.at("kind") == "accel") {
+      const std::string kind = target.at("kind").get<std::string>();
+      const bool gpu = kind == "opencl" || kind == "cuda";
+      if (kind != "llvm" && kind != "accel" && !gpu)
+        throw Error("target '" + kind + "' is not one this runtime runs");
+      if (!gpu)
+        p->target_ = kind + " " + target.at("cpu").get<std::string>() + " (" +
+                     target.at("triple").get<std::string>() + ")";
+      if (kind == "accel") {
 #if KILN_PACKAGE_ACCEL
         const json& a = target.at("accel");
         Expected<accel::Config> c =
@@ -99,7 +107,7 @@ Expected<std::unique_ptr<Package>> Package::load(const std::string& dirPath) {
             "package for target 'accel'");
 #endif
       }
-      if (target.at("family") != hostCpuFamily())
+      if (!gpu && target.at("family") != hostCpuFamily())
         throw Error("the package was compiled for " + target.at("family").get<std::string>() +
                     " (" + target.at("cpu").get<std::string>() + ") but this is " +
                     hostCpuFamily() + ": compile it with --cpu for this machine");
@@ -151,6 +159,10 @@ Expected<std::unique_ptr<Package>> Package::load(const std::string& dirPath) {
       ids(m.at("inputs"), p->inputIds_, p->inputs_);
       ids(m.at("outputs"), p->outputIds_, p->outputs_);
 
+      if (gpu) {
+        GpuPackageLoader::load(*p, kind, dir, m);
+        return p;
+      }
       // Kernels.
       const fs::path lib = fs::absolute(dir / m.at("library").get<std::string>());
       p->library_ = ::dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -185,6 +197,58 @@ Expected<std::unique_ptr<Package>> Package::load(const std::string& dirPath) {
   });
 }
 
+void GpuPackageLoader::load(Package& p, const std::string& kind, const std::filesystem::path& dir,
+                            const nlohmann::json& m) {
+  using json = nlohmann::json;
+  using Slot = Package::Slot;
+  using Storage = Package::Storage;
+  const std::filesystem::path srcPath = dir / m.at("library").get<std::string>();
+  std::ifstream sf(srcPath);
+  if (!sf) throw Error("cannot open " + srcPath.string());
+  const std::string source((std::istreambuf_iterator<char>(sf)), {});
+  std::vector<size_t> bytes;
+  std::vector<const void*> constData;
+  for (const Slot& s : p.slots_) {
+    bytes.push_back(s.bytes);
+    constData.push_back(s.storage == Storage::kConst
+                            ? static_cast<const uint8_t*>(p.params_.rawData()) + s.offset
+                            : nullptr);
+  }
+  std::vector<GpuExecutor::Step> steps;
+  for (const json& s : m.at("steps")) {
+    GpuExecutor::Step step;
+    for (const json& a : s.at("args")) {
+      const size_t id = a.get<size_t>();
+      if (id >= p.slots_.size())
+        throw Error("kernel '" + s.at("kernel").get<std::string>() + "' names value " +
+                    std::to_string(id) + ", which does not exist");
+      step.args.push_back(id);
+    }
+    step.workspaceBytes = s.at("workspace").get<std::vector<int64_t>>();
+    for (const json& l : s.at("launches"))
+      step.launches.push_back({l.at("function").get<std::string>(),
+                               l.at("grid").get<std::array<int64_t, 3>>(),
+                               l.at("block").get<std::array<int64_t, 3>>()});
+    p.steps_.push_back(Package::Step{nullptr, step.args});
+    steps.push_back(std::move(step));
+  }
+  std::unique_ptr<Device> device = openDevice(kind);
+  p.target_ = kind + " " + device->description();
+  p.deviceKind_ = kind;
+  p.gpu_ = std::make_unique<GpuExecutor>(std::move(device), source, bytes, constData, steps);
+  if (p.gpu_->recorded()) p.target_ += ", one CUDA graph";
+}
+
+double Package::timeOnDevice(int n) {
+  if (!gpu_) throw Error("timeOnDevice: this package runs on the CPU, not on a GPU");
+  return gpu_->timeResident(n);
+}
+
+std::vector<std::pair<std::string, double>> Package::profileOnDevice(int n) {
+  if (!gpu_) throw Error("profileOnDevice: this package runs on the CPU, not on a GPU");
+  return gpu_->profileLaunches(n);
+}
+
 std::vector<NDArray> Package::run(const std::map<std::string, NDArray>& inputs) {
   std::vector<void*> ptr(slots_.size(), nullptr);
   for (size_t i = 0; i < slots_.size(); ++i) {
@@ -201,6 +265,18 @@ std::vector<NDArray> Package::run(const std::map<std::string, NDArray>& inputs) 
                   shapeStr(it->second.shape()) + " but the package expects " +
                   std::string(dtypeName(t.dtype)) + shapeStr(t.shape));
     ptr[id] = const_cast<void*>(it->second.rawData());
+  }
+  if (gpu_) {
+    std::vector<std::pair<size_t, const void*>> in;
+    for (size_t id : inputIds_) in.emplace_back(id, ptr[id]);
+    std::vector<NDArray> outs;
+    std::vector<std::pair<size_t, void*>> out;
+    for (size_t id : outputIds_) {
+      outs.emplace_back(slots_[id].tensor.dtype, slots_[id].tensor.shape);
+      out.emplace_back(id, outs.back().rawData());
+    }
+    gpu_->run(in, out);
+    return outs;
   }
   std::vector<void*> args;
   profile_.clear();

@@ -1,5 +1,7 @@
 // kiln-run: runs a compiled model package with the runtime alone — the program a board runs.
-//   kiln-run PACKAGE_DIR --input x.npy [--output y.npy] [--repeat N]
+//   kiln-run PACKAGE_DIR --input x.npy [--output y.npy] [--repeat N] [--device-time N]
+// --device-time N (GPU packages): after the runs, time N more runs on the inputs already on
+// the device (no copies; a CUDA package replays its graph), as GPU benchmarks measure.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -16,12 +18,19 @@ int main(int argc, char** argv) {
       "kiln-run: run a compiled Kiln package (kiln compile ... -o DIR) with the runtime alone"};
   std::string dir;
   std::vector<std::string> inputs, outputs;
-  int repeat = 1;
+  int repeat = 1, deviceRuns = 0, profileRuns = 0;
   app.add_option("package", dir, "Package directory")->required();
   app.add_option("-i,--input", inputs, "Input tensors (.npy), in the package's input order")
       ->required();
   app.add_option("-o,--output", outputs, "Write output tensors (.npy), in order");
   app.add_option("--repeat", repeat, "Run N times and report the median time")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--device-time", deviceRuns,
+                 "GPU packages: time N runs on inputs already on the device (no copies)")
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--profile", profileRuns,
+                 "GPU packages: time every kernel launch on its own (N launches each) and list "
+                 "them, slowest first")
       ->check(CLI::Range(1, 100000));
   CLI11_PARSE(app, argc, argv);
   try {
@@ -46,6 +55,21 @@ int main(int argc, char** argv) {
               << " kernels)\n";
     std::cout << "time     " << std::fixed << std::setprecision(2) << times[times.size() / 2]
               << " ms\n";
+    if (deviceRuns > 0)
+      std::cout << "device   " << std::setprecision(3) << p.timeOnDevice(deviceRuns)
+                << " ms per run (mean of " << deviceRuns << ", inputs on the device)\n";
+    if (profileRuns > 0) {
+      auto prof = p.profileOnDevice(profileRuns);
+      double sum = 0;
+      for (const auto& [name, ms] : prof) sum += ms;
+      std::sort(prof.begin(), prof.end(),
+                [](const auto& a, const auto& b) { return a.second > b.second; });
+      std::cout << "profile  " << prof.size() << " launches, " << std::setprecision(3) << sum
+                << " ms in all (each launched alone)\n";
+      for (const auto& [name, ms] : prof)
+        std::cout << "  " << std::setw(9) << std::setprecision(4) << ms << " ms  " << std::setw(5)
+                  << std::setprecision(1) << 100 * ms / sum << "%  " << name << "\n";
+    }
     std::vector<std::string> labels;
     if (auto it = p.metadata().find("labels"); it != p.metadata().end()) {
       std::stringstream ss(it->second);

@@ -20,14 +20,16 @@
 
 #include "kiln/codegen/llvm_jit.h"
 #include "kiln/ir/graph.h"
+#include "kiln/schedule/schedule.h"
 
 namespace kiln::codegen {
 
 // Which family of schedules shapes the kernels' loops: the CPU's (parallel outer loops,
 // vectorized inner ones) or the fragment shaders' (one output element per fragment,
-// schedule/gl_schedule.h); GlslOnCpu is the latter with its fragment loops left serial, so
+// schedule/gl_schedule.h), or the GPUs' (threads and blocks, schedule/gpu_schedule.h, for
+// CUDA and OpenCL); GlslOnCpu is the latter with its fragment loops left serial, so
 // the LLVM back end can run it (a test of the schedule without a GPU).
-enum class ScheduleFamily { Cpu, Glsl, GlslOnCpu };
+enum class ScheduleFamily { Cpu, Glsl, GlslOnCpu, Gpu };
 
 struct CompileOptions {
   std::ostream* dumpIr = nullptr;    // loop IR after every lowering pass, per kernel

@@ -39,7 +39,8 @@ void optimizeGraph(Graph& g, const PassOptions& options = {});
 // The individual passes.
 void foldConstants(Graph& g);  // evaluate nodes whose inputs are all constants
 void foldBatchNorm(Graph& g);  // Conv -> BatchNormalization becomes one Conv
-void simplifyGraph(Graph& g);  // drop identities: Identity, Reshape to the same shape, ...
+void simplifyGraph(Graph& g);  // drop identities: Identity, Reshape to the same shape, ...;
+                               // transpose constant Gemm B read transposed
 void fuseOps(Graph& g);        // annotate kernels: anchor + elementwise epilogue
 
 // fuseOps marks each node with the integer attribute "kiln.group": nodes with the same group

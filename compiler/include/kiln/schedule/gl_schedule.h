@@ -8,7 +8,8 @@
 // Everything elementwise that is not an output is inlined (padding included), and a reduction
 // read by one elementwise consumer of the same shape (a convolution and its bias, batch norm,
 // residual add and activation; an average pool and its division) is computed at the
-// consumer's fragment, in a register, so the whole fused group is one pass.
+// consumer's fragment, in a register, so the whole fused group is one pass. A convolution's
+// padded input is stored by a pass of its own.
 #pragma once
 
 #include <vector>

@@ -80,6 +80,10 @@ Tensor reduce(const Tensor& x, ReduceOp op, const std::vector<int64_t>& axes, bo
 // bottom, right}. A first stage "<name>.pad" (tag conv2d.pad) zero-borders the data.
 Tensor conv2dPacked(const Tensor& x, const Tensor& w, const std::vector<int64_t>& strides,
                     const std::vector<int64_t>& pads, const std::string& name);
+// Depthwise: data as above (blocks of BC channels), weights [C/BC, KH, KW, B, BC] int8 (one
+// accumulator-shaped entry per channel block and tap, rows repeated).
+Tensor depthwiseConv2dPacked(const Tensor& x, const Tensor& w, const std::vector<int64_t>& strides,
+                             const std::vector<int64_t>& pads, const std::string& name);
 // int32 sums -> int8: + bias (may be null), requantize by per-channel multiplier and shift,
 // clamp to [lo, hi]; bias, mult and shift are [OC/BO, B, BO] or [B, BO] int32.
 Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mult,

@@ -28,6 +28,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "kiln/codegen/accel.h"
@@ -94,6 +95,14 @@ class Generator {
 
   AccelKernel run() {
     findAliases(kernel_.body);
+    // An ALU operation's aux operand (REQUANT's shifts) is named by the micro-op's wgt_idx
+    // field, which reaches only the first 2^width acc entries: those buffers come first.
+    for (const auto& [b, inLoop] : auxFirst_) {
+      depthOfLoops_ = inLoop ? 1 : 0;
+      reserve(b);
+      --res_.at(b).count;  // its Allocate counts the first use
+    }
+    depthOfLoops_ = 0;
     visit(kernel_.body);
     Insn fin;
     fin.opcode = Opcode::kFinish;
@@ -178,18 +187,29 @@ class Generator {
   void findAliases(const Stmt& s) {
     std::map<const BufferNode*, int> reads;
     std::vector<std::pair<const BufferNode*, const BufferNode*>> pairs;
+    std::set<const BufferNode*> auxBuffers;
     std::function<void(const Expr&)> countExpr = [&](const Expr& e) {
       if (const te::Load* l = e.as<te::Load>()) ++reads[l->buffer.get()];
       if (const te::Cast* c = e.as<te::Cast>()) countExpr(c->a);
       if (const te::Select* c = e.as<te::Select>()) countExpr(c->t);
     };
+    int depth = 0;
+    std::map<const BufferNode*, bool> allocInLoop;
     std::function<void(const Stmt&)> walk = [&](const Stmt& st) {
-      if (const tir::For* f = st.as<tir::For>()) return walk(f->body);
+      if (const tir::For* f = st.as<tir::For>()) {
+        ++depth;
+        walk(f->body);
+        --depth;
+        return;
+      }
       if (const tir::Seq* q = st.as<tir::Seq>()) {
         for (const Stmt& x : q->stmts) walk(x);
         return;
       }
-      if (const tir::Allocate* a = st.as<tir::Allocate>()) return walk(a->body);
+      if (const tir::Allocate* a = st.as<tir::Allocate>()) {
+        allocInLoop[a->buffer.get()] = depth > 0;
+        return walk(a->body);
+      }
       if (const tir::LetStmt* l = st.as<tir::LetStmt>()) return walk(l->body);
       if (const tir::IfThenElse* i = st.as<tir::IfThenElse>()) {
         walk(i->thenCase);
@@ -201,7 +221,13 @@ class Generator {
         const te::Call* c = ev->value.as<te::Call>();
         if (!c) return;
         for (size_t i = 1; i < c->args.size(); ++i) countExpr(c->args[i]);
-        if (c->name.rfind("accel.alu.", 0) == 0 && c->args.size() >= 2) {
+        if (c->name == "accel.alu.requantize" && c->args.size() > 3)
+          if (const te::Load* aux = c->args[3].as<te::Load>()) auxBuffers.insert(aux->buffer.get());
+        if (c->name == "accel.alu.mac" && c->args.size() > 2)
+          if (const te::Load* aux = c->args[2].as<te::Load>()) auxBuffers.insert(aux->buffer.get());
+        // (MAC accumulates into its output; the others work in place over their first operand.)
+        if (c->name.rfind("accel.alu.", 0) == 0 && c->name != "accel.alu.mac" &&
+            c->args.size() >= 2) {
           const te::Load* d = c->args[0].as<te::Load>();
           const te::Load* x = c->args[1].as<te::Load>();
           if (d && x && d->buffer != x->buffer)
@@ -210,6 +236,8 @@ class Generator {
       }
     };
     walk(s);
+    for (const BufferNode* b : auxBuffers)
+      if (allocInLoop.count(b)) auxFirst_.emplace_back(b, allocInLoop[b]);
     for (const auto& [d, x] : pairs) {
       if (reads[x] != 1)
         throw Error("accel codegen: '" + x->name + "' is read " + std::to_string(reads[x]) +
@@ -404,6 +432,12 @@ class Generator {
       ops = {operand(c->args[0], loops, kAccB, n), operand(c->args[1], loops, kInpB, n),
              operand(c->args[2], loops, kWgtB, n)};
       bufs = {kAccB, kInpB, kWgtB};
+    } else if (n == "accel.alu.mac") {
+      base.opcode = Opcode::kAlu;
+      base.alu_op = accel::AluOp::kMac;
+      ops = {operand(c->args[0], loops, kAccB, n), operand(c->args[1], loops, kAccB, n),
+             operand(c->args[2], loops, kAccB, n)};
+      bufs = {kAccB, kAccB, kAccB};
     } else {
       base.opcode = Opcode::kAlu;
       Operand dst = operand(c->args[0], loops, kAccB, n);
@@ -847,6 +881,7 @@ class Generator {
   std::map<const BufferNode*, size_t> param_;
   std::map<const BufferNode*, Reservation> res_;
   std::map<const BufferNode*, const BufferNode*> alias_;
+  std::vector<std::pair<const BufferNode*, bool>> auxFirst_;  // buffer, allocated in a loop
   std::array<int64_t, 3> depth_{}, perEntry_{}, top_{};
   int depthOfLoops_ = 0;
   tir::VarValues env_;

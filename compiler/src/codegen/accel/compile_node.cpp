@@ -69,11 +69,15 @@ struct ConvShape {
 
 struct Tiles {
   int64_t th = 1, tw = 1, to = 1, kc = 1, kr = 1;  // kc channel blocks x kr kernel rows a chunk
+  bool constantsPerTile = false;  // biases, multipliers, shifts loaded per tile of channels
 };
 
 Tiles chooseConvTiles(const ConvShape& c, const accel::Config& config, bool bias) {
   const accel::Params& p = config.params();
-  const int64_t persistent = (bias ? 3 : 2) * c.OB;
+  const int64_t nconst = bias ? 3 : 2;
+  // Per-channel constants stay in the acc buffer for the whole layer when they take at most
+  // a quarter of it; otherwise each tile of output channels loads its own.
+  const bool perTile = nconst * c.OB > p.acc_depth / 4;
   const double axiBytes = p.axi_width / 8.0;
   const double inpEntry = double(p.batch) * p.block_in, wgtEntry = double(p.block_out) * p.block_in;
   const double outEntry = double(p.batch) * p.block_out;
@@ -87,6 +91,7 @@ Tiles chooseConvTiles(const ConvShape& c, const accel::Config& config, bool bias
           for (int64_t kr : divisors(c.KH)) {
             const int64_t ih = (th - 1) * c.SH + kr, iw = (tw - 1) * c.SW + c.KW;
             const int64_t acc = to * th * tw, inp = kc * ih * iw, wgt = to * kc * kr * c.KW;
+            const int64_t persistent = perTile ? 2 * nconst * to : nconst * c.OB;
             if (2 * acc + persistent > p.acc_depth || 2 * inp > p.inp_depth ||
                 2 * wgt > p.wgt_depth || kr * c.KW * kc * to > p.uop_depth / 2 || th > 16383 ||
                 tw > 16383)
@@ -105,7 +110,7 @@ Tiles chooseConvTiles(const ConvShape& c, const accel::Config& config, bool bias
             const double cycles = std::max(gemm, dma) + 0.1 * std::min(gemm, dma) + 20 * insns;
             if (cycles < best) {
               best = cycles;
-              bestT = {th, tw, to, kc, kr};
+              bestT = {th, tw, to, kc, kr, perTile};
               found = true;
             }
           }
@@ -127,15 +132,21 @@ struct Built {
 // (the accumulation): each computed in the acc buffer, tensorized onto one ALU operation.
 // Returns the stage the epilogue starts from.
 Tensor scheduleEpilogue(Schedule& s, const Tensor& out, const std::vector<Tensor>& constants,
-                        const te::Var& at, const accel::Params& p, int64_t lo, int64_t hi) {
+                        const te::Var& at, const accel::Params& p, int64_t lo, int64_t hi,
+                        const te::Var* constantsAt = nullptr) {
   std::vector<std::pair<Tensor, schedule::TensorIntrin>> alu;
   Tensor t = out->op->inputs[0];
   for (;; t = t->op->inputs[0]) {
-    if (t->tag == "requant.bias") alu.emplace_back(t, aluAddIntrin(p));
-    else if (t->tag == "requant") alu.emplace_back(t, aluRequantIntrin(p));
-    else if (t->tag == "requant.max") alu.emplace_back(t, aluMaxIntrin(p, lo));
-    else if (t->tag == "requant.min") alu.emplace_back(t, aluMinIntrin(p, hi));
-    else break;
+    if (t->tag == "requant.bias")
+      alu.emplace_back(t, aluAddIntrin(p));
+    else if (t->tag == "requant")
+      alu.emplace_back(t, aluRequantIntrin(p));
+    else if (t->tag == "requant.max")
+      alu.emplace_back(t, aluMaxIntrin(p, lo));
+    else if (t->tag == "requant.min")
+      alu.emplace_back(t, aluMinIntrin(p, hi));
+    else
+      break;
   }
   for (auto& [st, intrin] : alu) {
     Tensor c = s.cacheWrite(st, kScopeAcc);
@@ -143,9 +154,122 @@ Tensor scheduleEpilogue(Schedule& s, const Tensor& out, const std::vector<Tensor
     s[c].computeAt(s[out], at);
     s[c].tensorize(s[c].axis(s[c].axes().size() - 2), intrin);
   }
-  // Biases, multipliers and shifts: loaded into the acc buffer once.
-  for (const Tensor& k : constants) s.cacheRead(k, kScopeAcc);
+  // Biases, multipliers and shifts: loaded into the acc buffer once, or per tile of channels.
+  for (const Tensor& k : constants) {
+    Tensor c = s.cacheRead(k, kScopeAcc);
+    if (constantsAt) s[c].computeAt(s[out], *constantsAt);
+  }
   return t;
+}
+
+// A depthwise convolution: the ALU's multiply-accumulate, one tap of one block of channels
+// per micro-op (input tiles in the acc buffer, loaded as int8 with their zero border), then
+// the same epilogue as a convolution. The weights and per-channel constants of a tile of
+// channel blocks are loaded with it.
+AccelKernel compileDepthwise(const Node& n, const accel::Config& config,
+                             const tir::LowerOptions& lo) {
+  const accel::Params& p = config.params();
+  const int64_t B = p.batch, BO = p.block_out;
+  const NDArray& w = *n.inputs[1]->constant;
+  const Shape& xs = n.inputs[0]->shape;
+  const int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3], KH = w.shape()[2], KW = w.shape()[3];
+  const std::vector<int64_t> pads = n.ints("pads"), st = n.ints("strides");
+  const int64_t NB = ceilDiv(N, B), CB = ceilDiv(C, BO);
+  const int64_t OH = (H + pads[0] + pads[2] - KH) / st[0] + 1;
+  const int64_t OW = (W + pads[1] + pads[3] - KW) / st[1] + 1;
+  const bool hasBias = n.input(2) != nullptr;
+  const int64_t nconst = hasBias ? 3 : 2;
+  // Tiles: the most output entries per tile whose accumulators, input tiles (both twice),
+  // weights and constants fit the acc buffer, with the weights and shifts (ALU aux operands)
+  // within the micro-op's reach of wgt_depth entries.
+  int64_t bt = 0, bh = 0, bw = 0, bestScore = -1;
+  for (int64_t to : divisors(CB))
+    for (int64_t th : divisors(OH))
+      for (int64_t tw : divisors(OW)) {
+        const int64_t ih = (th - 1) * st[0] + KH, iw = (tw - 1) * st[1] + KW;
+        const int64_t acc = 2 * to * th * tw + 2 * to * ih * iw + 2 * to * (KH * KW + nconst);
+        if (acc > p.acc_depth || 2 * to * (KH * KW + 1) > p.wgt_depth ||
+            to * KH * KW > p.uop_depth / 2)
+          continue;
+        const int64_t score = to * th * tw * 4 + (tw == OW);
+        if (score > bestScore) bestScore = score, bt = to, bh = th, bw = tw;
+      }
+  if (bestScore < 0)
+    throw Error("accelerator: no tiling of depthwise convolution '" + n.name + "' fits config '" +
+                config.name() + "'");
+  const std::string name = "accel_" + n.name;
+  Tensor x = te::placeholder("x", DType::I8, {NB, CB, H, W, B, BO});
+  Tensor wt = te::placeholder("w", DType::I8, {CB, KH, KW, B, BO});
+  Tensor bias = hasBias ? te::placeholder("bias", DType::I32, {CB, B, BO}) : Tensor();
+  Tensor mult = te::placeholder("mult", DType::I32, {CB, B, BO});
+  Tensor shift = te::placeholder("shift", DType::I32, {CB, B, BO});
+  Tensor acc = topi::depthwiseConv2dPacked(x, wt, st, pads, name);
+  Tensor out = topi::requantizePacked(acc, bias, mult, shift, n.i("out_min"), n.i("out_max"), name);
+  Schedule s({out});
+  auto& so = s[out];
+  auto [oo, oi] = so.split(so.axis(1), bt);
+  auto [ho, hi] = so.split(so.axis(2), bh);
+  auto [wo, wi] = so.split(so.axis(3), bw);
+  so.reorder({so.axis(0), oo, ho, wo, oi, hi, wi, so.axis(4), so.axis(5)});
+  std::vector<Tensor> consts;
+  if (hasBias) consts.push_back(bias);
+  consts.push_back(mult);
+  consts.push_back(shift);
+  scheduleEpilogue(s, out, consts, wo, p, n.i("out_min"), n.i("out_max"), &oo);
+  Tensor cacc = s.cacheWrite(acc, kScopeAcc);
+  s[acc].computeInline();
+  const Tensor pad = acc->op->inputs[0];
+  Tensor xin = s.cacheRead(pad, kScopeAcc, {cacc});
+  s[pad].computeInline();
+  Tensor win = s.cacheRead(wt, kScopeAcc, {cacc});
+  auto& sc = s[cacc];
+  sc.computeAt(s[out], wo);
+  sc.reorder({sc.reduceAxis(0), sc.reduceAxis(1), sc.axis(0), sc.axis(1), sc.axis(2), sc.axis(3),
+              sc.axis(4), sc.axis(5)});
+  sc.tensorize(sc.axis(4), aluMacIntrin(p));
+  s[xin].computeAt(s[out], wo);
+  s[win].computeAt(s[out], oo);
+  std::vector<Tensor> args{x, wt};
+  if (hasBias) args.push_back(bias);
+  args.push_back(mult);
+  args.push_back(shift);
+  args.push_back(out);
+  tir::Kernel kern = tir::lower(s, args, name, lo);
+  std::vector<AccelRegion> regions(args.size());
+  regions[0].name = n.inputs[0]->name;
+  regions[0].packedShape = {NB, CB, H, W, B, BO};
+  regions[1].name = n.inputs[1]->name;
+  {
+    std::vector<int8_t> pw(static_cast<size_t>(CB * KH * KW * B * BO), 0);
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t y = 0; y < KH; ++y)
+        for (int64_t xx = 0; xx < KW; ++xx)
+          for (int64_t b = 0; b < B; ++b)
+            pw[static_cast<size_t>(((((c / BO) * KH + y) * KW + xx) * B + b) * BO + c % BO)] =
+                w.data<int8_t>()[(c * KH + y) * KW + xx];
+    regions[1].data.assign(reinterpret_cast<uint8_t*>(pw.data()),
+                           reinterpret_cast<uint8_t*>(pw.data()) + pw.size());
+  }
+  size_t r = 2;
+  if (hasBias) {
+    const NDArray& b = *n.input(2)->constant;
+    std::vector<int64_t> bv(b.data<int32_t>(), b.data<int32_t>() + b.numel());
+    regions[r].name = n.input(2)->name;
+    regions[r++].data = perChannelEntries(bv, CB, B, BO);
+  }
+  regions[r].name = n.name + ".multiplier";
+  regions[r++].data = perChannelEntries(n.ints("multiplier"), CB, B, BO);
+  regions[r].name = n.name + ".shift";
+  regions[r++].data = perChannelEntries(n.ints("shift"), CB, B, BO);
+  regions[r].name = n.outputs[0]->name;
+  regions[r].packedShape = {NB, CB, OH, OW, B, BO};
+  AccelKernel k = generateAccel(kern, config, regions);
+  k.inputs = {k.constants[0]};
+  k.output = k.constants[r];
+  k.constants.erase(k.constants.begin() + static_cast<long>(r));
+  k.constants.erase(k.constants.begin());
+  k.macs = static_cast<uint64_t>(N * C * OH * OW * KH * KW);
+  return k;
 }
 
 }  // namespace
@@ -161,7 +285,10 @@ bool accelSupports(const Node& n, const accel::Config& config, std::string* why)
   if (n.op == "QConv") {
     for (int64_t d : n.ints("dilations"))
       if (d != 1) return no("dilated convolution");
-    if (n.i("group") != 1) return no("grouped or depthwise convolution (not yet on the device)");
+    const int64_t group = n.i("group"), C = n.inputs[0]->shape[1];
+    const int64_t OC = n.inputs[1]->shape[0];
+    if (group != 1 && !(group == C && OC == C))
+      return no("grouped convolution (only depthwise, one filter per channel, runs on the device)");
     for (int64_t q : n.ints("pads"))
       if (q > 15) return no("padding wider than 15");
     if (!n.inputs[1]->isConstant()) return no("weights that are not constant");
@@ -189,6 +316,7 @@ AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::os
   AccelKernel k;
   const std::string name = "accel_" + n.name;
 
+  if (n.op == "QConv" && n.i("group") > 1) return compileDepthwise(n, config, lo);
   if (n.op == "QConv" || n.op == "QGemm") {
     const bool conv = n.op == "QConv";
     const NDArray& w = *n.inputs[1]->constant;
@@ -229,7 +357,8 @@ AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::os
     if (hasBias) consts.push_back(bias);
     consts.push_back(mult);
     consts.push_back(shift);
-    scheduleEpilogue(s, out, consts, wo, p, n.i("out_min"), n.i("out_max"));
+    scheduleEpilogue(s, out, consts, wo, p, n.i("out_min"), n.i("out_max"),
+                     t.constantsPerTile ? &oo : nullptr);
     // The convolution: accumulate in acc, chunks of kc input-channel blocks.
     Tensor cacc = s.cacheWrite(acc, kScopeAcc);
     s[acc].computeInline();

@@ -66,4 +66,16 @@ TensorIntrin aluMinIntrin(const accel::Params& p, int64_t imm) {
   return {"accel.alu.min", out, "", {intImm(imm, DType::I32)}};
 }
 
+TensorIntrin aluMacIntrin(const accel::Params& p) {
+  Tensor x = placeholder("x", DType::I8, accTile(p));
+  Tensor w = placeholder("w", DType::I8, accTile(p));
+  // A reduction update with no axes of its own: the taps are the loops around it.
+  Tensor out = compute("mac", accTile(p), [&](const Indices& o) {
+    return Expr(std::make_shared<Reduce>(
+        ReduceKind::Sum, cast(DType::I32, read(x, o)) * cast(DType::I32, read(w, o)),
+        std::vector<IterVar>{}));
+  });
+  return {"accel.alu.mac", out, "accel.gemm.reset", {}};
+}
+
 }  // namespace kiln::codegen::accel_target

@@ -7,6 +7,7 @@
 //   accel.alu.mul  out = int32(x) * imm           ALU MUL with an immediate (x int8 or int32)
 //   accel.alu.requantize  out = requantize(x, m, s)  ALU REQUANT, m and s from tiles
 //   accel.alu.max / accel.alu.min  out = max / min(x, imm)
+//   accel.alu.mac  out += int32(x) * int32(w)     ALU MAC (depthwise; reset: accel.gemm.reset)
 // The ALU works in place: the code generator gives `out` the storage of `x`.
 #pragma once
 
@@ -25,5 +26,6 @@ schedule::TensorIntrin aluMulIntrin(const accel::Params& p, DType x, int64_t imm
 schedule::TensorIntrin aluRequantIntrin(const accel::Params& p);
 schedule::TensorIntrin aluMaxIntrin(const accel::Params& p, int64_t imm);
 schedule::TensorIntrin aluMinIntrin(const accel::Params& p, int64_t imm);
+schedule::TensorIntrin aluMacIntrin(const accel::Params& p);
 
 }  // namespace kiln::codegen::accel_target

@@ -8,6 +8,9 @@
 //   params.bin     the constants, each 64-byte aligned, at the offsets the manifest gives
 //   kernels.so     the kernels, for the package's CPU (target "llvm", and the host part of
 //                  target "accel")
+//   kernels.cl / kernels.cu  their OpenCL C / CUDA C source (targets "opencl", "cuda"), which
+//                  the device compiles once when the package loads; each step then lists its
+//                  launches (function, grid, block) and workspace sizes
 //   accel/N.insn   target "accel": the instruction stream of each device step, and
 //   accel/N.bin    its constants (weights, biases, requantization factors, micro-ops) laid
 //                  out in the step's device memory; config.yaml, the accelerator config
@@ -15,7 +18,8 @@
 // host attaches a back end (a simulator or a board), which must report the package's
 // config hash.
 // Package::load checks the manifest against the files and refuses a package for another CPU
-// or a newer format, saying so.
+// or a newer format, saying so; a GPU package opens its device (kiln/runtime/device.h) and
+// says why when it cannot.
 #pragma once
 
 #include <chrono>
@@ -23,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kiln/runtime/ndarray.h"
@@ -38,6 +43,8 @@ struct DmaBuffer;
 }  // namespace kiln::driver
 
 namespace kiln {
+
+class GpuExecutor;
 
 inline constexpr int kPackageFormatVersion = 1;
 
@@ -64,12 +71,21 @@ class Package {
   const std::vector<PackageTensor>& outputs() const { return outputs_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   std::string target() const { return target_; }
+  // "cpu", "opencl" or "cuda": where the kernels run.
+  std::string deviceKind() const { return deviceKind_; }
   size_t kernelCount() const { return steps_.size(); }
   size_t arenaBytes() const { return arenaBytes_; }
 
   // Inputs by name; returns the outputs in order. Throws kiln::Error for a missing input or
   // one of the wrong dtype or shape.
   std::vector<NDArray> run(const std::map<std::string, NDArray>& inputs);
+  // GPU packages: runs the network n times on the inputs of the last run(), already on the
+  // device, and returns milliseconds per run (no copies; a CUDA package replays its graph).
+  // Throws kiln::Error for a CPU package.
+  double timeOnDevice(int n);
+  // GPU packages: every kernel launch timed on its own (n back-to-back launches, then a wait),
+  // in milliseconds per launch, in run order. Throws kiln::Error for a CPU package.
+  std::vector<std::pair<std::string, double>> profileOnDevice(int n);
 
   // Target "accel": the config it was compiled for (null for other targets), its device
   // steps, and the device to run them on. attachAccelerator fails, saying what differs, when
@@ -85,6 +101,7 @@ class Package {
 
  private:
   Package() = default;
+  friend struct GpuPackageLoader;  // package.cpp: the GPU half of load()
   enum class Storage { kInput, kConst, kArena };
   struct Slot {
     PackageTensor tensor;
@@ -130,6 +147,8 @@ class Package {
   std::vector<std::shared_ptr<driver::DmaBuffer>> accelBuffers_;
   std::chrono::milliseconds accelTimeout_{60000};
   std::vector<StepProfile> profile_;
+  std::string deviceKind_ = "cpu";
+  std::unique_ptr<GpuExecutor> gpu_;
 };
 
 }  // namespace kiln

@@ -1,0 +1,60 @@
+"""PyTorch's own times for torchvision ResNet-18 and ResNet-50 (fp32, eval, random weights),
+batch 1 and 16, on the GPU: eager, CUDA graphs (one captured forward, replayed) and
+torch.compile (default mode), each the mean of 200 runs after warm-up, synchronized.
+The anchor for Kiln's CUDA figures (benchmarks/cuda_vs_pytorch.sh). PyTorch's defaults
+let cuDNN use TF32 for convolutions; the 'graph fp32' column turns that off (strict fp32,
+what Kiln computes)."""
+import os, sys, time
+import torch, torchvision
+
+ITERS = 200
+
+
+def timed(fn):
+    for _ in range(20):
+        fn()
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(ITERS):
+        fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t) * 1e3 / ITERS
+
+
+def graph_time(model, x):
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        for _ in range(3):
+            model(x)
+    torch.cuda.current_stream().wait_stream(s)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        model(x)
+    return timed(g.replay)
+
+
+def main():
+    torch.manual_seed(0)
+    models = sys.argv[1:] or ["resnet18", "resnet50"]
+    print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
+    print(f"{'model':10} {'batch':>5} {'eager':>8} {'graph':>8} {'graph fp32':>10} {'compile':>8} (ms)")
+    with torch.inference_mode():
+        for name in models:
+            model = getattr(torchvision.models, name)().cuda().eval()
+            for batch in (1, 16):
+                x = torch.randn(batch, 3, 224, 224, device="cuda")
+                torch.backends.cudnn.allow_tf32 = True
+                eager = timed(lambda: model(x))
+                graph = graph_time(model, x)
+                torch.backends.cudnn.allow_tf32 = False
+                graph32 = graph_time(model, x)
+                torch.backends.cudnn.allow_tf32 = True
+                compiled = torch.compile(model)
+                comp = timed(lambda: compiled(x))
+                torch._dynamo.reset()
+                print(f"{name:10} {batch:5d} {eager:8.3f} {graph:8.3f} {graph32:10.3f} {comp:8.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+// GPU schedules (the CUDA and OpenCL back ends share them): every stage's spatial loops are
+// bound to blocks and threads, so each GPU thread computes one output element or one small
+// register tile of them; reduce loops stay serial inside the thread.
+//   every family (the default, always correct): fuse all spatial axes, split by the block
+//            size; outer -> blockIdx.x, inner -> threadIdx.x. The innermost axis is the
+//            fastest-varying thread index, so neighbouring threads touch neighbouring
+//            elements (coalesced loads and stores).
+//   conv2d:  a register tile of ocBlock output channels per thread: split oc, order
+//            (n, oc.o, oh, ow | rc, ry, rx | oc.i -> unrolled), fuse and bind the spatial
+//            loops as above; each input element loaded feeds ocBlock multiply-adds, the
+//            weights are the same for a whole warp (one broadcast load), and the ocBlock
+//            sums stay in registers. ocBlock shrinks when the layer has too few outputs to
+//            fill the GPU.
+//   matmul:  the default (one output per thread, the columns on neighbouring threads), the
+//            reduction split and 16 iterations unrolled when it is long (128 or more), so
+//            each thread has that many independent loads in flight; its epilogue then runs
+//            as a second launch.
+//   pooling, reductions, elementwise: the default.
+//   a reduction (conv2d, a short matmul, reduce) whose only reader is an elementwise output (bias,
+//            batch norm, residual add, activation, computed inline) is computed at that
+//            output's thread loop: the output takes the reduction's layout (conv2d: a tile
+//            of ocBlock channels x owBlock columns, the largest that leaves fillThreads
+//            threads), each thread computes its sums into a private array (registers),
+//            and the epilogue reads them from there; the reduction never goes to memory
+//            and the kernel is one launch instead of two. Used only when the block size
+//            divides the outputs, so no thread computes sums for an element that does not
+//            exist.
+// Elementwise stages that are not outputs are computed inline.
+// A split that does not divide its extent is guarded, so every shape is correct.
+#pragma once
+
+#include "kiln/schedule/schedule.h"
+
+namespace kiln::schedule {
+
+struct GpuTarget {
+  int64_t threadsPerBlock = 256;
+  // Blocks a launch should have at least, where it has enough threads (one per multiprocessor
+  // or so): a small launch gets smaller blocks, down to one warp.
+  int64_t minBlocks = 128;
+  // Threads it takes to fill the device (SMs x resident threads); fewer outputs than this
+  // make conv2d use a smaller register tile so that more threads run.
+  int64_t fillThreads = 32 * 1024;
+  int64_t maxOcBlock = 8;
+  int64_t maxOwBlock = 4;  // columns of a conv2d register tile (with an epilogue)
+};
+
+// Binds the stage's spatial loops to blockIdx.x / threadIdx.x (the default for any family).
+void scheduleGpuDefault(Stage& s, const GpuTarget& target);
+void scheduleConv2dGpu(Stage& s, const GpuTarget& target);
+// The default, with a long reduction (128 or more) split and its inner 16 unrolled.
+void scheduleMatmulGpu(Stage& s, const GpuTarget& target);
+
+// A schedule of the outputs for a GPU (every stage bound; the families above).
+Schedule gpuSchedule(const std::vector<Tensor>& outputs, const GpuTarget& target = {});
+
+}  // namespace kiln::schedule
