@@ -6,7 +6,7 @@
 // Inputs are seeded random values in the shapes the model declares (symbolic
 // dimensions are taken as 1). Prints one JSON line, e.g.
 // {"model":"resnet18.onnx","ort_version":"1.30.0","threads":1,"runs":20,
-//  "warmup":3,"median_ms":41.2,"min_ms":40.8,"mean_ms":41.5}
+//  "warmup":3,"median_ms":41.2,"min_ms":40.8,"max_ms":42.9,"mean_ms":41.5,"times_ms":[...]}
 import { basename } from 'node:path';
 
 // onnxruntime keeps a device id and telemetry store under ~/.cache unless told
@@ -102,7 +102,9 @@ async function main() {
     warmup,
     median_ms: round(median),
     min_ms: round(sorted[0]),
+    max_ms: round(sorted[sorted.length - 1]),
     mean_ms: round(times.reduce((a, b) => a + b, 0) / times.length),
+    times_ms: times.map(round),
   }));
 }
 

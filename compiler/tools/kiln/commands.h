@@ -23,6 +23,7 @@ Runner addDisasm(CLI::App& app);   // asm.cpp
 Runner addSim(CLI::App& app);      // sim.cpp
 Runner addRpc(CLI::App& app);      // rpc_serve.cpp
 Runner addProfile(CLI::App& app);  // profile.cpp
+Runner addBench(CLI::App& app);    // bench.cpp
 
 // "input=1x3x224x224" -> {"input": {1,3,224,224}}; throws kiln::Error on bad syntax.
 std::map<std::string, Shape> parseShapes(const std::vector<std::string>& specs);

@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   for (auto add :
        {kiln::cli::addInfo, kiln::cli::addRun, kiln::cli::addCompile, kiln::cli::addAsm,
         kiln::cli::addDisasm, kiln::cli::addSim, kiln::cli::addBoard, kiln::cli::addRpc,
-        kiln::cli::addProfile}) {
+        kiln::cli::addProfile, kiln::cli::addBench}) {
     // Each adder creates one subcommand; remember which runner belongs to it.
     size_t before = app.get_subcommands({}).size();
     kiln::cli::Runner r = add(app);

@@ -1,0 +1,96 @@
+// Times a Kiln WebGL bundle (`kiln compile MODEL --target webgl --bundle DIR`) in headless
+// Chromium (WebGL2 on SwiftShader), for `kiln bench --targets webgl`. The bundle is served
+// from 127.0.0.1 only; its page loads the model, then this script runs it on the given
+// input WARMUP times untimed and RUNS times timed (performance.now() around each run, the
+// answer read back), and writes the last answer's first output as .npy.
+//
+//   node bench_webgl.mjs BUNDLE INPUT.npy OUTPUT.npy [--runs R] [--warmup W]
+//
+// Prints one JSON line: {"renderer":..., "load_ms":..., "first_ms":..., "times_ms":[...]}.
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(join(here, 'package.json'));
+const { chromium } = require('playwright-core');
+const { readNpy, writeNpy } = await import(join(here, 'npy.mjs'));
+
+const args = process.argv.slice(2);
+const opts = { runs: 10, warmup: 2 };
+const pos = [];
+for (let i = 0; i < args.length; ++i) {
+  const m = /^--(runs|warmup)$/.exec(args[i]);
+  if (m) opts[m[1]] = Number(args[++i]);
+  else pos.push(args[i]);
+}
+if (pos.length !== 3 || !(opts.runs >= 1) || !(opts.warmup >= 0)) {
+  console.error('usage: node bench_webgl.mjs BUNDLE INPUT.npy OUTPUT.npy [--runs R] [--warmup W]');
+  process.exit(2);
+}
+const [bundleArg, inputPath, outputPath] = pos;
+const bundle = resolve(bundleArg);
+const x = readNpy(inputPath);
+
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
+const server = createServer((req, res) => {
+  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^\/+/, '');
+  const file = join(bundle, path || 'index.html');
+  if (!file.startsWith(bundle) || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
+  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+  createReadStream(file).pipe(res);
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const profile = mkdtempSync(join(tmpdir(), 'kiln-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--use-gl=angle', '--use-angle=swiftshader',
+    '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  await page.route('**/*', (route) => {
+    const u = new URL(route.request().url());
+    return u.hostname === '127.0.0.1' ? route.continue() : route.abort();
+  });
+  const t0 = Date.now();
+  await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
+  await page.waitForFunction(() => window.kiln, null, { timeout: 600000 });
+  const error = await page.evaluate(() => window.kiln.error ?? null);
+  if (error) throw new Error(`the page could not load the model: ${error}`);
+  const loadMs = Date.now() - t0;
+  page.setDefaultTimeout(0);
+  const r = await page.evaluate(async ({ data, runs, warmup }) => {
+    const m = window.kiln.model;
+    const feed = { [m.inputs[0].name]: new Float32Array(data) };
+    let t = performance.now();
+    let [y] = await m.run(feed);
+    const first = performance.now() - t;
+    for (let i = 1; i < warmup; ++i) await m.run(feed);
+    const times = [];
+    for (let i = 0; i < runs; ++i) {
+      t = performance.now();
+      [y] = await m.run(feed);
+      times.push(performance.now() - t);
+    }
+    const gl = m.gl;
+    const d = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = d ? gl.getParameter(d.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
+    return { y: Array.from(y), times, first, renderer, shape: m.outputs[0].shape };
+  }, { data: Array.from(x.data), runs: opts.runs, warmup: opts.warmup });
+  writeNpy(outputPath, 'float32', r.shape, Float32Array.from(r.y));
+  const browser = context.browser()?.version() ?? 'chromium';
+  console.log(JSON.stringify({ browser, renderer: r.renderer, load_ms: loadMs, first_ms: r.first, times_ms: r.times }));
+} catch (e) {
+  console.error(`bench_webgl: ${e.message}`);
+  process.exitCode = 1;
+} finally {
+  await context.close();
+  server.close();
+  rmSync(profile, { recursive: true, force: true });
+}
