@@ -53,6 +53,25 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# yaml-cpp for the boards' CPUs, so their runtime carries the driver (cmake/cross). Debian's
+# libyaml-cpp0.7 for armhf/arm64 goes into the cross toolchains' sysroots (where the cross
+# linker and qemu-user -L look), not installed as a foreign-architecture package: that would
+# bring a second armhf/arm64 libc, newer than the sysroot's loader, which qemu-user then mixes.
+for pair in armhf:arm-linux-gnueabihf arm64:aarch64-linux-gnu; do
+  arch="${pair%%:*}" triple="${pair#*:}"
+  [ -e "/usr/$triple/lib/libyaml-cpp.so.0.7" ] && continue
+  echo "setup: yaml-cpp for $triple (into /usr/$triple/lib)"
+  tmp="$(mktemp -d)"
+  chmod 755 "$tmp"  # apt downloads as _apt
+  $SUDO dpkg --add-architecture "$arch"
+  $SUDO apt-get update -qq || true  # a foreign index that fails to sync does not matter here
+  (cd "$tmp" && apt-get download -qq "libyaml-cpp0.7:$arch")
+  dpkg-deb -x "$tmp"/libyaml-cpp0.7_*_"$arch".deb "$tmp/x"
+  $SUDO cp -a "$tmp/x/usr/lib/$triple"/libyaml-cpp.so.0.7* "/usr/$triple/lib/"
+  $SUDO dpkg --remove-architecture "$arch"
+  rm -rf "$tmp"
+done
+
 # npm packages live in scripts/node (package.json + package-lock.json).
 # onnxruntime-node ships its CPU binaries inside the package; skip its optional download step.
 if [ ! -d "$ROOT/scripts/node/node_modules/onnxruntime-node" ] || \

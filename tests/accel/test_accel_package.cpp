@@ -237,6 +237,41 @@ TEST(AccelPackage, BadPackagesAndDevicesAreRefusedClearly) {
     EXPECT_NE(e.find("layer.0.conv1"), std::string::npos) << "the error names the layer: " << e;
     fs::remove_all(copy);
   }
+  // A crafted stream: step 2's last STORE aimed 16 MiB past the package's device memory. The
+  // driver checks every LOAD/STORE against the buffers it allocated and refuses it before
+  // START, naming the step and the instruction.
+  {
+    const fs::path insn = fs::path(c.dir) / "accel" / "2.insn";
+    std::ifstream in(insn, std::ios::binary);
+    std::vector<uint8_t> bytes(std::istreambuf_iterator<char>(in), {});
+    in.close();
+    accel::Config cfg = accel::Config::builtin("pynq-z1").value();
+    std::vector<accel::Insn> s = accel::decodeStream(cfg.layout(), bytes);
+    accel::Insn* store = nullptr;
+    for (accel::Insn& x : s)
+      if (x.opcode == accel::Opcode::kStore) store = &x;
+    ASSERT_NE(store, nullptr);
+    store->dram_base += static_cast<uint32_t>((16u << 20) / cfg.elementBytes(store->memory_type));
+    std::vector<uint8_t> crafted = accel::encodeStream(cfg.layout(), s);
+    const fs::path copy = c.dir + "_crafted";
+    fs::remove_all(copy);
+    fs::copy(c.dir, copy, fs::copy_options::recursive);
+    std::ofstream(copy / "accel" / "2.insn", std::ios::binary)
+        .write(reinterpret_cast<const char*>(crafted.data()), static_cast<long>(crafted.size()));
+    auto p = load(copy.string());
+    p->attachAccelerator(driver::makeSimFuncBackend(*p->accelConfig(), p->accelMemoryBytes()));
+    std::map<std::string, NDArray> feeds{{"input", input(1)}};
+    std::string e = errorOf([&] { p->run(feeds); });
+    EXPECT_NE(e.find("not inside a buffer allocated through this driver: refused"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("(STORE"), std::string::npos) << "the error names the instruction: " << e;
+    EXPECT_NE(e.find("on the accelerator"), std::string::npos) << "and the step: " << e;
+    // The steps before it ran; the refused one never started: the device is idle and a
+    // second run is refused the same way, not hung behind a launched stream.
+    EXPECT_EQ(errorOf([&] { p->run(feeds); }), e);
+    fs::remove_all(copy);
+  }
   // Malformed packages: a truncated stream, a device image of the wrong size.
   {
     const fs::path insn = fs::path(c.dir) / "accel" / "0.insn";

@@ -119,13 +119,21 @@ TEST(Rpc, FileNamesCannotLeaveTheSession) {
   Running r(options());
   auto c = Client::connect("127.0.0.1", r.server->port(), kToken);
   ASSERT_TRUE(c) << c.message();
-  for (const char* name : {"../escape", "/etc/passwd", ".hidden", "a/b", ""}) {
+  for (const char* name : {"../escape", "/etc/passwd", ".hidden", "a/../b", "a/.b", "../a/b",
+                           "a/b/c", "a//b", "a/", ""}) {
     Message put = op("put", {{"name", name}});
     put.body = {1};
     Expected<Message> m = (*c)->call(put);
     ASSERT_FALSE(m) << "accepted file name '" << name << "'";
     EXPECT_NE(m.message().find("not a plain name"), std::string::npos) << m.message();
   }
+  // One folder level (an accelerator package's accel/N.insn) stays inside the session.
+  Message put = op("put", {{"name", "accel/0.insn"}});
+  put.body = {7, 8};
+  ASSERT_TRUE((*c)->call(put));
+  Expected<Message> got = (*c)->call(op("get", {{"name", "accel/0.insn"}}));
+  ASSERT_TRUE(got) << got.message();
+  EXPECT_EQ(got->body, (std::vector<uint8_t>{7, 8}));
   EXPECT_TRUE((*c)->call(op("bye")));
 }
 

@@ -184,6 +184,10 @@ Runner addRun(CLI::App& app) {
     std::string remoteTarget;
     Graph g;
     if (!o->rpc.empty()) {
+      if (o->device != "auto")
+        throw Error(
+            "--device does not apply with --rpc: the server runs accelerator packages on the "
+            "device it was started with (kiln-rpc serve --device board|sim-func)");
       // The package runs on the server: read its manifest here, upload its files there.
       namespace fs = std::filesystem;
       const fs::path dir(o->model);
@@ -250,8 +254,19 @@ Runner addRun(CLI::App& app) {
                                  static_cast<uint16_t>(std::stoi(o->rpc.substr(colon + 1))), token);
         if (!c) throw c.error();
         remote = std::move(*c);
-        const std::vector<std::string> files = {"manifest.json", m.at("params").get<std::string>(),
-                                                m.at("library").get<std::string>()};
+        // An accelerator package adds its config and each device step's stream and memory
+        // image; the server runs them on the device it was started with.
+        std::vector<std::string> files = {"manifest.json", m.at("params").get<std::string>(),
+                                          m.at("library").get<std::string>()};
+        if (m.at("target").at("kind") == "accel") {
+          if (m.at("target").at("accel").contains("file"))
+            files.push_back(m.at("target").at("accel").at("file"));
+          for (const auto& st : m.at("steps"))
+            if (st.value("kind", "cpu") == "accel") {
+              files.push_back(st.at("stream"));
+              files.push_back(st.at("image"));
+            }
+        }
         for (const std::string& file : files) {
           std::ifstream f(dir / file, std::ios::binary);
           if (!f) throw Error("cannot read " + (dir / file).string());
@@ -265,6 +280,8 @@ Runner addRun(CLI::App& app) {
         auto loaded = remote->call(load);
         if (!loaded) throw loaded.error();
         remoteTarget = loaded->header.value("target", "");
+        if (loaded->header.value("device", "cpu") != "cpu")
+          remoteTarget += " on the server's " + loaded->header.value("device", "") + " device";
       }
     } else if (std::filesystem::exists(std::filesystem::path(o->model) / "manifest.json") &&
                packageKind(o->model) == "webgl") {

@@ -75,11 +75,15 @@ bool constantTimeEqual(const std::string& a, const std::string& b) {
 }
 
 std::filesystem::path sessionFile(const Session& s, const nlohmann::json& header) {
-  static const std::regex plain("[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}");
+  // A plain name, or one folder level of plain names (a package's accel/N.insn): no leading
+  // dot in either part, so nothing climbs out of the session's directory.
+  static const std::regex plain(
+      "[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127})?");
   std::string name = header.value("name", "");
   if (!std::regex_match(name, plain))
     throw Error("file name '" + name +
-                "' is not a plain name ([A-Za-z0-9._-], no leading dot, at most 128 characters)");
+                "' is not a plain name ([A-Za-z0-9._-], no leading dot, at most 128 characters, "
+                "at most one folder: DIR/NAME)");
   return s.dir / name;
 }
 
@@ -204,6 +208,7 @@ void Server::session(int fd) {
         send(reply("pong"));
       } else if (op == "put") {
         std::filesystem::path p = sessionFile(s, req.header);
+        std::filesystem::create_directories(p.parent_path());
         std::ofstream f(p, std::ios::binary);
         f.write(reinterpret_cast<const char*>(req.body.data()),
                 static_cast<std::streamsize>(req.body.size()));

@@ -1,6 +1,12 @@
 // kiln-rpc: Kiln's RPC server, for a board or any machine that runs packages for a host.
-//   kiln-rpc serve --bind 0.0.0.0 --port 9090 --token-file token.txt
+//   kiln-rpc serve --bind 0.0.0.0 --port 9090 --token-file token.txt [--device board --board B]
 // The token comes from --token-file or KILN_RPC_TOKEN; the server binds only where it is told.
+// Packages compiled for the accelerator run on the device the server is started with, never
+// one a client names: --device board (the board back end: /dev/mem and u-dma-buf, as --board
+// describes) on a board, --device sim-func (the functional reference) anywhere else.
+//   kiln-rpc load-bitstream --board pynq-z1.yaml kiln-pynq-z1.bit
+// programs the board's FPGA through the Linux FPGA manager (as root), as `kiln board load` does
+// on a machine with the compiler.
 // Besides the built-in operations it offers, on the package files a session has put:
 //   load                 -> ok {target, inputs, outputs}   (kiln::Package::load on the session)
 //   run + input tensors  -> ok + output tensors, {ms}      (the loaded package)
@@ -9,9 +15,16 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "kiln/rpc/server.h"
 #include "kiln/runtime/package.h"
+#if KILN_RPC_ACCEL
+#include "kiln/boards/board.h"
+#include "kiln/driver/bitstream.h"
+#include "kiln/driver/board_backend.h"
+#include "kiln/driver/sim_func.h"
+#endif
 
 namespace {
 std::atomic<bool> stopRequested{false};
@@ -21,7 +34,11 @@ int main(int argc, char** argv) {
   CLI::App app{"kiln-rpc: serve Kiln's RPC protocol (see docs/rpc.md)"};
   app.require_subcommand(1);
   kiln::rpc::ServerOptions o;
-  std::string tokenFile, workDir = "/tmp/kiln-rpc";
+  std::string tokenFile, workDir = "/tmp/kiln-rpc", device = "none", boardName;
+  int timeoutMs = 2000;
+#if KILN_RPC_ACCEL
+  kiln::driver::BoardPaths paths;
+#endif
   CLI::App* serve =
       app.add_subcommand("serve", "Accept connections and serve requests until interrupted");
   serve->add_option("--bind", o.bind,
@@ -30,8 +47,44 @@ int main(int argc, char** argv) {
   serve->add_option("--token-file", tokenFile,
                     "File holding the token clients must present (else KILN_RPC_TOKEN)");
   serve->add_option("--work-dir", workDir, "Where session files go");
+  serve
+      ->add_option("--device", device,
+                   "Where accelerator packages run: board (this board's FPGA, see --board), "
+                   "sim-func (the functional reference) or none (refuse them; the default)")
+      ->check(CLI::IsMember({"none", "board", "sim-func"}));
+  serve->add_option("--board", boardName,
+                    "With --device board: the board description (a boards/*.yaml file)");
+  serve->add_option("--timeout-ms", timeoutMs,
+                    "Milliseconds to wait for each accelerator step before reporting a hung "
+                    "device (default 2000)");
+#if KILN_RPC_ACCEL
+  serve->add_option("--devmem", paths.devmem, "With --device board: the memory device (/dev/mem)");
+  serve->add_option("--udmabuf", paths.udmabuf,
+                    "With --device board: the u-dma-buf device (/dev/udmabuf0)");
+  serve->add_option("--udmabuf-sysfs", paths.udmabufSysfs,
+                    "With --device board: its sysfs directory (/sys/class/u-dma-buf/udmabuf0)");
+#endif
+  std::string bitstream, loadBoardName;
+  CLI::App* loadBit = app.add_subcommand(
+      "load-bitstream", "Program this board's FPGA with a .bit file (as root; the FPGA manager)");
+  loadBit->add_option("--board", loadBoardName, "The board description (a boards/*.yaml file)")
+      ->required();
+  loadBit->add_option("bitstream", bitstream, "The .bit file (kiln board build writes it)")
+      ->required();
   CLI11_PARSE(app, argc, argv);
   try {
+    if (loadBit->parsed()) {
+#if KILN_RPC_ACCEL
+      auto b = kiln::boards::findBoard(loadBoardName);
+      if (!b) throw b.error();
+      kiln::Expected<bool> ok = kiln::driver::loadBitstream(bitstream, *b);
+      if (!ok) throw ok.error();
+      std::cout << "kiln-rpc: loaded " << bitstream << " on " << b->name << std::endl;
+      return 0;
+#else
+      throw kiln::Error("load-bitstream: this kiln-rpc was built without the driver");
+#endif
+    }
     if (!tokenFile.empty()) {
       std::ifstream f(tokenFile);
       if (!f) throw kiln::Error("--token-file " + tokenFile + ": cannot open file");
@@ -40,6 +93,47 @@ int main(int argc, char** argv) {
       o.token = t;
     }
     o.workDir = workDir;
+#if KILN_RPC_ACCEL
+    // The board is read (and checked) once, at start-up: a wrong file is reported at once.
+    std::optional<kiln::boards::Board> board;
+    if (device == "board") {
+      if (boardName.empty())
+        throw kiln::Error("--device board needs --board FILE (the board's boards/*.yaml)");
+      auto b = kiln::boards::findBoard(boardName);
+      if (!b) throw b.error();
+      board = *b;
+    } else if (!boardName.empty()) {
+      throw kiln::Error("--board applies to --device board");
+    }
+    // Attaches the server's device to an accelerator package; other packages need none.
+    auto attach = [&device, &board, &paths, timeoutMs](kiln::Package& p) {
+      if (!p.accelConfig()) return std::string("cpu");
+      if (device == "none")
+        throw kiln::Error("this package runs on the accelerator (config " +
+                          p.accelConfig()->name() +
+                          "), but this server has no device: start it with --device board "
+                          "(on a board) or --device sim-func");
+      p.setAccelTimeout(std::chrono::milliseconds(timeoutMs));
+      if (device == "sim-func") {
+        p.attachAccelerator(
+            kiln::driver::makeSimFuncBackend(*p.accelConfig(), p.accelMemoryBytes()));
+      } else {
+        auto b = kiln::driver::openBoardBackend(*board, paths);
+        if (!b) throw b.error();
+        p.attachAccelerator(std::move(*b));
+      }
+      return device;
+    };
+#else
+    if (device != "none")
+      throw kiln::Error("--device " + device +
+                        ": this kiln-rpc was built without the driver (yaml-cpp for the target "
+                        "was missing at build time)");
+    auto attach = [](kiln::Package& p) {
+      (void)p;  // Package::run refuses an accelerator package, saying why
+      return std::string("cpu");
+    };
+#endif
     auto server = kiln::rpc::Server::listen(o);
     if (!server) throw server.error();
     // One loaded package per session directory (a session starts with a fresh directory).
@@ -52,17 +146,20 @@ int main(int argc, char** argv) {
                      {"shape", t.shape}});
       return l;
     };
-    (*server)->on("load", [loaded, tensorList](const kiln::rpc::Message&, kiln::rpc::Session& s) {
-      auto p = kiln::Package::load(s.dir.string());
-      if (!p) throw p.error();
-      kiln::rpc::Message m;
-      m.header = {{"op", "ok"},
-                  {"target", (*p)->target()},
-                  {"inputs", tensorList((*p)->inputs())},
-                  {"outputs", tensorList((*p)->outputs())}};
-      *loaded = {s.dir.string(), std::move(*p)};
-      return m;
-    });
+    (*server)->on("load",
+                  [loaded, tensorList, attach](const kiln::rpc::Message&, kiln::rpc::Session& s) {
+                    auto p = kiln::Package::load(s.dir.string());
+                    if (!p) throw p.error();
+                    const std::string on = attach(**p);
+                    kiln::rpc::Message m;
+                    m.header = {{"op", "ok"},
+                                {"target", (*p)->target()},
+                                {"device", on},
+                                {"inputs", tensorList((*p)->inputs())},
+                                {"outputs", tensorList((*p)->outputs())}};
+                    *loaded = {s.dir.string(), std::move(*p)};
+                    return m;
+                  });
     (*server)->on("run", [loaded](const kiln::rpc::Message& req, kiln::rpc::Session& s) {
       if (!loaded->second || loaded->first != s.dir.string())
         throw kiln::Error("no package loaded in this session (op \"load\")");
@@ -82,7 +179,8 @@ int main(int argc, char** argv) {
     });
     std::signal(SIGINT, [](int) { stopRequested = true; });
     std::signal(SIGTERM, [](int) { stopRequested = true; });
-    std::cout << "kiln-rpc: listening on " << o.bind << ":" << (*server)->port() << std::endl;
+    std::cout << "kiln-rpc: listening on " << o.bind << ":" << (*server)->port()
+              << ", accelerator packages on " << device << std::endl;
     (*server)->serve(stopRequested);
     return 0;
   } catch (const kiln::Error& e) {
