@@ -217,7 +217,10 @@ Result benchGpu(Context& c, const std::string& name, codegen::CDialect dialect) 
   }
   r.compileMs = msSince(t0);
   r.device = (*p)->target();
-  r.brief = name == "cuda" ? "CUDA" : "OpenCL";
+  r.brief = name == "cuda" ? "CUDA"
+            : r.device.find("Portable Computing Language") != std::string::npos
+                ? "OpenCL, PoCL (CPU)"
+                : "OpenCL";
   r.times = timeRuns(
       c, name, [&] { return (*p)->run(c.feeds); }, r.outputs);
   r.extra["kernels"] = (*p)->kernelCount();
