@@ -86,13 +86,18 @@ Axis makeAxis(double minV, double maxV) {
   if (minV <= 0) minV = maxV;
   a.log = maxV / minV > 30;
   if (a.log) {
-    a.lo = std::pow(10, std::floor(std::log10(minV)));
+    // The axis starts a 1-2-5 step below the shortest bar, so that bar keeps a visible length.
+    const double floorLo = std::pow(10, std::floor(std::log10(minV / 1.6)));
+    a.lo = floorLo;
+    for (double m : {2.0, 5.0})
+      if (floorLo * m <= minV / 1.6) a.lo = floorLo * m;
     a.hi = std::pow(10, std::ceil(std::log10(maxV * 1.05)));
     // 1-2-5 ticks over up to three decades; over more, decades only (labels stay apart).
     const bool dense = a.hi / a.lo <= 1000.5;
-    for (double d = a.lo; d < a.hi * 1.001; d *= 10)
+    for (double d = floorLo; d < a.hi * 1.001; d *= 10)
       for (double m : {1.0, 2.0, 5.0})
-        if (d * m <= a.hi * 1.001 && (dense || m == 1.0)) a.ticks.push_back(d * m);
+        if (d * m >= a.lo * 0.999 && d * m <= a.hi * 1.001 && (dense || m == 1.0 || d * m == a.lo))
+          a.ticks.push_back(d * m);
     return a;
   }
   const double raw = maxV * 1.08 / 5, mag = std::pow(10, std::floor(std::log10(raw)));
