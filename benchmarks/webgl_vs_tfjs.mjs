@@ -9,7 +9,6 @@
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +16,6 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const build = process.env.KILN_BUILD ?? join(root, 'build/release');
 const runs = Number(process.argv[2] ?? 5);
-const require = createRequire(join(root, 'scripts/node/package.json'));
-const { chromium } = require('playwright-core');
 const tfjsModel = join(build, 'nsfwjs-mobilenetv2');
 if (!existsSync(join(tfjsModel, 'model.json'))) {
   console.error(`${tfjsModel} is missing: run ctest --test-dir ${build} -R extract_nsfwjs`);
@@ -74,14 +71,8 @@ const server = createServer((req, res) => {
   createReadStream(file).pipe(res);
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const profile = mkdtempSync(join(tmpdir(), 'kiln-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--use-gl=angle', '--use-angle=swiftshader',
-    '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));
+const { context, profile } = await launchChromium();
 try {
   const p = context.pages()[0] ?? (await context.newPage());
   await p.goto(`http://127.0.0.1:${server.address().port}/bench.html`);

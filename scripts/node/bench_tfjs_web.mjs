@@ -7,16 +7,12 @@
 //   node bench_tfjs_web.mjs MODEL_DIR INPUT.npy [--runs R] [--warmup W]
 //
 // Prints one JSON line: {"tfjs_version":..., "renderer":..., "first_ms":..., "times_ms":[...]}.
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, 'package.json'));
-const { chromium } = require('playwright-core');
 const { readNpy } = await import(join(here, 'npy.mjs'));
 
 const args = process.argv.slice(2);
@@ -73,14 +69,8 @@ const server = createServer((req, res) => {
   createReadStream(file).pipe(res);
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const profile = mkdtempSync(join(tmpdir(), 'kiln-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--use-gl=angle', '--use-angle=swiftshader',
-    '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const { launchChromium } = await import(join(here, 'chromium.mjs'));
+const { context, profile } = await launchChromium();
 try {
   const p = context.pages()[0] ?? (await context.newPage());
   await p.goto(`http://127.0.0.1:${server.address().port}/bench.html`);

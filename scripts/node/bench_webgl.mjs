@@ -7,16 +7,12 @@
 //   node bench_webgl.mjs BUNDLE INPUT.npy OUTPUT.npy [--runs R] [--warmup W]
 //
 // Prints one JSON line: {"renderer":..., "load_ms":..., "first_ms":..., "times_ms":[...]}.
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, 'package.json'));
-const { chromium } = require('playwright-core');
 const { readNpy, writeNpy } = await import(join(here, 'npy.mjs'));
 
 const args = process.argv.slice(2);
@@ -44,14 +40,8 @@ const server = createServer((req, res) => {
   createReadStream(file).pipe(res);
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const profile = mkdtempSync(join(tmpdir(), 'kiln-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--use-gl=angle', '--use-angle=swiftshader',
-    '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const { launchChromium } = await import(join(here, 'chromium.mjs'));
+const { context, profile } = await launchChromium();
 try {
   const page = context.pages()[0] ?? (await context.newPage());
   await page.route('**/*', (route) => {

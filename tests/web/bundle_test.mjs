@@ -8,16 +8,12 @@
 //
 //   node bundle_test.mjs KILN MODEL.onnx WORKDIR PHOTO
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const require = createRequire(join(root, 'scripts/node/package.json'));
-const { chromium } = require('playwright-core');
 const { readNpy, writeNpy } = await import(join(root, 'scripts/node/npy.mjs'));
 
 const [kiln, model, work, photo] = process.argv.slice(2);
@@ -67,14 +63,8 @@ const server = createServer((req, res) => {
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${server.address().port}/index.html`;
 
-const profile = mkdtempSync(join(tmpdir(), 'kiln-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--use-gl=angle', '--use-angle=swiftshader',
-    '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));
+const { context, profile } = await launchChromium();
 try {
   const page = context.pages()[0] ?? (await context.newPage());
   const offsite = [];

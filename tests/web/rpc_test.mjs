@@ -6,15 +6,13 @@
 //
 //   node rpc_test.mjs KILN MODEL.onnx WORKDIR
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(join(root, 'scripts/node/package.json'));
-const { chromium } = require('playwright-core');
 const { readNpy, writeNpy } = await import(join(root, 'scripts/node/npy.mjs'));
 
 const [kiln, model, work] = process.argv.slice(2);
@@ -56,14 +54,8 @@ const port = await new Promise((res, rej) => {
   server.on('exit', (c) => rej(new Error(`kiln rpc serve exited (${c}): ${serverLog}`)));
 });
 
-const profile = mkdtempSync(join(tmpdir(), 'kiln-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--use-gl=angle', '--use-angle=swiftshader',
-    '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));
+const { context, profile } = await launchChromium();
 try {
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => fail(`page error: ${e.message}`));
