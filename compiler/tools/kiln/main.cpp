@@ -9,10 +9,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "kiln 0.1.0");
   app.require_subcommand(1);
   std::map<CLI::App*, kiln::cli::Runner> runners;
-  for (auto add :
-       {kiln::cli::addInfo, kiln::cli::addRun, kiln::cli::addCompile, kiln::cli::addAsm,
-        kiln::cli::addDisasm, kiln::cli::addSim, kiln::cli::addBoard, kiln::cli::addRpc,
-        kiln::cli::addProfile, kiln::cli::addBench}) {
+  for (auto add : {kiln::cli::addInfo, kiln::cli::addRun, kiln::cli::addCompile, kiln::cli::addAsm,
+                   kiln::cli::addDisasm, kiln::cli::addSim, kiln::cli::addBoard, kiln::cli::addRpc,
+                   kiln::cli::addProfile, kiln::cli::addBench}) {
     // Each adder creates one subcommand; remember which runner belongs to it.
     size_t before = app.get_subcommands({}).size();
     kiln::cli::Runner r = add(app);

@@ -126,12 +126,13 @@ Runner addRun(CLI::App& app) {
                   "CPU), opengl (GLSL shaders on this machine's OpenGL ES 3), opencl or cuda "
                   "(compiled for a GPU)")
       ->check(CLI::IsMember({"ref", "llvm", "opengl", "opencl", "cuda"}));
-  sub->add_option("--device", o->device,
-                  "Where to run a compiled package: auto (by its target), cpu (an llvm package), "
-                  "opengl (a webgl package, on this machine's OpenGL ES 3), opencl or cuda (a "
-                  "package compiled for that GPU back end), or for an accel package's accelerator "
-                  "steps sim-cycle (the cycle model, auto's choice), sim-rtl (the Verilated RTL) or "
-                  "sim-func (the functional reference)")
+  sub->add_option(
+         "--device", o->device,
+         "Where to run a compiled package: auto (by its target), cpu (an llvm package), "
+         "opengl (a webgl package, on this machine's OpenGL ES 3), opencl or cuda (a "
+         "package compiled for that GPU back end), or for an accel package's accelerator "
+         "steps sim-cycle (the cycle model, auto's choice), sim-rtl (the Verilated RTL) or "
+         "sim-func (the functional reference)")
       ->check(CLI::IsMember(
           {"auto", "cpu", "opengl", "opencl", "cuda", "sim-cycle", "sim-rtl", "sim-func"}));
   sub->add_option("--rpc", o->rpc,

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "kiln/runtime/accel_layout.h"
 #include "gpu_executor.h"
+#include "kiln/runtime/accel_layout.h"
 #include "kiln/runtime/thread_pool.h"
 #if KILN_PACKAGE_ACCEL
 #include <sstream>
