@@ -10,17 +10,11 @@
 
 #include "kiln/passes/pass.h"
 #include "kiln/runtime/package.h"
+#include "manifest_values.h"
 
 namespace kiln::codegen {
 
 namespace {
-std::string cpuFamily(const std::string& triple) {
-  if (triple.rfind("x86_64", 0) == 0) return "x86_64";
-  if (triple.rfind("aarch64", 0) == 0) return "aarch64";
-  if (triple.rfind("arm", 0) == 0) return "armv7";
-  return triple;
-}
-
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -29,39 +23,8 @@ using json = nlohmann::json;
 PackageSummary writeManifest(const Graph& graph, const fs::path& dir, const LoweredGraph& lowered,
                              const json& target, const std::string& library,
                              const std::function<void(size_t, json&)>& stepExtra) {
-  MemoryPlan plan = planMemory(graph);
-  std::ofstream params(dir / "params.bin", std::ios::binary);
-  if (!params) throw Error("cannot write " + (dir / "params.bin").string());
-
-  json values = json::array();
-  std::map<const Value*, size_t> ids;
-  size_t paramBytes = 0;
-  std::map<const Value*, const MemoryPlan::Slot*> planned;
-  for (const auto& s : plan.slots) planned[s.value] = &s;
-  auto idOf = [&](const Value* v) -> size_t {
-    auto it = ids.find(v);
-    if (it != ids.end()) return it->second;
-    json e = {{"name", v->name}, {"dtype", std::string(dtypeName(v->dtype))}, {"shape", v->shape}};
-    if (std::find(graph.inputs().begin(), graph.inputs().end(), v) != graph.inputs().end()) {
-      e["storage"] = "input";
-    } else if (v->isConstant()) {
-      const size_t offset = (paramBytes + 63) / 64 * 64;
-      params.write(std::string(offset - paramBytes, '\0').data(),
-                   static_cast<std::streamsize>(offset - paramBytes));
-      params.write(static_cast<const char*>(v->constant->rawData()),
-                   static_cast<std::streamsize>(v->constant->nbytes()));
-      paramBytes = offset + v->constant->nbytes();
-      e["storage"] = "const";
-      e["offset"] = offset;
-    } else if (auto p = planned.find(v); p != planned.end()) {
-      e["storage"] = "arena";
-      e["offset"] = p->second->offset;
-    } else {
-      throw Error("value '" + v->name + "' crosses kernels but has no place in the memory plan");
-    }
-    values.push_back(std::move(e));
-    return ids[v] = values.size() - 1;
-  };
+  ManifestValues values(graph, dir);
+  auto idOf = [&](const Value* v) { return values.idOf(v); };
 
   json inputs = json::array(), outputs = json::array(), steps = json::array();
   for (const Value* v : graph.inputs()) inputs.push_back(idOf(v));
@@ -74,8 +37,7 @@ PackageSummary writeManifest(const Graph& graph, const fs::path& dir, const Lowe
     steps.push_back(std::move(step));
   }
   for (const Value* v : graph.outputs()) outputs.push_back(idOf(v));
-  params.close();
-  if (!params) throw Error("writing " + (dir / "params.bin").string() + " failed");
+  values.finish();
 
   json metadata = json::object();
   for (const auto& [k, v] : graph.metadata)
@@ -87,8 +49,8 @@ PackageSummary writeManifest(const Graph& graph, const fs::path& dir, const Lowe
       {"target", target},
       {"library", library},
       {"params", "params.bin"},
-      {"arena_bytes", plan.arenaBytes},
-      {"values", values},
+      {"arena_bytes", values.arenaBytes()},
+      {"values", values.values()},
       {"inputs", inputs},
       {"outputs", outputs},
       {"steps", steps},
@@ -97,7 +59,7 @@ PackageSummary writeManifest(const Graph& graph, const fs::path& dir, const Lowe
   std::ofstream mf(dir / "manifest.json");
   mf << manifest.dump(1) << "\n";
   if (!mf) throw Error("cannot write " + (dir / "manifest.json").string());
-  return {lowered.kernels.size(), paramBytes, plan.arenaBytes, 0};
+  return {lowered.kernels.size(), values.paramBytes(), values.arenaBytes(), 0};
 }
 
 double msSince(std::chrono::steady_clock::time_point t0) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "../manifest_values.h"
 #include "kiln/accel/isa.h"
 #include "kiln/codegen/accel.h"
 #include "kiln/codegen/accel_package.h"
@@ -15,12 +16,6 @@
 namespace kiln::codegen {
 
 namespace {
-std::string cpuFamily(const std::string& triple) {
-  if (triple.rfind("x86_64", 0) == 0) return "x86_64";
-  if (triple.rfind("aarch64", 0) == 0) return "aarch64";
-  if (triple.rfind("arm", 0) == 0) return "armv7";
-  return triple;
-}
 std::string hex(uint32_t v) {
   std::ostringstream os;
   os << "0x" << std::hex << v;
@@ -45,41 +40,11 @@ AccelPackageSummary writeAccelPackage(Graph& graph, const std::string& dirPath,
   opts.dumpIr = dumpIr;
   opts.skipDeviceNodes = true;
   LoweredGraph lowered = lowerGraph(graph, opts);
-  MemoryPlan plan = planMemory(graph);
 
   const fs::path dir(dirPath);
   fs::create_directories(dir / "accel");
-  std::ofstream params(dir / "params.bin", std::ios::binary);
-  if (!params) throw Error("cannot write " + (dir / "params.bin").string());
-
-  json values = json::array();
-  std::map<const Value*, size_t> ids;
-  std::map<const Value*, const MemoryPlan::Slot*> planned;
-  for (const auto& s : plan.slots) planned[s.value] = &s;
-  auto idOf = [&](const Value* v) -> size_t {
-    auto it = ids.find(v);
-    if (it != ids.end()) return it->second;
-    json e = {{"name", v->name}, {"dtype", std::string(dtypeName(v->dtype))}, {"shape", v->shape}};
-    if (std::find(graph.inputs().begin(), graph.inputs().end(), v) != graph.inputs().end()) {
-      e["storage"] = "input";
-    } else if (v->isConstant()) {
-      const size_t offset = (sum.paramBytes + 63) / 64 * 64;
-      params.write(std::string(offset - sum.paramBytes, '\0').data(),
-                   static_cast<std::streamsize>(offset - sum.paramBytes));
-      params.write(static_cast<const char*>(v->constant->rawData()),
-                   static_cast<std::streamsize>(v->constant->nbytes()));
-      sum.paramBytes = offset + v->constant->nbytes();
-      e["storage"] = "const";
-      e["offset"] = offset;
-    } else if (auto p = planned.find(v); p != planned.end()) {
-      e["storage"] = "arena";
-      e["offset"] = p->second->offset;
-    } else {
-      throw Error("value '" + v->name + "' crosses kernels but has no place in the memory plan");
-    }
-    values.push_back(std::move(e));
-    return ids[v] = values.size() - 1;
-  };
+  ManifestValues values(graph, dir);
+  auto idOf = [&](const Value* v) { return values.idOf(v); };
 
   json inputs = json::array(), outputs = json::array(), steps = json::array();
   for (const Value* v : graph.inputs()) inputs.push_back(idOf(v));
@@ -134,8 +99,8 @@ AccelPackageSummary writeAccelPackage(Graph& graph, const std::string& dirPath,
   }
   sum.cpuKernels = cpu;
   for (const Value* v : graph.outputs()) outputs.push_back(idOf(v));
-  params.close();
-  if (!params) throw Error("writing " + (dir / "params.bin").string() + " failed");
+  values.finish();
+  sum.paramBytes = values.paramBytes();
   linkSharedLibrary(emitObject(lowered.kernels, target), (dir / "kernels.so").string(), target);
 
   // The config, so the runtime can check the device against it.
@@ -159,8 +124,8 @@ AccelPackageSummary writeAccelPackage(Graph& graph, const std::string& dirPath,
         {"accel", cfg}}},
       {"library", "kernels.so"},
       {"params", "params.bin"},
-      {"arena_bytes", plan.arenaBytes},
-      {"values", values},
+      {"arena_bytes", values.arenaBytes()},
+      {"values", values.values()},
       {"inputs", inputs},
       {"outputs", outputs},
       {"steps", steps},
@@ -169,7 +134,7 @@ AccelPackageSummary writeAccelPackage(Graph& graph, const std::string& dirPath,
   std::ofstream mf(dir / "manifest.json");
   mf << manifest.dump(1) << "\n";
   if (!mf) throw Error("cannot write " + (dir / "manifest.json").string());
-  sum.arenaBytes = plan.arenaBytes;
+  sum.arenaBytes = values.arenaBytes();
   sum.compileMs =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return sum;
