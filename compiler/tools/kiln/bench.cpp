@@ -315,12 +315,46 @@ Result benchWebgl(Context& c) {
   return r;
 }
 
+// VTA's published board figure: ResNet-18 end to end on a PYNQ-Z1 with VTA's 1x16x16 int8
+// GEMM core at 100 MHz (many layers left on the board's Cortex-A9), from Moreau et al., "A
+// Hardware-Software Blueprint for Flexible Deep Learning Specialization", IEEE Micro 39(5),
+// 2019. It is a reference for this network on this array and clock only, so it is cited only
+// when both match (isTorchvisionResnet18, the config test in benchAccel).
+constexpr double kVtaResnet18Ms = 420;
+constexpr const char* kVtaLabel = "VTA on PYNQ-Z1, published (1x16x16, 100 MHz)";
+
+// Whether `g` is torchvision's ResNet-18 at 224x224, batch 1: its 20 convolutions' weight
+// shapes in order and its 512 -> 1000 classifier (the architecture, not the file name).
+bool isTorchvisionResnet18(const Graph& g) {
+  if (g.inputs().size() != 1 || g.inputs()[0]->shape != Shape{1, 3, 224, 224}) return false;
+  std::vector<Shape> convs;
+  std::vector<Shape> want = {{64, 3, 7, 7}};
+  for (int64_t c : {64, 128, 256, 512}) {
+    const int64_t in = c == 64 ? 64 : c / 2;
+    want.push_back({c, in, 3, 3});
+    want.push_back({c, c, 3, 3});
+    if (c != 64) want.push_back({c, in, 1, 1});
+    want.push_back({c, c, 3, 3});
+    want.push_back({c, c, 3, 3});
+  }
+  bool classifier = false;
+  for (Node* n : g.nodes()) {
+    if (n->op == "Conv" && n->input(1)) convs.push_back(n->input(1)->shape);
+    if ((n->op == "Gemm" || n->op == "MatMul") && n->input(1) && n->input(1)->shape.size() == 2) {
+      const Shape& w = n->input(1)->shape;
+      classifier |= (w[0] == 512 && w[1] == 1000) || (w[0] == 1000 && w[1] == 512);
+    }
+  }
+  return classifier && convs == want;
+}
+
 Result benchAccel(Context& c) {
   Result r;
   Expected<accel::Config> config = accel::Config::find(c.o.config);
   if (!config) throw config.error();
   c.progress.phase("accel", "quantizing to int8 and compiling for " + config->name());
   Graph g = c.load();
+  const bool resnet18 = isTorchvisionResnet18(g);
   if (g.inputs().size() != 1)
     throw Error("the accelerator target calibrates a single-input model; this one has " +
                 std::to_string(g.inputs().size()));
@@ -362,6 +396,8 @@ Result benchAccel(Context& c) {
   const double mhz = static_cast<double>(config->value("clock_mhz"));
   const double perCycle = static_cast<double>(config->value("macs_per_cycle"));
   const double deviceMs = cycles / mhz / 1000;
+  // The ideal: every MAC the device does, at the array's peak of macs_per_cycle.
+  const double idealMs = macs / perCycle / mhz / 1000;
   r.predicted = true;
   r.times = {deviceMs};
   r.device = "cycle model of " + config->name() + " (" + std::to_string(config->value("batch")) +
@@ -379,6 +415,8 @@ Result benchAccel(Context& c) {
              {"gemm_utilization", cycles > 0 ? gemmUops / cycles : 0.0},
              {"fraction_of_peak", cycles > 0 ? macs / perCycle / cycles : 0.0},
              {"macs", static_cast<uint64_t>(macs)},
+             {"ideal_ms", idealMs},
+             {"predicted_over_ideal", idealMs > 0 ? deviceMs / idealMs : 0.0},
              {"host_steps_ms_here", hostMs},
              {"simulation_wall_ms", simMs},
              {"accel_kernels", s.accelKernels},
@@ -387,6 +425,11 @@ Result benchAccel(Context& c) {
              {"int8_quantized_ops", q.quantized},
              {"float_ops", q.floatOps},
              {"calibration_inputs", samples.size()}};
+  if (resnet18 && config->value("batch") == 1 && config->value("block_in") == 16 &&
+      config->value("block_out") == 16 && mhz == 100) {
+    r.extra["vta_published_ms"] = kVtaResnet18Ms;
+    r.extra["vta_over_this"] = kVtaResnet18Ms / deviceMs;
+  }
   return r;
 }
 
@@ -739,6 +782,9 @@ Runner addBench(CLI::App& app) {
     };
     for (const Result& r : results) record["targets"].push_back(toJson(r));
     for (const Result& r : anchorResults) record["anchors"].push_back(toJson(r));
+    for (const Result& r : results)
+      if (r.name == "accel" && r.status == "ok" && r.extra.contains("vta_published_ms"))
+        lines.push_back({kVtaLabel, r.extra["vta_published_ms"].get<double>()});
     for (const ChartLine& l : lines)
       record["references"].push_back({{"label", l.label}, {"ms", l.ms}});
 
@@ -784,7 +830,18 @@ Runner addBench(CLI::App& app) {
                   << fixed(100 * j["fraction_of_peak"].get<double>(), 1)
                   << "% of peak MACs); host steps " << fixed(j["host_steps_ms_here"], 2)
                   << " ms on this CPU; simulated in "
-                  << fixed(j["simulation_wall_ms"].get<double>() / 1000, 2) << " s\n";
+                  << fixed(j["simulation_wall_ms"].get<double>() / 1000, 2) << " s\n"
+                  << std::setw(13) << ""
+                  << "  ideal (MACs / the array's MACs per cycle): "
+                  << fixed(j["ideal_ms"].get<double>(), 2)
+                  << " ms; predicted = " << fixed(j["predicted_over_ideal"].get<double>(), 2)
+                  << "x the ideal\n";
+      if (r.name == "accel" && j.contains("vta_published_ms"))
+        std::cout << std::setw(13) << ""
+                  << "  vs VTA: " << fixed(j["vta_published_ms"].get<double>(), 0)
+                  << " ms published for VTA on a PYNQ-Z1 (same 1x16x16 array, 100 MHz); "
+                     "VTA / Kiln's prediction = "
+                  << fixed(j["vta_over_this"].get<double>(), 2) << "x\n";
     };
     for (size_t i = 0; i < results.size(); ++i) row(results[i], record["targets"][i]);
     for (size_t i = 0; i < anchorResults.size(); ++i) row(anchorResults[i], record["anchors"][i]);
@@ -810,7 +867,8 @@ Runner addBench(CLI::App& app) {
         if (r.status != "ok") return;
         const std::string label =
             r.name == "accel" ? "accel " + r.extra["config"].get<std::string>() : r.name;
-        chart.bars.push_back({label, r.brief, r.median(), r.times.front(), r.times.back(), kind});
+        chart.bars.push_back({label, r.brief, r.median(), r.times.front(), r.times.back(), kind,
+                              r.extra.value("ideal_ms", 0.0)});
       };
       for (const Result& r : results) add(r, r.predicted ? ChartBar::Predicted : ChartBar::Kiln);
       for (const Result& r : anchorResults) add(r, ChartBar::Anchor);

@@ -112,10 +112,52 @@ Axis makeAxis(double minV, double maxV) {
   return a;
 }
 
-constexpr int kWidth = 980, kLabelW = 270, kValueW = 120, kTop = 74, kRow = 46, kBottom = 86;
+constexpr int kWidth = 980, kLabelW = 270, kValueW = 160, kTop = 74, kRow = 46, kBottom = 86,
+              kLegendRow = 22;
+
+// One entry of the legend: a swatch (a box of the bar's colour, the ideal's mark, or none)
+// and its text; only the kinds of mark the chart shows are listed.
+struct LegendItem {
+  enum Swatch { Box, Mark, None } swatch;
+  Rgb colour;
+  std::string text;
+  int width;  // swatch and text, in pixels
+};
+
+std::vector<LegendItem> legendItems(const Chart& c) {
+  std::vector<LegendItem> items;
+  auto add = [&](LegendItem::Swatch s, Rgb col, const std::string& text) {
+    items.push_back(
+        {s, col, text, (s == LegendItem::None ? 0 : 18) + textWidth(text, Face::Small)});
+  };
+  auto shows = [&](ChartBar::Kind k) {
+    return std::any_of(c.bars.begin(), c.bars.end(),
+                       [k](const ChartBar& b) { return b.kind == k; });
+  };
+  if (shows(ChartBar::Kiln)) add(LegendItem::Box, kKiln, "Kiln, measured here");
+  if (shows(ChartBar::Predicted))
+    add(LegendItem::Box, kPredicted, "Kiln accelerator, cycle model at its clock");
+  if (shows(ChartBar::Anchor)) add(LegendItem::Box, kAnchor, "anchor, measured in the same run");
+  if (std::any_of(c.bars.begin(), c.bars.end(), [](const ChartBar& b) { return b.idealMs > 0; }))
+    add(LegendItem::Mark, kInk, "ideal: every MAC at the array's peak");
+  if (!c.lines.empty()) add(LegendItem::Mark, kLine, "published figure, cited");
+  add(LegendItem::None, kGrey, "whiskers: min to max");
+  return items;
+}
+
+int legendRows(const Chart& c) {
+  int rows = 1;
+  double lx = 16;
+  for (const LegendItem& it : legendItems(c)) {
+    if (lx + it.width > kWidth - 16 && lx > 16) lx = 16, ++rows;
+    lx += it.width + 26;
+  }
+  return rows;
+}
 
 int chartHeight(const Chart& c) {
-  return kTop + kRow * static_cast<int>(std::max<size_t>(c.bars.size(), 1)) + kBottom;
+  return kTop + kRow * static_cast<int>(std::max<size_t>(c.bars.size(), 1)) + kBottom +
+         kLegendRow * (legendRows(c) - 1);
 }
 
 void layout(const Chart& c, Painter& p) {
@@ -164,7 +206,11 @@ void layout(const Chart& c, Painter& p) {
       p.line(X(b.maxMs), mid - 5, X(b.maxMs), mid + 5, kInk, false);
       labelX = std::max(labelX, X(b.maxMs));
     }
-    p.text(labelX + 6, mid + 4, fmtMs(b.ms) + " ms", Face::Small, kInk, Align::Left);
+    // The ideal (accelerator): a dark mark across the bar, its value after the bar's.
+    if (b.idealMs > 0) p.rect(X(b.idealMs) - 1.5, top + 5, 3, kRow - 10, kInk);
+    p.text(labelX + 6, mid + 4,
+           fmtMs(b.ms) + " ms" + (b.idealMs > 0 ? " (ideal " + fmtMs(b.idealMs) + " ms)" : ""),
+           Face::Small, kInk, Align::Left);
   }
   p.line(x0, plotTop, x0, plotBottom, kInk, false);
   p.line(x0, plotBottom, x1, plotBottom, kInk, false);
@@ -173,24 +219,17 @@ void layout(const Chart& c, Painter& p) {
     p.text(X(l.ms), plotTop - 10, l.label + ": " + fmtMs(l.ms) + " ms", Face::Small, kLine,
            X(l.ms) > (x0 + x1) / 2 ? Align::Right : Align::Left);
   }
-  // Legend.
-  double lx = 16;
-  const double ly = h - 20;
-  // Only the kinds of bar the chart shows.
-  auto shows = [&](ChartBar::Kind k) {
-    return std::any_of(c.bars.begin(), c.bars.end(),
-                       [k](const ChartBar& b) { return b.kind == k; });
-  };
-  for (auto [kind, col, name] :
-       {std::tuple{ChartBar::Kiln, kKiln, "Kiln, measured here"},
-        std::tuple{ChartBar::Predicted, kPredicted, "Kiln accelerator, cycle model at its clock"},
-        std::tuple{ChartBar::Anchor, kAnchor, "anchor, measured in the same run"}}) {
-    if (!shows(kind)) continue;
-    p.rect(lx, ly - 11, 12, 12, col);
-    p.text(lx + 18, ly, name, Face::Small, kInk, Align::Left);
-    lx += 18 + textWidth(name, Face::Small) + 26;
+  // Legend, wrapped onto a second line when it does not fit.
+  const std::vector<LegendItem> items = legendItems(c);
+  double lx = 16, ly = plotBottom + 66;
+  for (const LegendItem& it : items) {
+    if (lx + it.width > kWidth - 16 && lx > 16) lx = 16, ly += kLegendRow;
+    if (it.swatch == LegendItem::Box) p.rect(lx, ly - 11, 12, 12, it.colour);
+    if (it.swatch == LegendItem::Mark) p.rect(lx + 4, ly - 13, 3, 16, it.colour);
+    const double tx = it.swatch == LegendItem::None ? lx : lx + 18;
+    p.text(tx, ly, it.text, Face::Small, it.swatch == LegendItem::None ? kGrey : kInk, Align::Left);
+    lx += it.width + 26;
   }
-  p.text(lx, ly, "whiskers: min to max", Face::Small, kGrey, Align::Left);
 }
 
 std::string hex(Rgb c) {
