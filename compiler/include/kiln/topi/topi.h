@@ -92,6 +92,16 @@ Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mul
 Tensor qaddPacked(const Tensor& a, const Tensor& b, int64_t aMul, int64_t bMul, const Tensor& mult,
                   const Tensor& shift, int64_t lo, int64_t hi, const std::string& name);
 
+// int8 pooling over dims 2 and 3 (quantized_pool.cpp; NCHW or the blocked layout): max keeps
+// the scale (the window's maximum, padding read as padValue); average sums the window in int32
+// and requantizes by mult and shift ([B, BC] int32, one per-tensor factor).
+Tensor qmaxPool2d(const Tensor& x, const std::vector<int64_t>& kernel,
+                  const std::vector<int64_t>& strides, const std::vector<int64_t>& pads,
+                  int64_t padValue, const std::string& name);
+Tensor qavgPool2dPacked(const Tensor& x, const std::vector<int64_t>& kernel,
+                        const std::vector<int64_t>& strides, const std::vector<int64_t>& pads,
+                        const Tensor& mult, const Tensor& shift, const std::string& name);
+
 // QuantizeLinear / DequantizeLinear with a per-tensor scale (the host side of an int8 graph).
 Tensor quantizeLinear(const Tensor& x, double scale, const std::string& name);
 Tensor dequantizeLinear(const Tensor& x, double scale, const std::string& name);
