@@ -202,6 +202,11 @@ TEST(CpuSchedule, BlockedConvKeepsATileOfChannelVectorsInRegisters) {
   EXPECT_EQ(r.ir.find("allocate conv.conv["), std::string::npos)
       << "the transform back to NCHW should be inlined into the bias stage:\n"
       << r.ir;
+  // The blocked sums are computed in the bias stage's tile (4 channel blocks x 7 columns).
+  const size_t loop = r.ir.find("parallel for (conv.i0_o_i2");
+  EXPECT_NE(loop, std::string::npos) << r.ir;
+  EXPECT_NE(r.ir.find("allocate conv.conv_c[f32 * 448]"), std::string::npos) << r.ir;
+  EXPECT_GT(r.ir.find("allocate conv.conv_c[f32 * 448]"), loop) << r.ir;
   int phis = 0;
   for (size_t at = r.llvmIr.find("phi <16 x float>"); at != std::string::npos;
        at = r.llvmIr.find("phi <16 x float>", at + 1))
@@ -228,7 +233,12 @@ TEST(CpuSchedule, ConvIsRegisterTiledParallelAndVectorized) {
   ConvRun r = p.run(schedule::cpuSchedule({p.output()}));
   // The padded copy is its own stage; the reduction reads it without a select.
   EXPECT_NE(r.ir.find("allocate conv.pad"), std::string::npos) << r.ir;
-  EXPECT_NE(r.ir.find("parallel for (conv.conv.i0_o_i2"), std::string::npos) << r.ir;
+  // The convolution is computed inside its bias epilogue's tile: the parallel loop is the
+  // epilogue's, and each iteration holds one 16 x 14 tile of sums, never a whole output.
+  const size_t loop = r.ir.find("parallel for (conv.i0_o_i2");
+  EXPECT_NE(loop, std::string::npos) << r.ir;
+  EXPECT_GT(r.ir.find("allocate conv.conv[f32 * 224]"), loop) << r.ir;
+  EXPECT_NE(r.ir.find("allocate conv.conv[f32 * 224]"), std::string::npos) << r.ir;
   // The 14-wide row is one vector statement: the output row a ramp of 14 lanes.
   EXPECT_NE(r.ir.find("conv[ramp("), std::string::npos) << r.ir;
   EXPECT_NE(r.ir.find(", 1, 14)]"), std::string::npos) << r.ir;
