@@ -257,6 +257,28 @@ TEST(CpuSchedule, ConvIsRegisterTiledParallelAndVectorized) {
   EXPECT_NE(r.llvmIr.find("phi <14 x float>"), std::string::npos) << r.llvmIr;
 }
 
+TEST(CpuSchedule, DepthwiseConvBuildsItsPaddedInputPerTile) {
+  // A MobileNet v2 depthwise layer in small (stride 2, padded): its padded, stride-phase-split
+  // input is built inside the epilogue's tile loop, one tile's channels, rows and columns
+  // (16 channels x 2 x 2 phases x 2 rows x 15 columns), not as a whole copy of the input.
+  ConvProblem p({1, 16, 28, 28, 16, 3, 3, 2, 2, {1, 1, 1, 1}, 1, 1, 16});
+  ConvRun r = p.run(schedule::cpuSchedule({p.output()}));
+  expectNear(r.out, p.expected(), "depthwise stride 2");
+  const size_t loop = r.ir.find("parallel for (conv.i0_o_i2");
+  ASSERT_NE(loop, std::string::npos) << r.ir;
+  const size_t pad = r.ir.find("allocate conv.pad[f32 * 1920]");
+  EXPECT_NE(pad, std::string::npos) << r.ir;
+  EXPECT_GT(pad, loop) << r.ir;
+  // Stride 1 too, and a width (37) whose column tiles do not divide it, which keeps the
+  // whole padded copy at the root and the convolution unfused.
+  ConvProblem s1({1, 24, 14, 14, 24, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 24});
+  expectNear(s1.run(schedule::cpuSchedule({s1.output()})).out, s1.expected(), "depthwise 14");
+  ConvProblem odd({1, 8, 5, 37, 8, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 8});
+  ConvRun o = odd.run(schedule::cpuSchedule({odd.output()}));
+  expectNear(o.out, odd.expected(), "depthwise 37 wide");
+  EXPECT_NE(o.ir.find("parallel for (conv.pad."), std::string::npos) << o.ir;
+}
+
 TEST(CpuSchedule, PointwiseConvSumsStayInRegisters) {
   // A 1x1 convolution on 7x7 outputs: the reduction over input channels is the innermost
   // loop; element indices are marked nsw so LLVM tells the tile's rows apart and keeps them

@@ -171,6 +171,29 @@ bool fuseConvEpilogueCpu(Stage& o, Stage& r, const CpuTarget& target) {
   return true;
 }
 
+bool attachDepthwisePadCpu(Schedule& sch, Stage& o, Stage& r) {
+  // One input channel per output channel: the tile reads ocBlock channels of the padded
+  // input, a few rows and a tile's columns, which stay in L1; a group-1 convolution would
+  // copy every input channel once per channel tile, so its copy stays whole, at the root.
+  if (r.tensor()->tag != "conv2d" || r.reduceAxes().empty() || r.reduceAxes()[0].extent != 1 ||
+      !r.attachedTo())
+    return false;
+  Tensor pad;
+  for (const Tensor& in : r.tensor()->op->inputs)
+    if (in->op && in->tag == "conv2d.pad") pad = in;
+  if (!pad) return false;
+  for (const Stage& other : sch.stages()) {
+    if (other.tensor() == r.tensor() || other.tensor() == pad || other.inlined()) continue;
+    std::vector<Tensor> reads;
+    readsThroughInline(sch, other.tensor(), &reads);
+    if (std::find(reads.begin(), reads.end(), pad) != reads.end()) return false;
+  }
+  Stage& p = sch[pad];
+  p.vectorize(p.axes().back().var);
+  p.computeAt(o, r.attachLoop());
+  return true;
+}
+
 Schedule cpuSchedule(const std::vector<Tensor>& outputs, const CpuTarget& target,
                      const std::vector<Tensor>& inlined) {
   Schedule sch(outputs);
@@ -203,6 +226,10 @@ Schedule cpuSchedule(const std::vector<Tensor>& outputs, const CpuTarget& target
       if (!shared && fuseConvEpilogueCpu(o, r, target)) {
         fused.push_back(&o);
         fused.push_back(&r);
+        if (attachDepthwisePadCpu(sch, o, r)) {
+          for (const Tensor& in : t->op->inputs)
+            if (in->op && in->tag == "conv2d.pad") fused.push_back(&sch[in]);
+        }
         break;
       }
     }

@@ -52,6 +52,7 @@ std::pair<Expr, int64_t> peelOffset(const Expr& e) {
 // multiples of c and sums of such; nullopt otherwise.
 std::optional<int64_t> residue(const Expr& e, int64_t c) {
   auto mod = [c](int64_t v) { return ((v % c) + c) % c; };
+  if (c == 1) return 0;
   if (const int64_t* k = asConstInt(e)) return mod(*k);
   const Binary* b = e.as<Binary>();
   if (!b) return std::nullopt;

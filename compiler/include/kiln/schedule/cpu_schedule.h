@@ -50,6 +50,12 @@ void scheduleReductionCpu(Stage& s, const CpuTarget& target);
 // without a round trip through memory. False (nothing changed) when the tiles do not divide.
 bool fuseConvEpilogueCpu(Stage& o, Stage& r, const CpuTarget& target);
 
+// After fuseConvEpilogueCpu, a depthwise convolution's padded (stride-phase-split) input is
+// built per tile too, at the same loop, into a buffer that stays in L1, instead of a whole
+// padded copy of the input written to and read back from memory. False when r is not a
+// depthwise convolution with a padded input read by it alone.
+bool attachDepthwisePadCpu(Schedule& sch, Stage& o, Stage& r);
+
 // A schedule of the outputs with the CPU schedules above (defaults for the other families).
 // `inlined`: elementwise values computed inline where they are read (a fused group's
 // intermediate values); a convolution whose only reader is its epilogue is computed in the
