@@ -148,13 +148,10 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
         }
       const bool onCpu = options.schedule == ScheduleFamily::Cpu;
       schedule::Schedule sch =
-          onCpu ? schedule::cpuSchedule(outs, cpu)
+          onCpu ? schedule::cpuSchedule(outs, cpu, inlined)
           : options.schedule == ScheduleFamily::Gpu
               ? schedule::gpuSchedule(outs)
               : schedule::glSchedule(outs, options.schedule == ScheduleFamily::Glsl);
-      if (onCpu)
-        for (const te::Tensor& t : inlined)
-          if (t->op && t->tag == "injective") sch[t].computeInline();
       // Vector statements only for the CPU; GPU and shader back ends keep vectorized loops as
       // loops.
       tir::Kernel kernel =

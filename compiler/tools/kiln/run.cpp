@@ -531,12 +531,19 @@ Runner addRun(CLI::App& app) {
       times.push_back(msSince(t));
     }
     std::sort(times.begin(), times.end());
+    auto fixedMs = [](double ms) {
+      std::ostringstream s;
+      s << std::fixed << std::setprecision(2) << ms;
+      return s.str();
+    };
 
     std::cout << "model    " << o->model << " (loaded in " << std::fixed << std::setprecision(1)
               << loadMs << " ms)\n";
     std::cout << "device   " << device << "\n";
     std::cout << "time     " << std::setprecision(2) << times[times.size() / 2] << " ms"
-              << (times.size() > 1 ? " (median of " + std::to_string(times.size()) + ")" : "")
+              << (times.size() > 1 ? " (median of " + std::to_string(times.size()) + ", min " +
+                                         fixedMs(times.front()) + " ms)"
+                                   : std::string())
               << "\n";
     if (o->profile) {
       // Kernels by time, slowest first: wall and calling-thread CPU ms per run, and the
