@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 #include <random>
 #include <sstream>
 
 #include "accel_test_run.h"
+#include "kiln/codegen/graph_compiler.h"
 #include "kiln/ops/op_registry.h"
 #include "kiln/passes/quantize.h"
+#include "kiln/passes/partition.h"
 #include "kiln/ref/executor.h"
 
 namespace kiln {
@@ -143,6 +146,104 @@ TEST(AccelOps, RandomConvolutionShapes) {
     cc.W = r.uniform(cc.K, 16);
     cc.bias = r.uniform(0, 1) == 1;
     checkConv(cc, configs()[static_cast<size_t>(i % 3)], 100 + static_cast<uint32_t>(i), true);
+  }
+}
+
+// A convolution with far fewer input channels than block_in (an image network's stem: 7x7
+// stride 2 over 3 channels) is folded for the accelerator (passes/fold_narrow_conv.cpp): an
+// Im2col on the host, compiled by the CPU back end from its one definition, and a 1x1 QConv
+// over its C * KH * KW channels on the device. The folded pair gives exactly the integer
+// reference's bytes of the original convolution, in fewer cycles; convolutions that would
+// not gain are left alone.
+TEST(AccelOps, NarrowConvolutionsFoldTheirWindowIntoChannels) {
+  struct Case {
+    int64_t C, H, W, OC, K, stride, pad;
+    bool mustFold;  // the stem folds on every config; a 3x3 over 3 channels where it pays
+  };
+  uint32_t seed = 400;
+  for (const std::string& cfgName : {"small", "pynq-z1"})
+    for (const Case& cc : std::vector<Case>{{3, 30, 28, 24, 7, 2, 3, true},
+                                            {3, 12, 12, 16, 3, 1, 1, false},
+                                            {5, 15, 17, 20, 5, 2, 2, false}}) {
+      accel::Config cfg = accel::Config::find(cfgName).value();
+      Rng r(seed++);
+      Graph g;
+      Value* x = g.addInput("x", DType::I8, {1, cc.C, cc.H, cc.W});
+      NDArray xv = r.i8(x->shape), wv = r.i8({cc.OC, cc.C, cc.K, cc.K});
+      NDArray bv = r.i32({cc.OC}, -20000, 20000);
+      Value* y = g.addValue("y", DType::I8, {});
+      Node* n =
+          g.addNode("QConv", "stem", {x, g.addConstant("w", wv), g.addConstant("b", bv)}, {y});
+      n->attrs["strides"] = std::vector<int64_t>{cc.stride, cc.stride};
+      n->attrs["pads"] = std::vector<int64_t>{cc.pad, cc.pad, cc.pad, cc.pad};
+      n->attrs["dilations"] = std::vector<int64_t>{1, 1};
+      n->attrs["group"] = int64_t{1};
+      r.requant(n, cc.OC, cc.C * cc.K * cc.K);
+      inferNode(*n);
+      g.markOutput(y);
+      const NDArray want = ref::evalNode(*n, {&xv, &wv, &bv})[0];
+      uint64_t unfoldedCycles = 0, foldedCycles = 0;
+      testing::runKernel(codegen::compileAccelNode(*n, cfg), {&xv}, y->shape, cfg, &unfoldedCycles);
+
+      const std::string what = "QConv 1x" + std::to_string(cc.C) + "x" + std::to_string(cc.H) +
+                               "x" + std::to_string(cc.W) + " k" + std::to_string(cc.K) + " s" +
+                               std::to_string(cc.stride) + " on " + cfgName;
+      const int folded = foldNarrowConvs(g, cfg);
+      const std::vector<Node*> nodes = g.nodes();
+      if (cc.mustFold) ASSERT_EQ(folded, 1) << what;
+      if (folded == 0) {
+        EXPECT_EQ(nodes.size(), 1u) << what;
+        std::cout << what << ": " << unfoldedCycles << " cycles, left as is\n";
+        continue;
+      }
+      ASSERT_EQ(nodes.size(), 2u) << what;
+      ASSERT_EQ(nodes[0]->op, "Im2col") << what;
+      ASSERT_EQ(nodes[1], n) << what;
+      // The whole window (a 1x1 QConv) or its columns (a K x 1 QConv, stride along rows).
+      const int64_t rows = nodes[0]->ints("kernel_shape")[0];
+      ASSERT_TRUE(rows == cc.K || rows == 1) << what;
+      EXPECT_EQ(nodes[0]->ints("kernel_shape")[1], cc.K) << what;
+      EXPECT_EQ(n->inputs[0]->shape[1], cc.C * rows * cc.K) << what;
+      EXPECT_EQ(n->inputs[1]->shape, (Shape{cc.OC, cc.C * rows * cc.K, cc.K / rows, 1})) << what;
+      EXPECT_EQ(n->outputs[0]->shape, want.shape()) << what;
+
+      // The host step: the CPU back end's Im2col against the reference executor's.
+      Graph host;
+      Value* hx = host.addInput("x", DType::I8, x->shape);
+      Value* hc = host.addValue("cols", DType::I8, {});
+      Node* im = host.addNode("Im2col", "im2col", {hx}, {hc});
+      im->attrs = nodes[0]->attrs;
+      inferNode(*im);
+      host.markOutput(hc);
+      const NDArray cols = codegen::CompiledGraph(host).run({{"x", xv}})[0];
+      expectSame(cols, ref::evalNode(*im, {&xv})[0], "Im2col (CPU back end) for " + what);
+
+      // The device step: the 1x1 QConv over the folded channels.
+      const NDArray got = testing::runKernel(codegen::compileAccelNode(*n, cfg), {&cols}, y->shape,
+                                             cfg, &foldedCycles);
+      expectSame(got, want, "folded " + what);
+      EXPECT_LT(foldedCycles, unfoldedCycles) << what << ": folding did not pay";
+      std::cout << what << ": " << unfoldedCycles << " cycles as is, " << foldedCycles
+                << " with the " << (rows == cc.K ? "whole window" : "columns") << " folded\n";
+    }
+
+  // Left alone: enough channels to fill a block, or no window to fold.
+  for (auto [C, K] : std::vector<std::pair<int64_t, int64_t>>{{16, 7}, {3, 1}}) {
+    accel::Config cfg = accel::Config::find("pynq-z1").value();
+    Rng r(seed++);
+    Graph g;
+    Value* x = g.addInput("x", DType::I8, {1, C, 16, 16});
+    Value* y = g.addValue("y", DType::I8, {});
+    Node* n = g.addNode("QConv", "conv", {x, g.addConstant("w", r.i8({16, C, K, K}))}, {y});
+    n->attrs["strides"] = std::vector<int64_t>{1, 1};
+    n->attrs["pads"] = std::vector<int64_t>{K / 2, K / 2, K / 2, K / 2};
+    n->attrs["dilations"] = std::vector<int64_t>{1, 1};
+    n->attrs["group"] = int64_t{1};
+    r.requant(n, 16, C * K * K);
+    inferNode(*n);
+    g.markOutput(y);
+    EXPECT_EQ(foldNarrowConvs(g, cfg), 0) << C << " channels, " << K << "x" << K;
+    EXPECT_EQ(g.nodes().size(), 1u);
   }
 }
 

@@ -353,6 +353,30 @@ void inferQConv(Node& n) {
   inferConvShape(n, DType::I8);
   requireRequant(n, in(n, 1).shape[0]);
 }
+// Im2col: every kernel window of an NCHW tensor as channels, [N, C * KH * KW, OH, OW] with
+// channel c * KH * KW + ky * KW + kx (a convolution's weights [OC, C, KH, KW] read as
+// [OC, C * KH * KW, 1, 1] in that order), zero outside the image. Kiln's relayout of a
+// convolution with few input channels for the accelerator (passes/fold_narrow_conv.cpp).
+void inferIm2col(Node& n) {
+  const Value& x = in(n, 0);
+  requireRank(x, 4, "input X (NCHW)");
+  const auto& k = n.ints("kernel_shape");
+  const auto& strides = n.ints("strides");
+  const auto& pads = n.ints("pads");
+  requireLen(k, 2, "kernel_shape");
+  requireLen(strides, 2, "strides");
+  requireLen(pads, 4, "pads");
+  for (size_t a = 0; a < 2; ++a)
+    if (k[a] < 1 || strides[a] < 1) throw Error("kernel_shape and strides must be >= 1");
+  for (int64_t p : pads)
+    if (p < 0) throw Error("pads must be >= 0");
+  const int64_t oh = windowOutputSize(x.shape[2], k[0], strides[0], pads[0], pads[2], 1, false);
+  const int64_t ow = windowOutputSize(x.shape[3], k[1], strides[1], pads[1], pads[3], 1, false);
+  if (oh < 1 || ow < 1)
+    throw Error("kernel " + dims(k) + " does not fit input " + dims({x.shape[2], x.shape[3]}) +
+                " with the given pads");
+  setOut(n, x.dtype, {x.shape[0], x.shape[1] * k[0] * k[1], oh, ow});
+}
 void inferQGemm(Node& n) {
   requireDType(in(n, 0), DType::I8, "input A");
   requireDType(in(n, 1), DType::I8, "input B");
@@ -454,6 +478,7 @@ std::map<std::string, OpSchema> buildRegistry() {
   add("QAdd", 2, 2, inferQAdd);
   add("QMaxPool", 1, 1, inferQPool);
   add("QAveragePool", 1, 1, inferQPool);
+  add("Im2col", 1, 1, inferIm2col);
   for (const char* op :
        {"QuantizeLinear", "DequantizeLinear", "QConv", "QGemm", "QAdd", "QMaxPool", "QAveragePool"})
     r[op].cpuCodegen = false;

@@ -81,6 +81,24 @@ Tensor slice(const Tensor& x, const std::vector<int64_t>& starts, const std::vec
   });
 }
 
+Tensor im2col(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& st,
+              const std::vector<int64_t>& pads, const std::string& name) {
+  const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+  const int64_t KH = kernel[0], KW = kernel[1];
+  const int64_t OH = (H + pads[0] + pads[2] - KH) / st[0] + 1;
+  const int64_t OW = (W + pads[1] + pads[3] - KW) / st[1] + 1;
+  return compute(name, {N, C * KH * KW, OH, OW}, [&](const Indices& i) {
+    Expr c = i[1] / Expr(KH * KW), ky = (i[1] / Expr(KW)) % Expr(KH), kx = i[1] % Expr(KW);
+    Expr zero = isFloat(x->dtype) ? floatImm(0.0, x->dtype) : intImm(0, x->dtype);
+    return guardedRead(x, {i[0], c, i[2] * st[0] + ky - pads[0], i[3] * st[1] + kx - pads[1]},
+                       {{0, N - 1},
+                        {0, C - 1},
+                        {-pads[0], (OH - 1) * st[0] + KH - 1 - pads[0]},
+                        {-pads[1], (OW - 1) * st[1] + KW - 1 - pads[1]}},
+                       zero);
+  });
+}
+
 Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis, const std::string& name) {
   Shape out(x->shape.begin(), x->shape.begin() + axis);
   out.insert(out.end(), indices->shape.begin(), indices->shape.end());

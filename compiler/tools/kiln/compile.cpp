@@ -133,6 +133,9 @@ Runner addCompile(CLI::App& app) {
       std::cout << "accelerator " << s.accelKernels << " kernels, " << s.instructions
                 << " instructions, " << s.deviceBytes << " bytes of device memory\n";
       std::cout << "cpu         " << s.cpuKernels << " kernels\n";
+      if (s.partition.folded)
+        std::cout << "  folded:     " << s.partition.folded
+                  << " narrow convolution(s): kernel window as channels (Im2col on the cpu)\n";
       for (const auto& [node, why] : s.partition.notOnDevice)
         std::cout << "  on the cpu: " << node << " (" << why << ")\n";
       std::cout << "compiled in " << std::fixed << std::setprecision(1) << s.compileMs << " ms\n";

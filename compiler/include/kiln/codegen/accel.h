@@ -51,6 +51,12 @@ AccelKernel generateAccel(const tir::Kernel& kernel, const accel::Config& config
 // partitioner and `kiln info`).
 bool accelSupports(const Node& node, const accel::Config& config, std::string* why = nullptr);
 
+// The cycles the compiler's tile model predicts for a convolution (QConv of group 1 or
+// QGemm; shapes inferred, the weights' shape read, not their values) on this config, for
+// choosing between equivalent forms of a layer (passes/fold_narrow_conv.cpp). Throws
+// kiln::Error when no tiling fits.
+double estimateAccelCycles(const Node& node, const accel::Config& config);
+
 // Compiles one node (QConv, QGemm, QAdd of a quantized graph, shapes inferred, weights
 // constant). With a log stream, prints the lowered IR after every pass.
 AccelKernel compileAccelNode(const Node& node, const accel::Config& config,

@@ -69,6 +69,11 @@ Tensor slice(const Tensor& x, const std::vector<int64_t>& starts, const std::vec
 // x gathered along axis at the given integer indices (negative ones count from the end;
 // out-of-range ones are clamped, since a generated kernel cannot throw).
 Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis, const std::string& name);
+// Every kernel window of NCHW x as channels: [N, C * KH * KW, OH, OW], channel
+// c * KH * KW + ky * KW + kx, zero outside the image (pads = {top, left, bottom, right}).
+Tensor im2col(const Tensor& x, const std::vector<int64_t>& kernel,
+              const std::vector<int64_t>& strides, const std::vector<int64_t>& pads,
+              const std::string& name);
 enum class ReduceOp { Sum, Mean, Max };
 // axes sorted; keepdims as in ONNX.
 Tensor reduce(const Tensor& x, ReduceOp op, const std::vector<int64_t>& axes, bool keepdims,

@@ -19,8 +19,8 @@
 //
 // Dependency tokens come from the buffers: every instruction records which entries it
 // reads and writes, and where an instruction of another module touched the same entries
-// before (read after write, write after read or write), the latest instruction of that
-// module pushes a token that this one pops, unless an earlier token already orders them.
+// before (read after write, write after read or write), the last such instruction pushes a
+// token that this one pops, unless an earlier token already orders them.
 // FINISH waits for the last load and the last store. The functional reference checks the
 // result for races and deadlocks under every timing.
 #include <algorithm>
@@ -250,9 +250,14 @@ class Generator {
 
   // ---- instructions and tokens ---------------------------------------------------------
   // Orders `in` (about to be emitted on module `to`) after instruction j of module `from`.
+  // Instruction j itself pushes the token: the k-th pop on an edge waits for its k-th push,
+  // and the pushers on an edge stay in program order (j is after every earlier pusher, or
+  // an earlier token already orders it), so `in` waits for exactly what it needs and no
+  // later work of `from` (a load of the next tile waits for the GEMM that read the last
+  // one, not for the epilogue issued after it).
   void order(int64_t j, Mod from, Mod to, Insn& in) {
     if (j < 0 || j <= ordered_[from][to]) return;
-    const int64_t x = last_[from];
+    const int64_t x = j;
     Insn& px = insns_[static_cast<size_t>(x)];
     if (from == kLoadM && to == kComputeM) {
       px.push_next = true;
@@ -274,6 +279,8 @@ class Generator {
 
   void push(Insn in, Mod m, const std::vector<Access>& accesses = {}) {
     const int64_t idx = static_cast<int64_t>(insns_.size());
+    // The last instruction of each other module this one must follow (one token per edge).
+    std::array<int64_t, 3> after = {-1, -1, -1};
     for (const Access& a : accesses) {
       if (a.lo < 0 || a.hi >= depth_[a.buf] || a.hi < a.lo)
         throw Error("accel codegen: kernel '" + kernel_.name + "' addresses " + bufName(a.buf) +
@@ -281,14 +288,16 @@ class Generator {
                     " outside the buffer");
       for (int o = 0; o < 3; ++o) {
         if (o == m) continue;
-        int64_t j = -1;
+        int64_t& j = after[static_cast<size_t>(o)];
         for (int64_t e = a.lo; e <= a.hi; ++e) {
           j = std::max(j, lastW_[a.buf][o][static_cast<size_t>(e)]);
           if (a.write) j = std::max(j, lastR_[a.buf][o][static_cast<size_t>(e)]);
         }
-        if (j >= 0) order(j, static_cast<Mod>(o), m, in);
       }
     }
+    for (int o = 0; o < 3; ++o)
+      if (o != m && after[static_cast<size_t>(o)] >= 0)
+        order(after[static_cast<size_t>(o)], static_cast<Mod>(o), m, in);
     for (const Access& a : accesses)
       for (int64_t e = a.lo; e <= a.hi; ++e)
         (a.write ? lastW_ : lastR_)[a.buf][m][static_cast<size_t>(e)] = idx;
