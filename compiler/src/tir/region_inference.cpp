@@ -47,6 +47,17 @@ std::pair<Expr, int64_t> peelOffset(const Expr& e) {
   return {e, 0};
 }
 
+// e is provably a multiple of c: a constant multiple, or a product or sum of them.
+bool multipleOf(const Expr& e, int64_t c) {
+  if (const int64_t* k = asConstInt(e)) return *k % c == 0;
+  if (const Binary* b = e.as<Binary>()) {
+    if (b->op == BinOp::Mul) return multipleOf(b->a, c) || multipleOf(b->b, c);
+    if (b->op == BinOp::Add || b->op == BinOp::Sub)
+      return multipleOf(b->a, c) && multipleOf(b->b, c);
+  }
+  return false;
+}
+
 class Bounder {
  public:
   explicit Bounder(const std::map<const ExprNode*, int64_t>& ranged) : ranged_(ranged) {}
@@ -74,7 +85,10 @@ class Bounder {
         return {x.hi * *cy, x.lo * *cy, -x.width * *cy, true};
       case BinOp::Div:
         if (!cy || *cy <= 0) return unbounded();
-        return {x.lo / *cy, x.hi / *cy, x.width == 0 ? 0 : x.width / *cy + 1, true};
+        // From a multiple of c, [c * y, c * y + w] / c spans w / c + 1 values (a channel
+        // block's lanes stay in one block); from elsewhere, one more.
+        return {x.lo / *cy, x.hi / *cy,
+                x.width == 0 ? 0 : x.width / *cy + (multipleOf(x.lo, *cy) ? 0 : 1), true};
       case BinOp::Mod:
         if (!cy || *cy <= 0) return unbounded();
         if (x.width == 0) return {x.lo % *cy, x.lo % *cy, 0, true};  // a fixed value
