@@ -61,6 +61,11 @@ Tensor softmax(const Tensor& x, int64_t axis, const std::string& name);
 Tensor concat(const std::vector<Tensor>& xs, int64_t axis, const std::string& name);
 Tensor transpose(const Tensor& x, const std::vector<int64_t>& perm, const std::string& name);
 Tensor reshape(const Tensor& x, const Shape& shape, const std::string& name);
+// NCHW <-> NCHW[b]c: [N, C, H, W] -> [N, C / b, H, W, b] (channels in blocks of b, the block
+// innermost) and back; tag "layout_transform". How the GLSL back end keeps activations
+// between kernels: one RGBA texel holds the four channels of a pixel.
+Tensor toChannelBlocks(const Tensor& x, int64_t block, const std::string& name);
+Tensor fromChannelBlocks(const Tensor& xb, const std::string& name);
 // pads = {begin..., end...}; negative pads crop.
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value,
            const std::string& name);
