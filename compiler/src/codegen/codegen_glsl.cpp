@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -122,6 +123,7 @@ class ShaderWriter {
              " elements, four per texel)");
       fragVar_ = f->var.as<VarNode>();
       names_[fragVar_] = fragIndex;
+      ranges_[fragVar_] = {0, texels - 1};
       body = f->body;
     } else if (out->numel != 1) {
       fail("the nest that writes '" + out->name +
@@ -182,8 +184,9 @@ class ShaderWriter {
         << "  int kiln_index = int(gl_FragCoord.y) * " << ob.texture.width
         << " + int(gl_FragCoord.x);\n"
         << "  if (kiln_index >= " << texels << ") { kiln_out = vec4(0.0); return; }\n"
-        << "  vec4 kiln_acc = vec4(0.0);\n"
-        << code_.str() << "  kiln_out = kiln_acc;\n}\n";
+        << "  vec4 kiln_acc = vec4(0.0);\n";
+    for (const std::string& h : header_) src << "  " << h << "\n";
+    src << code_.str() << "  kiln_out = kiln_acc;\n}\n";
     pass.source = src.str();
     return pass;
   }
@@ -253,11 +256,18 @@ class ShaderWriter {
 
   // The texel `texel` of buffer b as a vec4, fetched once per scope.
   std::string fetch(size_t b, const std::string& texel) {
-    const std::string key = std::to_string(b) + ":" + texel;
+    return cached("vec4", std::to_string(b) + ":",
+                  "kiln_texel" + std::to_string(b) + "(" + texel + ")");
+  }
+  // `value` (a read of an input texture: the same in the whole pass) in a variable of type
+  // `type`, declared before the current line the first time this scope or an enclosing one
+  // needs it.
+  std::string cached(const char* type, const std::string& kind, const std::string& value) {
+    const std::string key = kind + value;
     for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it)
       if (auto f = it->find(key); f != it->end()) return f->second;
     const std::string n = "f" + std::to_string(fetches_++);
-    pending_.push_back("vec4 " + n + " = kiln_texel" + std::to_string(b) + "(" + texel + ");");
+    pending_.push_back(std::string(type) + " " + n + " = " + value + ";");
     scopes_.back()[key] = n;
     return n;
   }
@@ -312,12 +322,91 @@ class ShaderWriter {
     if (splitTexel(op->index, texel, component))
       return fetch(it->second, texel) + "." + "xyzw"[component];
     scalarLoads_.insert(it->second);
-    return "kiln_load" + std::to_string(it->second) + "(" + expr(op->index) + ")";
+    return cached("float", "s" + std::to_string(it->second) + ":",
+                  "kiln_load" + std::to_string(it->second) + "(" + expr(op->index) + ")");
   }
 
   std::string localRef(const BufferNode* b, const Expr& idx) {
     const std::string& n = locals_.at(b);
-    return b->numel == 1 ? n : n + "[" + expr(idx) + "]";
+    if (b->numel == 1) return n;
+    if (scalarized_.count(b)) return n + std::to_string(*constant(idx));
+    return n + "[" + expr(idx) + "]";
+  }
+
+  // e reads no buffer and no variable but the fragment index.
+  bool onlyFragment(const Expr& e) const {
+    if (asConstInt(e)) return true;
+    if (const auto* v = e.as<VarNode>()) return v == fragVar_;
+    if (const auto* b = e.as<Binary>()) return onlyFragment(b->a) && onlyFragment(b->b);
+    return false;
+  }
+
+  // The interval an integer expression lies in, from the fragment's and the loops' ranges;
+  // nullopt when unknown.
+  using Interval = std::pair<int64_t, int64_t>;
+  std::optional<Interval> range(const Expr& e) const {
+    if (const int64_t* c = asConstInt(e)) return Interval{*c, *c};
+    if (const auto* v = e.as<VarNode>()) {
+      auto it = ranges_.find(v);
+      if (it == ranges_.end()) return std::nullopt;
+      return it->second;
+    }
+    const auto* b = e.as<Binary>();
+    if (!b || isFloat(e.type()) || e.type() == DType::Bool) return std::nullopt;
+    const auto x = range(b->a), y = range(b->b);
+    if (!x || !y) return std::nullopt;
+    const bool cy = y->first == y->second;
+    switch (b->op) {
+      case BinOp::Add:
+        return Interval{x->first + y->first, x->second + y->second};
+      case BinOp::Sub:
+        return Interval{x->first - y->second, x->second - y->first};
+      case BinOp::Mul:
+        if (!cy || y->first < 0) return std::nullopt;
+        return Interval{x->first * y->first, x->second * y->first};
+      case BinOp::Div:
+        if (!cy || y->first <= 0 || x->first < 0) return std::nullopt;
+        return Interval{x->first / y->first, x->second / y->first};
+      case BinOp::Mod:
+        if (!cy || y->first <= 0 || x->first < 0) return std::nullopt;
+        if (x->first / y->first == x->second / y->first)
+          return Interval{x->first % y->first, x->second % y->first};
+        return Interval{0, y->first - 1};
+      case BinOp::Min:
+        return Interval{std::min(x->first, y->first), std::min(x->second, y->second)};
+      case BinOp::Max:
+        return Interval{std::max(x->first, y->first), std::max(x->second, y->second)};
+      default:
+        return std::nullopt;
+    }
+  }
+  std::optional<int64_t> constant(const Expr& e) const {
+    const auto r = range(e);
+    if (r && r->first == r->second) return r->first;
+    return std::nullopt;
+  }
+
+  // Whether every access to local buffer b in s has an index known at compile time: then
+  // its elements are separate variables (registers), not an array in memory.
+  bool constantAccesses(const Stmt& s, const BufferNode* b) const {
+    struct Check : IRVisitor {
+      const ShaderWriter* w;
+      const BufferNode* b;
+      bool ok = true;
+      using IRVisitor::visit;
+      void visit(const Load* op) override {
+        if (op->buffer.get() == b && !w->constant(op->index)) ok = false;
+        IRVisitor::visit(op);
+      }
+      void visit(const Store* op) override {
+        if (op->buffer.get() == b && !w->constant(op->index)) ok = false;
+        IRVisitor::visit(op);
+      }
+    } c;
+    c.w = this;
+    c.b = b;
+    c.visitStmt(s);
+    return c.ok;
   }
 
   // The component of kiln_acc that index `idx` of the output is (".x" ... ".w", or "[lane]"):
@@ -374,6 +463,21 @@ class ShaderWriter {
       case ExprKind::Var:
         return name(e.as<VarNode>());
       case ExprKind::Binary:
+        // An index known here (the batch coordinate of a one-image tensor) is a literal.
+        if (e.type() != DType::Bool && !isFloat(e.type()))
+          if (const auto c = constant(e))
+            return *c < 0 ? "(" + std::to_string(*c) + ")" : std::to_string(*c);
+        // Index arithmetic on the fragment's position alone (its coordinates: divisions, which
+        // a CPU rasterizer runs lane by lane) is computed once, at the top of the shader.
+        if (fragVar_ && e.type() == DType::I64 && onlyFragment(e)) {
+          const std::string value = binary(e.as<Binary>());
+          const std::string key = "i:" + value;
+          if (auto f = scopes_.front().find(key); f != scopes_.front().end()) return f->second;
+          const std::string n = "c" + std::to_string(header_.size());
+          header_.push_back("int " + n + " = " + value + ";");
+          scopes_.front()[key] = n;
+          return n;
+        }
         return binary(e.as<Binary>());
       case ExprKind::Not:
         return "(!" + expr(e.as<Not>()->a) + ")";
@@ -462,6 +566,8 @@ class ShaderWriter {
                " inside a fragment; a shader has one fragment loop, outermost");
         const std::string v = name(f->var.as<VarNode>());
         loopVars_.insert(f->var.as<VarNode>());
+        if (const auto lo = range(f->min), ext = range(f->extent); lo && ext && ext->first >= 1)
+          ranges_[f->var.as<VarNode>()] = {lo->first, lo->second + ext->second - 1};
         const std::string lo = expr(f->min);
         const std::string hi = asConstInt(f->min) && *asConstInt(f->min) == 0
                                    ? expr(f->extent)
@@ -511,8 +617,16 @@ class ShaderWriter {
         // In a block of its own: an unrolled loop allocates it once per copy.
         line("{");
         open();
-        line(glslType(b->dtype) + " " + n +
-             (b->numel == 1 ? "" : "[" + std::to_string(b->numel) + "]") + ";");
+        if (b->numel > 1 && b->numel <= 16 && constantAccesses(a->body, b)) {
+          scalarized_.insert(b);
+          std::string decl = glslType(b->dtype) + " ";
+          for (int64_t i = 0; i < b->numel; ++i) decl += (i ? ", " : "") + n + std::to_string(i);
+          line(decl + ";");
+        } else {
+          scalarized_.erase(b);
+          line(glslType(b->dtype) + " " + n +
+               (b->numel == 1 ? "" : "[" + std::to_string(b->numel) + "]") + ";");
+        }
         stmt(a->body);
         close();
         line("}");
@@ -552,10 +666,14 @@ class ShaderWriter {
   std::map<const VarNode*, std::string> names_;
   std::set<const VarNode*> loopVars_;
   std::map<const BufferNode*, std::string> locals_;
+  std::set<const BufferNode*> scalarized_;  // local arrays emitted as one variable per element
+  std::map<const VarNode*, std::pair<int64_t, int64_t>> ranges_;  // fragment and loop variables
   std::vector<size_t> samplersUsed_;
   std::set<size_t> scalarLoads_;  // buffers read through kiln_load (index not split by texel)
   std::vector<std::map<std::string, std::string>> scopes_;  // fetched texels per open block
-  std::vector<std::string> pending_;  // their declarations, written before the next line
+  std::vector<std::string> pending_;
+  std::vector<std::string> header_;  // int temporaries on the fragment index alone  // their
+                                     // declarations, written before the next line
   int fetches_ = 0;
   bool usesDiv_ = false, usesErf_ = false;
   std::ostringstream code_;

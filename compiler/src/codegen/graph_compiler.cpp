@@ -101,8 +101,9 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
   std::map<const Value*, const Value*> packed;
   auto packedWeights = [&](const Node& n, size_t k, const Value* v) -> const Value* {
     if (!options.packConvWeights || n.op != "Conv" || k != 1 || !v->isConstant() ||
-        v->dtype != DType::F32 || v->shape.size() != 4 || n.i("group", 1) != 1 || weightBlock < 2 ||
-        v->shape[0] % weightBlock != 0 ||
+        v->dtype != DType::F32 || v->shape.size() != 4 ||
+        (n.i("group", 1) != 1 && !(gl && v->shape[1] == 1 && n.i("group", 1) == v->shape[0])) ||
+        weightBlock < 2 || v->shape[0] % weightBlock != 0 ||
         (!gl && v->shape[1] * v->shape[2] * v->shape[3] < kMinPackedReduction))
       return v;
     auto it = packed.find(v);
