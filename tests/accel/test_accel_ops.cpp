@@ -54,7 +54,7 @@ struct Rng {
 };
 
 std::vector<std::string> configs() {
-  return {"small", "pynq-z1", "ultrascale"};
+  return {"small", "pynq-z1", "ultrascale", "kv260"};
 }
 
 void expectSame(const NDArray& got, const NDArray& want, const std::string& what) {

@@ -116,7 +116,7 @@ TEST(AccelPackage, ResidualBlockOnEveryDeviceMatchesTheIntegerReference) {
 }
 
 TEST(AccelPackage, EveryConfigCompilesAndRunsTheBlock) {
-  for (const char* config : {"small", "ultrascale"}) {
+  for (const char* config : {"small", "ultrascale", "kv260"}) {
     Compiled c = compile(config);
     auto p = load(c.dir);
     p->attachAccelerator(driver::makeSimFuncBackend(*p->accelConfig(), p->accelMemoryBytes()));
@@ -133,7 +133,8 @@ TEST(AccelPackage, EveryConfigCompilesAndRunsTheBlock) {
 // integer reference) already changes it.
 // (Tens of seconds: quantization and the reference executors dominate; the cycle model
 // simulates ResNet-18 in about a second.)
-void checkNetwork(const std::string& file, size_t deviceSteps) {
+void checkNetwork(const std::string& file, size_t deviceSteps,
+                  const std::string& config = "pynq-z1") {
   const std::string model = std::string(KILN_MODELS_DIR) + "/" + file;
   if (!fs::exists(model)) GTEST_SKIP() << model << " is missing (the models fixture makes it)";
   const std::string photos = "/usr/lib/python3/dist-packages/skimage/data/";
@@ -151,7 +152,7 @@ void checkNetwork(const std::string& file, size_t deviceSteps) {
   const std::string dir =
       (fs::temp_directory_path() / ("kiln_accel_net_" + std::to_string(::getpid()))).string();
   codegen::AccelPackageSummary sum = codegen::writeAccelPackage(
-      q, dir, codegen::aotTarget("host"), accel::Config::builtin("pynq-z1").value());
+      q, dir, codegen::aotTarget("host"), accel::Config::builtin(config).value());
   EXPECT_EQ(sum.accelKernels, deviceSteps) << file << ": layers on the device";
   auto p = load(dir);
   p->attachAccelerator(sim::makeSimCycleBackend(*p->accelConfig(), p->accelMemoryBytes()));
@@ -159,7 +160,7 @@ void checkNetwork(const std::string& file, size_t deviceSteps) {
   for (size_t i = 0; i < samples.size(); ++i) {
     std::map<std::string, NDArray> feeds{{g->inputs()[0]->name, samples[i]}};
     NDArray got = p->run(feeds)[0], want = refInt.run(feeds)[0];
-    const std::string what = file + ", photo " + std::to_string(i);
+    const std::string what = file + " on " + config + ", photo " + std::to_string(i);
     expectIdentical(got, want, what);
     EXPECT_EQ(argmax(got), argmax(want)) << what;
     if (argmax(want) == argmax(refFloat.run(feeds)[0])) {
@@ -172,6 +173,9 @@ void checkNetwork(const std::string& file, size_t deviceSteps) {
 
 TEST(AccelNetworks, ResNet18) {
   checkNetwork("resnet18.onnx", 31);  // 20 convolutions, 2 poolings, 8 adds, the classifier
+}
+TEST(AccelNetworks, ResNet18OnTheKV260Config) {
+  checkNetwork("resnet18.onnx", 31, "kv260");  // UltraRAM weights change no result
 }
 TEST(AccelNetworks, MobileNetV2) {
   checkNetwork("mobilenetv2.onnx", 64);  // 52 convolutions, 10 adds, the pooling, classifier
