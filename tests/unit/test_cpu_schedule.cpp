@@ -239,6 +239,12 @@ TEST(CpuSchedule, ConvIsRegisterTiledParallelAndVectorized) {
   EXPECT_NE(loop, std::string::npos) << r.ir;
   EXPECT_GT(r.ir.find("allocate conv.conv[f32 * 224]"), loop) << r.ir;
   EXPECT_NE(r.ir.find("allocate conv.conv[f32 * 224]"), std::string::npos) << r.ir;
+  // Without the fusion (kiln run --no-fuse-epilogues), the convolution is its own parallel
+  // loop over a whole output, and the answer is the same.
+  ConvRun whole = p.run(schedule::cpuSchedule({p.output()}, {}, {}, false));
+  EXPECT_NE(whole.ir.find("parallel for (conv.conv.i0_o_i2"), std::string::npos) << whole.ir;
+  expectNear(whole.out, p.expected(), "unfused");
+  expectNear(r.out, p.expected(), "fused");
   // The 14-wide row is one vector statement: the output row a ramp of 14 lanes.
   EXPECT_NE(r.ir.find("conv[ramp("), std::string::npos) << r.ir;
   EXPECT_NE(r.ir.find(", 1, 14)]"), std::string::npos) << r.ir;

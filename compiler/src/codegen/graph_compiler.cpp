@@ -173,7 +173,7 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
         }
       const bool onCpu = options.schedule == ScheduleFamily::Cpu;
       schedule::Schedule sch =
-          onCpu ? schedule::cpuSchedule(outs, cpu, inlined)
+          onCpu ? schedule::cpuSchedule(outs, cpu, inlined, options.fuseConvEpilogues)
           : options.schedule == ScheduleFamily::Gpu
               ? schedule::gpuSchedule(outs)
               : schedule::glSchedule(outs, options.schedule == ScheduleFamily::Glsl);

@@ -195,7 +195,7 @@ bool attachDepthwisePadCpu(Schedule& sch, Stage& o, Stage& r) {
 }
 
 Schedule cpuSchedule(const std::vector<Tensor>& outputs, const CpuTarget& target,
-                     const std::vector<Tensor>& inlined) {
+                     const std::vector<Tensor>& inlined, bool fuseEpilogues) {
   Schedule sch(outputs);
   auto isOutput = [&](const Tensor& t) {
     return std::find(outputs.begin(), outputs.end(), t) != outputs.end();
@@ -210,7 +210,8 @@ Schedule cpuSchedule(const std::vector<Tensor>& outputs, const CpuTarget& target
   // never to memory.
   std::vector<const Stage*> fused;
   for (Stage& o : sch.stages()) {
-    if (!isOutput(o.tensor()) || o.tensor()->tag != "injective" || o.inlined()) continue;
+    if (!fuseEpilogues || !isOutput(o.tensor()) || o.tensor()->tag != "injective" || o.inlined())
+      continue;
     std::vector<Tensor> reads;
     readsThroughInline(sch, o.tensor(), &reads);
     for (const Tensor& t : reads) {

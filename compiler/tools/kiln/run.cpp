@@ -93,6 +93,7 @@ Runner addRun(CLI::App& app) {
     std::string calibration = "max";
     bool dumpIr = false;
     bool dumpLLVM = false;
+    bool noFuseEpilogues = false;
     int timeoutMs = 60000;
     bool profile = false;
     bool dumpSource = false;
@@ -159,6 +160,9 @@ Runner addRun(CLI::App& app) {
                 "With --target llvm: print every kernel's loop IR after each lowering pass");
   sub->add_flag("--dump-llvm", o->dumpLLVM,
                 "With --target llvm: print the optimized LLVM IR of all kernels");
+  sub->add_flag("--no-fuse-epilogues", o->noFuseEpilogues,
+                "With --target llvm: compute each convolution whole before its epilogue, as "
+                "before epilogue fusion (to measure what the fusion gives)");
   sub->add_flag("--dump-source", o->dumpSource,
                 "With --target opencl or cuda: print the generated kernel source");
   return [o]() {
@@ -408,9 +412,10 @@ Runner addRun(CLI::App& app) {
       // The standard graph pipeline (constant and batch-norm folding, fusion into groups),
       // then one kernel per fused group.
       optimizeGraph(g);
-      compiled = std::make_unique<codegen::CompiledGraph>(
-          g, codegen::CompileOptions{o->dumpIr ? &std::cout : nullptr,
-                                     o->dumpLLVM ? &std::cout : nullptr});
+      codegen::CompileOptions copt{o->dumpIr ? &std::cout : nullptr,
+                                   o->dumpLLVM ? &std::cout : nullptr};
+      copt.fuseConvEpilogues = !o->noFuseEpilogues;
+      compiled = std::make_unique<codegen::CompiledGraph>(g, copt);
       std::ostringstream d;
       d << "llvm " << compiled->target() << " (" << compiled->kernelCount()
         << " kernels compiled in " << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";

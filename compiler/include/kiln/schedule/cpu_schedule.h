@@ -59,8 +59,8 @@ bool attachDepthwisePadCpu(Schedule& sch, Stage& o, Stage& r);
 // A schedule of the outputs with the CPU schedules above (defaults for the other families).
 // `inlined`: elementwise values computed inline where they are read (a fused group's
 // intermediate values); a convolution whose only reader is its epilogue is computed in the
-// epilogue's tile (fuseConvEpilogueCpu).
+// epilogue's tile (fuseConvEpilogueCpu) unless fuseEpilogues is false.
 Schedule cpuSchedule(const std::vector<Tensor>& outputs, const CpuTarget& target = {},
-                     const std::vector<Tensor>& inlined = {});
+                     const std::vector<Tensor>& inlined = {}, bool fuseEpilogues = true);
 
 }  // namespace kiln::schedule
