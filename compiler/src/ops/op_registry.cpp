@@ -455,7 +455,7 @@ std::map<std::string, OpSchema> buildRegistry() {
   add("QMaxPool", 1, 1, inferQPool);
   add("QAveragePool", 1, 1, inferQPool);
   for (const char* op :
-       {"QuantizeLinear", "DequantizeLinear", "QConv", "QGemm", "QAdd", "QMaxPool", "QAveragePool"})
+       {"QuantizeLinear", "DequantizeLinear", "QConv", "QGemm", "QAdd", "QAveragePool"})
     r[op].cpuCodegen = false;
   return r;
 }
