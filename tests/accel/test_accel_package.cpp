@@ -14,6 +14,7 @@
 #include "kiln/codegen/accel_package.h"
 #include "kiln/driver/sim_func.h"
 #include "kiln/frontend/load_model.h"
+#include "kiln/ops/op_registry.h"
 #include "kiln/passes/pass.h"
 #include "kiln/passes/quantize.h"
 #include "kiln/ref/executor.h"
@@ -124,6 +125,47 @@ TEST(AccelPackage, EveryConfigCompilesAndRunsTheBlock) {
     expectIdentical(p->run(feeds)[0], ref::Executor(c.quantized).run(feeds)[0], config);
     fs::remove_all(c.dir);
   }
+}
+
+// Max pooling over the padding of an input that may be negative (a convolution without a
+// ReLU) stays on the host, where the CPU runs the same int8 definition (padding read as
+// -128): the package says why and its output is still the integer reference's.
+TEST(AccelPackage, MaxPoolingTheDeviceCannotTakeRunsOnTheHost) {
+  Graph g;
+  Value* x = g.addInput("x", DType::F32, {1, 3, 12, 12});
+  NDArray wv(DType::F32, {16, 3, 3, 3});
+  for (int64_t i = 0; i < wv.numel(); ++i) wv.data<float>()[i] = float((i * 37) % 23 - 11) / 11;
+  Value* c = g.addValue("c", DType::F32, {});
+  Node* conv = g.addNode("Conv", "conv", {x, g.addConstant("w", wv)}, {c});
+  conv->attrs = {{"strides", std::vector<int64_t>{1, 1}},
+                 {"pads", std::vector<int64_t>{1, 1, 1, 1}},
+                 {"dilations", std::vector<int64_t>{1, 1}},
+                 {"group", int64_t{1}}};
+  inferNode(*conv);
+  Value* y = g.addValue("y", DType::F32, {});
+  Node* pool = g.addNode("MaxPool", "pool", {c}, {y});
+  pool->attrs = {{"kernel_shape", std::vector<int64_t>{3, 3}},
+                 {"strides", std::vector<int64_t>{2, 2}},
+                 {"pads", std::vector<int64_t>{1, 1, 1, 1}}};
+  inferNode(*pool);
+  g.markOutput(y);
+  NDArray in(DType::F32, {1, 3, 12, 12});  // the first values of a test input
+  const NDArray src = input(1);
+  for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = src.data<float>()[i];
+  std::map<std::string, NDArray> feeds{{"x", in}};
+  Graph q = quantizeGraph(g, calibrate(g, {feeds}));
+  const std::string dir =
+      (fs::temp_directory_path() / ("kiln_accel_hostpool_" + std::to_string(::getpid()))).string();
+  codegen::AccelPackageSummary sum = codegen::writeAccelPackage(
+      q, dir, codegen::aotTarget("host"), accel::Config::builtin("pynq-z1").value());
+  EXPECT_EQ(sum.accelKernels, 1u) << "the convolution on the device";
+  ASSERT_EQ(sum.partition.notOnDevice.size(), 1u);
+  EXPECT_NE(sum.partition.notOnDevice[0].second.find("may be negative"), std::string::npos)
+      << sum.partition.notOnDevice[0].second;
+  auto p = load(dir);
+  p->attachAccelerator(driver::makeSimFuncBackend(*p->accelConfig(), p->accelMemoryBytes()));
+  expectIdentical(p->run(feeds)[0], ref::Executor(q).run(feeds)[0], "host max pooling");
+  fs::remove_all(dir);
 }
 
 // Whole networks: every convolution (depthwise included), pooling, residual add and

@@ -1,6 +1,6 @@
-// Post-training int8 quantization on small graphs: the requantization factor encoding, and
-// quantized Conv+ReLU, Gemm and residual Add against the float graph within the error
-// quantization allows.
+// Post-training int8 quantization on small graphs: the requantization factor encoding,
+// quantized Conv+ReLU, Gemm, residual Add and pooling against the float graph within the error
+// quantization allows, and per-channel scales for depthwise inputs against per-tensor ones.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -66,12 +66,14 @@ TEST(Quantize, ConvReluGemmAndResidualAddTrackTheFloatGraph) {
   for (uint32_t s = 10; s < 14; ++s) calib.push_back({{"x", random({1, 8, 9, 7}, s)}});
   QuantizeReport report;
   Graph q = quantizeGraph(g, calibrate(g, calib), &report);
-  EXPECT_EQ(report.quantized, 4) << "conv+relu, conv, add+clip, gemm";
+  EXPECT_EQ(report.quantized, 5) << "conv+relu, conv, add+clip, global pooling, gemm";
   std::map<std::string, int> ops;
   for (Node* n : q.nodes()) ++ops[n->op];
   EXPECT_EQ(ops["QConv"], 2);
   EXPECT_EQ(ops["QAdd"], 1);
+  EXPECT_EQ(ops["QAveragePool"], 1);
   EXPECT_EQ(ops["QGemm"], 1);
+  EXPECT_EQ(ops["DequantizeLinear"], 1) << "int8 from the input's quantization to the logits";
   EXPECT_EQ(ops["Relu"] + ops["Clip"], 0) << "activations fold into the int8 output range";
   EXPECT_EQ(q.outputs()[0]->name, "fc");
   EXPECT_EQ(q.outputs()[0]->dtype, DType::F32);
@@ -93,6 +95,70 @@ TEST(Quantize, ConvReluGemmAndResidualAddTrackTheFloatGraph) {
 
 TEST(Quantize, CalibrationNeedsSamples) {
   EXPECT_THROW(calibrate(Graph{}, {}), Error);
+  std::vector<std::map<std::string, NDArray>> one(1);
+  CalibrationOptions bad;
+  bad.percentile = 0;
+  EXPECT_THROW(calibrate(Graph{}, one, bad), Error);
+  EXPECT_THROW(parseCalibrationMethod("mse"), Error);
+}
+
+// A convolution (+ ReLU6) whose channels differ 100-fold in range, read by a depthwise
+// convolution: per-tensor scales leave the narrow channels a few int8 levels; per-channel
+// scales (folded into the depthwise weights) keep them, and the int8 graph tracks the float
+// one several times closer. Percentile and entropy ranges never exceed the maximum.
+TEST(Quantize, PerChannelScalesForDepthwiseInputsKeepNarrowChannels) {
+  Graph g;
+  Value* x = g.addInput("x", DType::F32, {1, 4, 10, 10});
+  NDArray w1 = random({8, 4, 1, 1}, 1, 0.5f);
+  for (int64_t i = 4; i < w1.numel(); ++i) w1.data<float>()[i] *= 0.01f;  // channels 1..7 narrow
+  std::map<std::string, Attribute> conv = {{"strides", std::vector<int64_t>{1, 1}},
+                                           {"pads", std::vector<int64_t>{0, 0, 0, 0}},
+                                           {"dilations", std::vector<int64_t>{1, 1}},
+                                           {"group", int64_t{1}}};
+  Value* c1 = addOpNode(g, "Conv", {x, g.addConstant("w1", w1)}, conv, "c1");
+  Value* r1 = addOpNode(g, "Clip", {c1}, {{"min", 0.0}, {"max", 6.0}}, "r1");
+  std::map<std::string, Attribute> dw = conv;
+  dw["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  dw["group"] = int64_t{8};
+  // The depthwise weights undo the 100-fold difference, so the output's channels are alike and
+  // only the input's scales differ between the two graphs.
+  NDArray w2 = random({8, 1, 3, 3}, 2, 0.5f);
+  for (int64_t i = 9; i < w2.numel(); ++i) w2.data<float>()[i] *= 100.0f;
+  Value* c2 = addOpNode(g, "Conv", {r1, g.addConstant("w2", w2)}, dw, "c2");
+  g.markOutput(c2);
+  std::vector<std::map<std::string, NDArray>> calib;
+  for (uint32_t s = 10; s < 13; ++s) calib.push_back({{"x", random({1, 4, 10, 10}, s)}});
+  ChannelRanges channels;
+  const auto ranges = calibrate(g, calib, {}, &channels);
+  ASSERT_EQ(channels.at("r1").size(), 8u);
+  Graph perTensor = quantizeGraph(g, ranges),
+        perChannel = quantizeGraph(g, ranges, nullptr, &channels);
+  // The error on the channels read from the narrow ones (1..7), against their float range.
+  auto narrowError = [&](const Graph& q) {
+    double err = 0, range = 0;
+    for (uint32_t s = 20; s < 23; ++s) {
+      std::map<std::string, NDArray> in{{"x", random({1, 4, 10, 10}, s)}};
+      NDArray f = ref::Executor(g).run(in)[0], i = ref::Executor(q).run(in)[0];
+      for (int64_t k = 100; k < f.numel(); ++k) {
+        range = std::max(range, double(std::abs(f.data<float>()[k])));
+        err = std::max(err, double(std::abs(f.data<float>()[k] - i.data<float>()[k])));
+      }
+    }
+    return err / range;
+  };
+  const double et = narrowError(perTensor), ec = narrowError(perChannel);
+  std::cout << "narrow channels' worst error / range: per-tensor " << et << ", per-channel " << ec
+            << "\n";
+  EXPECT_LT(ec * 4, et) << "per-channel scales should keep the narrow channels' resolution";
+  EXPECT_LT(ec, 0.05);
+  for (CalibrationMethod m : {CalibrationMethod::Percentile, CalibrationMethod::Entropy}) {
+    CalibrationOptions o;
+    o.method = m;
+    for (const auto& [name, r] : calibrate(g, calib, o)) {
+      EXPECT_LE(r, ranges.at(name)) << name;
+      EXPECT_GT(r, 0) << name;
+    }
+  }
 }
 
 }  // namespace

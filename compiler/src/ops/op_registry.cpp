@@ -480,7 +480,7 @@ std::map<std::string, OpSchema> buildRegistry() {
   add("QAveragePool", 1, 1, inferQPool);
   add("Im2col", 1, 1, inferIm2col);
   for (const char* op :
-       {"QuantizeLinear", "DequantizeLinear", "QConv", "QGemm", "QAdd", "QMaxPool", "QAveragePool"})
+       {"QuantizeLinear", "DequantizeLinear", "QConv", "QGemm", "QAdd", "QAveragePool"})
     r[op].cpuCodegen = false;
   return r;
 }

@@ -68,7 +68,8 @@ double entropyRange(const std::vector<double>& hist, double binWidth) {
 
 std::map<std::string, float> calibrate(const Graph& g,
                                        const std::vector<std::map<std::string, NDArray>>& samples,
-                                       const CalibrationOptions& options) {
+                                       const CalibrationOptions& options,
+                                       ChannelRanges* channelRanges) {
   if (samples.empty()) throw Error("calibration needs at least one sample input");
   if (!(options.percentile > 0 && options.percentile <= 100))
     throw Error("the calibration percentile must be in (0, 100], got " +
@@ -80,6 +81,17 @@ std::map<std::string, float> calibrate(const Graph& g,
     float m = 0;
     for (float v : a.values<float>()) m = std::max(m, std::abs(v));
     ranges[name] = std::max(ranges[name], m);
+    if (!channelRanges || a.shape().size() != 4) return;
+    const int64_t N = a.shape()[0], C = a.shape()[1],
+                  inner = a.numel() / std::max<int64_t>(N * C, 1);
+    std::vector<float>& cm = (*channelRanges)[name];
+    cm.resize(static_cast<size_t>(C), 0.0f);
+    const float* p = a.data<float>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < inner; ++i)
+          cm[static_cast<size_t>(c)] =
+              std::max(cm[static_cast<size_t>(c)], std::abs(p[(n * C + c) * inner + i]));
   };
   ref::Executor exec(g);
   exec.onNode = [&](const Node& n, const std::vector<NDArray>& outs) {
@@ -108,7 +120,14 @@ std::map<std::string, float> calibrate(const Graph& g,
     for (const auto& [name, a] : sample) histogram(name, a);
     exec.run(sample);
   }
+  // The logits keep their maximum: what the graph returns and what a Softmax reads. Clipping
+  // them would tie the top classes at 127.
+  std::set<std::string> keepMax;
+  for (const Value* v : g.outputs()) keepMax.insert(v->name);
+  for (const Node* n : g.nodes())
+    if (n->op == "Softmax") keepMax.insert(n->inputs[0]->name);
   for (auto& [name, h] : hists) {
+    if (keepMax.count(name)) continue;
     const double width = ranges[name] / kBins;
     double total = 0;
     for (double v : h) total += v;
@@ -160,8 +179,9 @@ namespace {
 
 class Quantizer {
  public:
-  Quantizer(const Graph& g, const std::map<std::string, float>& ranges, QuantizeReport* report)
-      : src_(g), ranges_(ranges), report_(report) {}
+  Quantizer(const Graph& g, const std::map<std::string, float>& ranges, QuantizeReport* report,
+            const ChannelRanges* channelRanges)
+      : src_(g), ranges_(ranges), report_(report), channelRanges_(channelRanges) {}
 
   Graph run() {
     out_.name = src_.name;
@@ -198,6 +218,8 @@ class Quantizer {
     if (v->isConstant()) return f_[v] = out_.addConstant(v->name, *v->constant);
     auto q = q_.find(v);
     if (q == q_.end()) throw Error("value '" + v->name + "' used before it is computed");
+    if (channelScales_.count(v))
+      throw Error("quantize: '" + v->name + "' has per-channel scales but a float reader");
     return f_[v] = addOpNode(out_, "DequantizeLinear", {q->second},
                              {{"scale", double(scales_.at(v))}}, v->name + ".dq");
   }
@@ -315,8 +337,36 @@ class Quantizer {
     const Node* act = activationAfter(n->outputs[0]);
     const Value* result = act ? act->outputs[0] : n->outputs[0];
     const float sx = scaleOf(n->inputs[0]), sy = scaleOf(result);
+    // Per-channel output scales, where every reader folds them into its weights.
+    std::vector<float> syc;
+    if (op == "QConv" && perChannelOutput(result)) {
+      const float hiClip = act && act->op == "Clip" && std::isfinite(act->f("max"))
+                               ? static_cast<float>(act->f("max"))
+                               : std::numeric_limits<float>::infinity();
+      // (A channel silent during calibration keeps at least 1/1024 of the tensor's range, so
+      // its multiplier stays within REQUANT's.)
+      for (float r : channelRanges_->at(result->name))
+        syc.push_back(std::max({std::min(r, hiClip), sy * 127.0f / 1024.0f, 1e-8f}) / 127.0f);
+    }
     // Weights as [channels, per-channel elements]; Gemm's B as [N, K] (transposed if needed).
     NDArray w = *n->inputs[1]->constant;
+    // An input with per-channel scales: fold them into the weights (the accumulator's scale is
+    // then the weights' alone).
+    const auto inScales = channelScales_.find(n->inputs[0]);
+    if (inScales != channelScales_.end()) {
+      const int64_t OC = w.shape()[0], KC = w.shape()[1], taps = w.numel() / (OC * KC);
+      const int64_t group = n->i("group"), ocPerGroup = OC / group;
+      NDArray scaled(DType::F32, w.shape());
+      for (int64_t o = 0; o < OC; ++o)
+        for (int64_t ci = 0; ci < KC; ++ci)
+          for (int64_t t = 0; t < taps; ++t) {
+            const int64_t i = (o * KC + ci) * taps + t;
+            scaled.data<float>()[i] =
+                w.data<float>()[i] *
+                inScales->second[static_cast<size_t>((o / ocPerGroup) * KC + ci)];
+          }
+      w = scaled;
+    }
     if (op == "QGemm" && n->i("transB") == 0) {
       NDArray t(DType::F32, {w.shape()[1], w.shape()[0]});
       for (int64_t i = 0; i < w.shape()[0]; ++i)
@@ -336,12 +386,14 @@ class Quantizer {
       for (int64_t i = 0; i < per; ++i)
         wq.data<int8_t>()[c * per + i] = static_cast<int8_t>(
             std::clamp<long>(std::lround(w.data<float>()[c * per + i] / sw), -127, 127));
-      const double accScale = double(sx) * sw;
+      const double accScale = (inScales != channelScales_.end() ? 1.0 : double(sx)) * sw;
       bq.data<int32_t>()[c] = bias ? static_cast<int32_t>(std::llround(bias[c] / accScale)) : 0;
-      quantizeMultiplier(accScale / sy, mult[c], shift[c]);
+      quantizeMultiplier(accScale / (syc.empty() ? sy : syc[static_cast<size_t>(c)]), mult[c],
+                         shift[c]);
     }
     int64_t lo, hi;
     outputRange(act, sy, lo, hi);
+    if (!syc.empty()) hi = 127;  // a ReLU6's bound is in every channel's scale
     std::map<std::string, Attribute> attrs = {
         {"multiplier", mult}, {"shift", shift}, {"out_min", lo}, {"out_max", hi}};
     if (op == "QConv")
@@ -351,6 +403,24 @@ class Quantizer {
                           out_.addConstant(n->outputs[0]->name + ".bias.q", bq)},
                          attrs, result->name + ".i8", n->name);
     finish(n, act, result, q, sy);
+    if (!syc.empty()) channelScales_[result] = syc;
+    return true;
+  }
+
+  // Whether `v` may carry per-channel scales: it was calibrated per channel, is no graph
+  // output, and every reader is a depthwise convolution (one weight per channel and tap) that
+  // the rewrite turns into a QConv.
+  bool perChannelOutput(const Value* v) {
+    if (!channelRanges_ || !channelRanges_->count(v->name) || isGraphOutput(src_, v) ||
+        uses_[v].empty())
+      return false;
+    for (const Node* r : uses_[v]) {
+      if (r->op != "Conv" || r->inputs[0] != v || !r->inputs[1]->isConstant() ||
+          (r->input(2) && !r->input(2)->isConstant()))
+        return false;
+      const int64_t C = v->shape[1];
+      if (r->i("group") != C || r->inputs[1]->shape[0] != C) return false;
+    }
     return true;
   }
 
@@ -387,6 +457,8 @@ class Quantizer {
   const Graph& src_;
   const std::map<std::string, float>& ranges_;
   QuantizeReport* report_;
+  const ChannelRanges* channelRanges_;
+  std::map<const Value*, std::vector<float>> channelScales_;  // int8 values scaled per channel
   Graph out_;
   std::map<const Value*, std::vector<Node*>> uses_;
   std::map<const Value*, Value*> f_, q_;
@@ -397,8 +469,8 @@ class Quantizer {
 }  // namespace
 
 Graph quantizeGraph(const Graph& g, const std::map<std::string, float>& ranges,
-                    QuantizeReport* report) {
-  return Quantizer(g, ranges, report).run();
+                    QuantizeReport* report, const ChannelRanges* channelRanges) {
+  return Quantizer(g, ranges, report, channelRanges).run();
 }
 
 }  // namespace kiln

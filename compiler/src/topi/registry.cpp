@@ -127,6 +127,13 @@ std::map<std::string, Def> buildTable() {
                           const std::string& name) -> std::vector<Tensor> {
     return {globalPool(in[0], PoolKind::Max, name)};
   };
+  // int8 max pooling on the CPU (where the accelerator cannot take it): the accelerator's
+  // definition, padding read as -128, which never wins a maximum.
+  t["QMaxPool"] = [](const Node& n, const Inputs& in,
+                     const std::string& name) -> std::vector<Tensor> {
+    return {
+        qmaxPool2d(in[0], n.ints("kernel_shape"), n.ints("strides"), n.ints("pads"), -128, name)};
+  };
   t["BatchNormalization"] = [](const Node& n, const Inputs& in,
                                const std::string& name) -> std::vector<Tensor> {
     return {batchNorm(in[0], in[1], in[2], in[3], in[4], n.f("epsilon"), name)};

@@ -32,7 +32,7 @@ Runner addCompile(CLI::App& app) {
     std::string model, out, bundle, target = "llvm", cpu = "host", config = "pynq-z1";
     std::string preprocess = "auto", calibration = "max";
     std::vector<std::string> shapes, calibrate;
-    bool dumpIr = false, dumpSource = false;
+    bool dumpIr = false, dumpSource = false, perChannel = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -61,6 +61,9 @@ Runner addCompile(CLI::App& app) {
                   "With --calibrate: how activation ranges are chosen: max (default), "
                   "percentile (99.99th) or entropy (least KL divergence)")
       ->check(CLI::IsMember({"max", "percentile", "entropy"}));
+  sub->add_flag("--per-channel-activations", o->perChannel,
+                "With --calibrate: per-channel scales for activations read only by depthwise "
+                "convolutions (folded into their weights)");
   sub->add_option("--preprocess", o->preprocess,
                   "Image preprocessing of calibration images: auto, imagenet or tf")
       ->check(CLI::IsMember({"auto", "imagenet", "tf"}));
@@ -122,7 +125,9 @@ Runner addCompile(CLI::App& app) {
       QuantizeReport q;
       CalibrationOptions cal;
       cal.method = parseCalibrationMethod(o->calibration);
-      Graph qg = quantizeGraph(g, calibrate(g, samples, cal), &q);
+      ChannelRanges channels;
+      const auto ranges = calibrate(g, samples, cal, o->perChannel ? &channels : nullptr);
+      Graph qg = quantizeGraph(g, ranges, &q, o->perChannel ? &channels : nullptr);
       codegen::AccelPackageSummary s = codegen::writeAccelPackage(
           qg, o->out, codegen::aotTarget(o->cpu), *config, o->dumpIr ? &std::cout : nullptr);
       std::cout << "package     " << o->out << " (accel " << config->name() << ", host " << o->cpu

@@ -91,6 +91,7 @@ Runner addRun(CLI::App& app) {
     std::string rpc, rpcTokenFile;
     std::vector<std::string> calibrate;
     std::string calibration = "max";
+    bool perChannel = false;
     bool dumpIr = false;
     bool dumpLLVM = false;
     bool noFuseEpilogues = false;
@@ -153,6 +154,9 @@ Runner addRun(CLI::App& app) {
                   "With --int8: how activation ranges are chosen: max (default), percentile "
                   "(99.99th) or entropy (least KL divergence)")
       ->check(CLI::IsMember({"max", "percentile", "entropy"}));
+  sub->add_flag("--per-channel-activations", o->perChannel,
+                "With --int8: per-channel scales for activations read only by depthwise "
+                "convolutions (folded into their weights)");
   sub->add_option("--timeout", o->timeoutMs,
                   "Milliseconds to wait for each accelerator step before reporting a hung device")
       ->check(CLI::Range(1, 100000000));
@@ -399,7 +403,9 @@ Runner addRun(CLI::App& app) {
       QuantizeReport report;
       CalibrationOptions cal;
       cal.method = parseCalibrationMethod(o->calibration);
-      g = quantizeGraph(g, calibrate(g, samples, cal), &report);
+      ChannelRanges channels;
+      const auto ranges = calibrate(g, samples, cal, o->perChannel ? &channels : nullptr);
+      g = quantizeGraph(g, ranges, &report, o->perChannel ? &channels : nullptr);
       quantized = " (int8: " + std::to_string(report.quantized) + " operators quantized, " +
                   std::to_string(report.floatOps) + " left in float; " + o->calibration +
                   " calibration on " + std::to_string(samples.size()) + " input(s))";

@@ -33,7 +33,8 @@ struct QuantizeReport {
 //   entropy     the range whose int8 histogram is closest (least KL divergence) to the float
 //               one, as TensorRT and onnxruntime's entropy calibrator choose it.
 // Percentile and entropy histogram every activation's |x| (2048 bins up to its maximum) in a
-// second pass over the samples.
+// second pass over the samples; the logits (graph outputs, a Softmax's input) keep their
+// maximum, since clipping them ties the top classes.
 enum class CalibrationMethod { Max, Percentile, Entropy };
 struct CalibrationOptions {
   CalibrationMethod method = CalibrationMethod::Max;
@@ -42,15 +43,27 @@ struct CalibrationOptions {
 // "max", "percentile" or "entropy" -> the method; throws kiln::Error naming the choices.
 CalibrationMethod parseCalibrationMethod(const std::string& name);
 
-// The range of every activation over the calibration inputs.
+// The largest |x| of every channel (dimension 1) of a 4-D activation.
+using ChannelRanges = std::map<std::string, std::vector<float>>;
+
+// The range of every activation over the calibration inputs; with `channelRanges`, also each
+// 4-D activation's per-channel maxima.
 std::map<std::string, float> calibrate(const Graph& g,
                                        const std::vector<std::map<std::string, NDArray>>& samples,
-                                       const CalibrationOptions& options = {});
+                                       const CalibrationOptions& options = {},
+                                       ChannelRanges* channelRanges = nullptr);
 
 // Returns the quantized graph; `g` (optimised: batch norms folded) is not modified. Throws
 // kiln::Error when `ranges` lacks a value the rewrite needs.
+//
+// With `channelRanges`, a convolution's output whose every reader is a depthwise convolution
+// gets one scale per channel (its channel's calibrated maximum, capped by a folded ReLU6's
+// bound): the producer's per-channel multipliers requantize to it, and the depthwise layer
+// folds it into its per-channel weights and multipliers, so the int8 operators and the
+// accelerator are unchanged. Channels whose range is far below the tensor's keep resolution
+// a per-tensor scale would spend on the widest channel.
 Graph quantizeGraph(const Graph& g, const std::map<std::string, float>& ranges,
-                    QuantizeReport* report = nullptr);
+                    QuantizeReport* report = nullptr, const ChannelRanges* channelRanges = nullptr);
 
 // A real multiplier M > 0 as the ISA's REQUANT takes it: x * M ~= requantize(x, m, s).
 void quantizeMultiplier(double M, int64_t& multiplier, int64_t& shift);
