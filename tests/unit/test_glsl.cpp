@@ -100,6 +100,29 @@ TEST_P(GlScheduleOnCpu, PackageBuilds) {
   ASSERT_TRUE(p.files.count("manifest.json"));
 }
 
+// A 3x3 convolution between NCHW4c activations with blocked weights reads whole texels only:
+// each input texel (four channels) and weight texel (four output channels) is fetched once
+// as a vec4 and feeds four multiply-adds, and no read goes through a scalar helper.
+TEST(GlslPacking, ConvolutionReadsWholeTexels) {
+  const fs::path model = fs::path(KILN_MODELS_DIR) / "resnet18.onnx";
+  Expected<Graph> g = importOnnx(model.string());
+  ASSERT_TRUE(g) << g.message();
+  optimizeGraph(*g);
+  codegen::GLPackageFiles p = codegen::buildGLPackage(*g);
+  const std::string* conv = nullptr;
+  for (const auto& [name, text] : p.files)
+    if (text.find("writes Relu_1.nchw4c") != std::string::npos) conv = &text;
+  ASSERT_NE(conv, nullptr) << "no pass writes Relu_1 (layer1.0.conv1) in NCHW4c";
+  EXPECT_EQ(conv->find("kiln_load"), std::string::npos) << *conv;
+  EXPECT_NE(conv->find("out vec4 kiln_out;"), std::string::npos);
+  // per input-channel block and tap: one input texel, four weight texels, 16 multiply-adds
+  size_t fetches = 0, macs = 0;
+  for (size_t at = 0; (at = conv->find("= kiln_texel", at)) != std::string::npos; ++at) ++fetches;
+  for (size_t at = 0; (at = conv->find(" * f", at)) != std::string::npos; ++at) ++macs;
+  EXPECT_EQ(macs, 9u * 16u) << *conv;         // 3x3 taps unrolled, 16 per tap
+  EXPECT_LE(fetches, 9u * 5u + 1u) << *conv;  // + the bias texel
+}
+
 #ifdef KILN_HAVE_OPENGL
 // The model compiled to a webgl package (in memory) and run on the opengl device (EGL
 // surfaceless, OpenGL ES 3; Mesa's llvmpipe here) against the reference executor.
