@@ -72,12 +72,20 @@ class Bounder {
         if (!cy) return unbounded();
         if (*cy >= 0) return {x.lo * *cy, x.hi * *cy, x.width * *cy, true};
         return {x.hi * *cy, x.lo * *cy, -x.width * *cy, true};
-      case BinOp::Div:
+      case BinOp::Div: {
         if (!cy || *cy <= 0) return unbounded();
+        // Constant bounds (a loop ranged from 0): the quotients' exact spread.
+        const int64_t *clo = asConstInt(x.lo), *chi = asConstInt(x.hi);
+        if (clo && chi && *clo >= 0)
+          return {Expr(*clo / *cy), Expr(*chi / *cy), *chi / *cy - *clo / *cy, true};
         return {x.lo / *cy, x.hi / *cy, x.width == 0 ? 0 : x.width / *cy + 1, true};
+      }
       case BinOp::Mod:
         if (!cy || *cy <= 0) return unbounded();
         if (x.width == 0) return {x.lo % *cy, x.lo % *cy, 0, true};  // a fixed value
+        if (const int64_t* clo = asConstInt(x.lo), *chi = asConstInt(x.hi);
+            clo && chi && *clo >= 0 && *chi < *cy)
+          return x;  // within one period
         return {Expr(0), Expr(*cy - 1), *cy - 1, true};
       case BinOp::Min:
         return {min(x.lo, y.lo), min(x.hi, y.hi), std::max(x.width, y.width), true};
