@@ -15,6 +15,7 @@ set -euo pipefail
 OUT="$1" GROUP="${2:-all}"
 BUILD="${KILN_BUILD:-build/release}"
 KILN="$BUILD/bin/kiln" MODELS="$BUILD/models"
+PY="${KILN_PYTHON:-/usr/bin/python3}"  # with numpy
 mkdir -p "$OUT"
 
 package() {  # model batch [reference]
@@ -22,7 +23,7 @@ package() {  # model batch [reference]
   local shape=()
   [ "$b" != 1 ] && shape=(--shape "input=${b}x3x224x224")
   "$KILN" compile "$MODELS/$m.onnx" --target cuda "${shape[@]}" -o "$dir" > /dev/null
-  [ "${3:-}" = ref ] && /usr/bin/python3 - "$dir" <<'PY'
+  [ "${3:-}" = ref ] && "$PY" - "$dir" <<'PY'
 import json, sys, numpy as np
 d = sys.argv[1]
 m = json.load(open(f"{d}/manifest.json"))
@@ -34,7 +35,7 @@ PY
     local ins=() outs=()
     for f in "$dir"/in*.npy; do ins+=(-i "$f"); done
     local n
-    n="$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['outputs']))" "$dir/manifest.json")"
+    n="$("$PY" -c "import json,sys; print(len(json.load(open(sys.argv[1]))['outputs']))" "$dir/manifest.json")"
     for ((k = 0; k < n; k++)); do outs+=(-o "$dir/ref$k.npy"); done
     "$KILN" run "$MODELS/$m.onnx" "${ins[@]}" "${outs[@]}" --shape "input=${b}x3x224x224" > /dev/null 2>&1 ||
       "$KILN" run "$MODELS/$m.onnx" "${ins[@]}" "${outs[@]}" > /dev/null
@@ -42,7 +43,7 @@ PY
 }
 share_params() {  # model: batch 16 reads batch 1's parameters
   rm "$OUT/$1-b16/params.bin"
-  /usr/bin/python3 - "$OUT/$1-b16/manifest.json" "../$1-b1/params.bin" <<'PY'
+  "$PY" - "$OUT/$1-b16/manifest.json" "../$1-b1/params.bin" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1])); m["params"] = sys.argv[2]
 json.dump(m, open(sys.argv[1], "w"), indent=1)

@@ -2,8 +2,8 @@
 batch 1 and 16, on the GPU: eager, CUDA graphs (one captured forward, replayed) and
 torch.compile (default mode), each the mean of 200 runs after warm-up, synchronized.
 The anchor for Kiln's CUDA figures (benchmarks/cuda_vs_pytorch.sh). PyTorch's defaults
-let cuDNN use TF32 for convolutions; the 'graph fp32' column turns that off (strict fp32,
-what Kiln computes)."""
+let cuDNN use TF32 for convolutions; the 'fp32' columns turn TF32 off for cuDNN and cuBLAS
+(strict fp32, what Kiln computes), the compiled model timed again under that setting."""
 import os, sys, time
 import torch, torchvision
 
@@ -34,26 +34,36 @@ def graph_time(model, x):
     return timed(g.replay)
 
 
+def tf32(on):
+    # cuDNN's convolutions and cuBLAS's matrix products (the dense layer) both
+    torch.backends.cudnn.allow_tf32 = on
+    torch.backends.cuda.matmul.allow_tf32 = on
+
+
 def main():
     torch.manual_seed(0)
     models = sys.argv[1:] or ["resnet18", "resnet50"]
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
-    print(f"{'model':10} {'batch':>5} {'eager':>8} {'graph':>8} {'graph fp32':>10} {'compile':>8} (ms)")
+    print(f"{'model':10} {'batch':>5} {'eager':>8} {'graph':>8} {'compile':>8} {'eager fp32':>10} "
+          f"{'graph fp32':>10} {'compile fp32':>12} (ms)")
     with torch.inference_mode():
         for name in models:
             model = getattr(torchvision.models, name)().cuda().eval()
             for batch in (1, 16):
                 x = torch.randn(batch, 3, 224, 224, device="cuda")
-                torch.backends.cudnn.allow_tf32 = True
+                tf32(True)
                 eager = timed(lambda: model(x))
                 graph = graph_time(model, x)
-                torch.backends.cudnn.allow_tf32 = False
-                graph32 = graph_time(model, x)
-                torch.backends.cudnn.allow_tf32 = True
                 compiled = torch.compile(model)
                 comp = timed(lambda: compiled(x))
+                tf32(False)
+                eager32 = timed(lambda: model(x))
+                graph32 = graph_time(model, x)
+                comp32 = timed(lambda: compiled(x))
+                tf32(True)
                 torch._dynamo.reset()
-                print(f"{name:10} {batch:5d} {eager:8.3f} {graph:8.3f} {graph32:10.3f} {comp:8.3f}", flush=True)
+                print(f"{name:10} {batch:5d} {eager:8.3f} {graph:8.3f} {comp:8.3f} {eager32:10.3f} "
+                      f"{graph32:10.3f} {comp32:12.3f}", flush=True)
 
 
 if __name__ == "__main__":

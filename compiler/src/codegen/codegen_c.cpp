@@ -11,6 +11,11 @@
 // so the CUDA compiler may read them through the read-only cache; all buffers are
 // `restrict` (kernel arguments never overlap), which lets a reduction's sum stay in a
 // register instead of going through memory at each step.
+//
+// Buffers in "shared" scope are one array per block (`__shared__` / `__local`), declared at
+// the top of their function; `kiln.barrier()` (tir/cooperative_copy.cpp) is the block's
+// barrier. A launch that prints the same as an earlier one but for its names calls the
+// earlier function, so a network's repeated blocks are compiled once by the driver.
 #include "kiln/codegen/codegen_c.h"
 
 #include <cctype>
@@ -31,6 +36,7 @@ using namespace tir;  // NOLINT
 
 constexpr int64_t kMaxThreadsPerBlock = 1024;
 constexpr int64_t kMaxPrivateElements = 4096;
+constexpr int64_t kMaxSharedBytes = 48 * 1024;  // static shared memory per block (CUDA)
 
 struct Dialect {
   CDialect kind;
@@ -66,6 +72,10 @@ struct Dialect {
     if (!cuda()) return name;
     if (name == "fabs") return "fabsf";
     return name + "f";  // expf, logf, sqrtf, tanhf, erff, floorf, ceilf, powf
+  }
+  const char* sharedQualifier() const { return cuda() ? "__shared__ " : "__local "; }
+  const char* barrier() const {
+    return cuda() ? "__syncthreads();" : "barrier(CLK_LOCAL_MEM_FENCE);";
   }
   std::string fmin() const { return cuda() ? "fminf" : "fmin"; }
   std::string fmax() const { return cuda() ? "fmaxf" : "fmax"; }
@@ -132,13 +142,15 @@ class Bindings : public IRVisitor {
 
 class Emitter {
  public:
-  Emitter(const Dialect& d, bool wide, std::string kernel)
-      : d_(d), wide_(wide), kernel_(std::move(kernel)) {}
+  // canonical: every name is v0, v1, ... in order of first use, so that two launches that
+  // differ only in their names print the same text.
+  Emitter(const Dialect& d, bool wide, std::string kernel, bool canonical = false)
+      : d_(d), wide_(wide), kernel_(std::move(kernel)), canonical_(canonical) {}
 
   std::string nameOf(const void* node, const std::string& hint) {
     auto it = names_.find(node);
     if (it != names_.end()) return it->second;
-    std::string base = identifier(hint), n = base;
+    std::string base = canonical_ ? "v" + std::to_string(used_.size()) : identifier(hint), n = base;
     for (int i = 1; used_.count(n); ++i) n = base + "_" + std::to_string(i);
     used_.insert(n);
     return names_[node] = n;
@@ -212,11 +224,14 @@ class Emitter {
              << pad << "  const " << it << " " << v << " = " << expr(f->min) << " + (" << it << ")"
              << d_.threadIndex(f->threadTag) << ";\n";
           const int64_t* e = asConstInt(f->extent);
-          if (*e < launchExtent_.at(f->threadTag))
+          const bool guard = *e < launchExtent_.at(f->threadTag);
+          if (guard)
             os << pad << "  if (" << v << " < " << expr(f->min) << " + " << *e << ") {\n";
           else
             os << pad << "  {\n";
+          guardedThreads_ += guard;
           stmt(f->body, os, indent + 2);
+          guardedThreads_ -= guard;
           os << pad << "  }\n" << pad << "}\n";
           return;
         }
@@ -246,6 +261,22 @@ class Emitter {
       }
       case StmtKind::Allocate: {
         const Allocate* a = s.as<Allocate>();
+        if (a->buffer->scope == "shared") {
+          // One copy per block, declared at the top of the function (OpenCL requires it).
+          sharedBytes_ += a->buffer->numel * static_cast<int64_t>(dtypeSize(a->buffer->dtype));
+          if (sharedBytes_ > kMaxSharedBytes)
+            throw Error("codegen c: kernel '" + kernel_ + "' uses " + std::to_string(sharedBytes_) +
+                        " bytes of shared memory (at most " + std::to_string(kMaxSharedBytes) +
+                        " per block); use smaller tiles");
+          shared_ << "  " << d_.sharedQualifier() << type(a->buffer->dtype) << " "
+                  << nameOf(a->buffer.get(), a->buffer->name) << "[" << a->buffer->numel << "];\n";
+          stmt(a->body, os, indent);
+          return;
+        }
+        if (!a->buffer->scope.empty())
+          throw Error("codegen c: kernel '" + kernel_ + "' allocates '" + a->buffer->name +
+                      "' in memory scope '" + a->buffer->scope + "', which " +
+                      dialectName(d_.kind) + " does not have (GPU scopes: shared)");
         if (a->buffer->numel > kMaxPrivateElements)
           throw Error("codegen c: kernel '" + kernel_ + "' allocates " +
                       std::to_string(a->buffer->numel) + " elements of '" + a->buffer->name +
@@ -272,8 +303,18 @@ class Emitter {
       case StmtKind::Seq:
         for (const Stmt& c : s.as<Seq>()->stmts) stmt(c, os, indent);
         return;
-      case StmtKind::Evaluate:
+      case StmtKind::Evaluate: {
+        const Call* c = s.as<Evaluate>()->value.as<Call>();
+        if (c && c->name == "kiln.barrier") {
+          if (guardedThreads_ > 0)
+            throw Error("codegen c: kernel '" + kernel_ +
+                        "' has a barrier inside a thread loop narrower than its launch, which "
+                        "not every thread would reach");
+          os << pad << d_.barrier() << "\n";
+          return;
+        }
         return;  // pure expressions have no effect
+      }
       case StmtKind::Provide:
       case StmtKind::Realize:
         break;
@@ -283,6 +324,7 @@ class Emitter {
   }
 
   std::map<std::string, int64_t> launchExtent_;
+  std::ostringstream shared_;  // declarations of the launch's shared arrays
 
  private:
   std::string buffer(const Buffer& b) {
@@ -367,9 +409,12 @@ class Emitter {
   const Dialect& d_;
   bool wide_;
   std::string kernel_;
+  bool canonical_;
   std::map<const void*, std::string> names_;
   std::set<std::string> used_;
   std::set<const void*> nonNeg_;
+  int64_t sharedBytes_ = 0;
+  int guardedThreads_ = 0;
 };
 
 // Root allocations become workspaces, root statements launches.
@@ -415,6 +460,7 @@ GpuModule emitC(const std::vector<tir::Kernel>& kernels, CDialect dialect) {
 
   GpuModule module{dialect, prologue(d), {}};
   std::ostringstream src;
+  std::map<std::string, std::string> byText;  // canonical text -> the function that has it
   for (const tir::Kernel& k : kernels) {
     GpuKernel gk;
     gk.name = k.name;
@@ -443,26 +489,36 @@ GpuModule emitC(const std::vector<tir::Kernel>& kernels, CDialect dialect) {
       WritesBuffer writes;
       writes.visitStmt(launches[li]);
 
-      Emitter em(d, wide, k.name);
-      em.launchExtent_ = bind.extent;
-      std::ostringstream fn;
-      if (d.cuda())
-        fn << "extern \"C\" __global__ void __launch_bounds__(" << threads << ") ";
+      auto function = [&](bool canonical, const std::string& name) {
+        Emitter em(d, wide, k.name, canonical);
+        em.launchExtent_ = bind.extent;
+        std::ostringstream fn;
+        if (d.cuda())
+          fn << "extern \"C\" __global__ void __launch_bounds__(" << threads << ") ";
+        else
+          fn << "__kernel __attribute__((reqd_work_group_size(" << launch.block[0] << ", "
+             << launch.block[1] << ", " << launch.block[2] << "))) void ";
+        fn << name << "(";
+        for (size_t i = 0; i < buffers.size(); ++i) {
+          const Buffer& b = buffers[i];
+          const bool readOnly = !writes.written.count(b.get());
+          fn << (i ? ",\n    " : "") << d.globalPtr() << (readOnly ? "const " : "")
+             << em.type(b->dtype) << (d.cuda() ? "* __restrict__ " : "* restrict ")
+             << em.nameOf(b.get(), b->name);
+        }
+        fn << ") {\n";
+        std::ostringstream body;
+        em.stmt(launches[li], body, 1);
+        fn << em.shared_.str() << body.str() << "}\n\n";
+        return fn.str();
+      };
+      // A launch that prints the same as an earlier one but for its names (a network's
+      // repeated blocks) calls that function: fewer functions for the driver to compile.
+      auto [same, fresh] = byText.emplace(function(true, "f"), launch.function);
+      if (fresh)
+        src << function(false, launch.function);
       else
-        fn << "__kernel __attribute__((reqd_work_group_size(" << launch.block[0] << ", "
-           << launch.block[1] << ", " << launch.block[2] << "))) void ";
-      fn << launch.function << "(";
-      for (size_t i = 0; i < buffers.size(); ++i) {
-        const Buffer& b = buffers[i];
-        const bool readOnly = !writes.written.count(b.get());
-        fn << (i ? ",\n    " : "") << d.globalPtr() << (readOnly ? "const " : "")
-           << em.type(b->dtype) << (d.cuda() ? "* __restrict__ " : "* restrict ")
-           << em.nameOf(b.get(), b->name);
-      }
-      fn << ") {\n";
-      em.stmt(launches[li], fn, 1);
-      fn << "}\n\n";
-      src << fn.str();
+        launch.function = same->second;
       gk.launches.push_back(launch);
     }
     module.kernels.push_back(std::move(gk));

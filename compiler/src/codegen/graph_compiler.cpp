@@ -172,10 +172,18 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
           }
         }
       const bool onCpu = options.schedule == ScheduleFamily::Cpu;
+      // KILN_GPU_TILES=registers|shared|auto: how GPU convolutions tile (GpuTarget::convTiles).
+      schedule::GpuTarget gpu;
+      if (const char* tiles = std::getenv("KILN_GPU_TILES")) {
+        const std::string t = tiles;
+        gpu.convTiles = t == "shared"      ? schedule::GpuTarget::ConvTiles::Shared
+                        : t == "registers" ? schedule::GpuTarget::ConvTiles::Registers
+                                           : schedule::GpuTarget::ConvTiles::Auto;
+      }
       schedule::Schedule sch =
           onCpu ? schedule::cpuSchedule(outs, cpu, inlined, options.fuseConvEpilogues)
           : options.schedule == ScheduleFamily::Gpu
-              ? schedule::gpuSchedule(outs)
+              ? schedule::gpuSchedule(outs, gpu)
               : schedule::glSchedule(outs, options.schedule == ScheduleFamily::Glsl);
       // Vector statements only for the CPU; GPU and shader back ends keep vectorized loops as
       // loops.

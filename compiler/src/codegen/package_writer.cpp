@@ -91,6 +91,9 @@ PackageSummary writeGpuPackage(const Graph& graph, const std::string& dirPath, C
   const auto t0 = std::chrono::steady_clock::now();
   CompileOptions opt = options;
   opt.schedule = ScheduleFamily::Gpu;
+  // Weights packed in blocks of the CPU's vector width are the CPU's layout: the GPU
+  // schedules tile OIHW convolutions (and their epilogues) themselves.
+  opt.packConvWeights = false;
   LoweredGraph lowered = lowerGraph(graph, opt);
   GpuModule module = emitC(lowered.kernels, dialect);
   if (dumpSource) *dumpSource << module.source;

@@ -2,6 +2,7 @@
 #include "kiln/schedule/gpu_schedule.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace kiln::schedule {
 
@@ -113,6 +114,12 @@ bool fuseEpilogue(Stage& o, Stage& r, const GpuTarget& target) {
     for (int64_t cap = target.maxOcBlock * target.maxOwBlock; cap >= 1; cap /= 2) {
       ocBlock = largestDivisor(shape[1], std::min(cap, target.maxOcBlock));
       owBlock = largestDivisor(shape[3], std::max<int64_t>(1, cap / ocBlock));
+      if (target.fullRows && shape[3] <= 2 * target.maxOwBlock &&
+          owBlock < std::min<int64_t>(shape[3], cap / ocBlock)) {
+        owBlock = shape[3];
+        ocBlock = largestDivisor(shape[1], std::max<int64_t>(1, cap / shape[3]));
+        if (total / (ocBlock * owBlock) >= target.fillThreads / 2) break;
+      }
       if (total / (ocBlock * owBlock) >= target.fillThreads) break;
     }
   }
@@ -163,6 +170,108 @@ bool fuseEpilogue(Stage& o, Stage& r, const GpuTarget& target) {
   return true;
 }
 
+// A convolution with its epilogue in shared-memory tiles: each block computes a tile of
+// ocThreads x ocBlock channels, ohThreads rows and owThreads x owBlock columns; each of its
+// threads the ocBlock x owBlock register tile as in fuseEpilogue. The reduction over input
+// channels runs in chunks of rcChunk: per chunk the block copies the input rows and weights
+// its tile needs into shared memory (cooperative_copy.cpp spreads the copy over the threads,
+// between barriers), and every thread reads them from there.
+struct SharedConvPlan {
+  int64_t ocBlock = 1, owBlock = 1, ocThreads = 0, ohThreads = 1, owThreads = 1, rcChunk = 1;
+};
+
+std::vector<int64_t> divisors(int64_t n) {
+  std::vector<int64_t> d;
+  for (int64_t i = 1; i <= n; ++i)
+    if (n % i == 0) d.push_back(i);
+  return d;
+}
+
+// The plan for reduction r (conv2d, group 1, read through input x and weights w), or none
+// (ocThreads == 0) when no tile fills the device with whole blocks.
+SharedConvPlan planSharedConv(const Stage& r, const GpuTarget& target) {
+  SharedConvPlan p, none;
+  const Shape& y = r.tensor()->shape;
+  const std::vector<IterVar>& red = r.reduceAxes();
+  if (y.size() != 4 || red.size() != 3) return none;
+  const int64_t N = y[0], OC = y[1], OH = y[2], OW = y[3];
+  const int64_t C = red[0].extent, KH = red[1].extent, KW = red[2].extent;
+  const int64_t total = N * OC * OH * OW;
+  for (int64_t cap = target.maxOcBlock * target.maxOwBlock; cap >= 1; cap /= 2) {
+    p.ocBlock = largestDivisor(OC, std::min(cap, target.maxOcBlock));
+    p.owBlock = largestDivisor(OW, std::max<int64_t>(1, cap / p.ocBlock));
+    if (total / (p.ocBlock * p.owBlock) >= target.fillThreads) break;
+  }
+  const int64_t OCo = OC / p.ocBlock, OWo = OW / p.owBlock;
+  // The block shape with the most multiply-adds per element copied, among those of 64 to
+  // threadsPerBlock threads (whole warps) that still give minBlocks blocks.
+  double best = 0;
+  SharedConvPlan chosen = none;
+  for (int64_t oct : divisors(OCo))
+    for (int64_t oht : divisors(OH))
+      for (int64_t owt : divisors(OWo)) {
+        const int64_t threads = oct * oht * owt;
+        if (threads < 64 || threads > target.threadsPerBlock || threads % 32 != 0) continue;
+        const int64_t blocks = N * (OCo / oct) * (OH / oht) * (OWo / owt);
+        if (blocks < target.minBlocks) continue;
+        // Elements copied per input channel of a chunk (stride 1 bound; strided layers read
+        // about twice the rows and columns, phase-split) against multiply-adds.
+        const int64_t rows = oht + KH - 1, cols = owt * p.owBlock + KW - 1;
+        const int64_t copied = rows * cols + oct * p.ocBlock * KH * KW;
+        const double reuse =
+            static_cast<double>(threads * p.ocBlock * p.owBlock * KH * KW) / copied;
+        if (reuse > best) {
+          best = reuse;
+          chosen = p;
+          chosen.ocThreads = oct, chosen.ohThreads = oht, chosen.owThreads = owt;
+        }
+      }
+  if (chosen.ocThreads == 0) return chosen;
+  // The chunk of input channels: as many as fit in a quarter of the shared memory (the
+  // strided input's phases double its rows and columns, so budget for that).
+  const int64_t rows = 2 * chosen.ohThreads + KH, cols = 2 * chosen.owThreads * chosen.owBlock + KW;
+  const int64_t perChannel = rows * cols + chosen.ocThreads * chosen.ocBlock * KH * KW;
+  chosen.rcChunk = largestDivisor(C, std::max<int64_t>(1, target.sharedFloats / perChannel));
+  return chosen;
+}
+
+// Applies plan p to output o and reduction r (found by gpuSchedule, checked by fuseEpilogue's
+// rules); adds the two shared-memory copy stages.
+void applySharedConv(Schedule& sch, const Tensor& ot, const Tensor& rt, const SharedConvPlan& p) {
+  // The cache stages first: adding stages moves the others.
+  const Tensor& x = rt->op->inputs[0];
+  const Tensor& w = rt->op->inputs[1];
+  Tensor xs = sch.cacheRead(x, "shared", {rt});
+  Tensor ws = sch.cacheRead(w, "shared", {rt});
+  Stage& o = sch[ot];
+  Var n = o.axis(0), oc = o.axis(1), oh = o.axis(2), ow = o.axis(3);
+  auto [oco, oci] = o.split(oc, p.ocBlock);
+  auto [ocb, oct] = o.split(oco, p.ocThreads);
+  auto [ohb, oht] = o.split(oh, p.ohThreads);
+  auto [owo, owi] = o.split(ow, p.owBlock);
+  auto [owb, owt] = o.split(owo, p.owThreads);
+  o.reorder({n, ocb, ohb, owb, oct, oht, owt, oci, owi});
+  o.unroll(oci);
+  o.unroll(owi);
+  Var bo = o.fuse({n, ocb, ohb, owb});
+  Var ti = o.fuse({oct, oht, owt});
+  o.bind(bo, "blockIdx.x");
+  o.bind(ti, "threadIdx.x");
+  Stage& r = sch[rt];
+  const std::vector<IterVar> red = r.reduceAxes();
+  auto [rco, rci] = r.split(red[0].var, p.rcChunk);
+  r.reorder({r.axis(0), r.axis(2), rco, rci, red[1].var, red[2].var, r.axis(1), r.axis(3)});
+  if (p.ocBlock > 1) r.unroll(r.axis(1));
+  if (p.owBlock > 1) r.unroll(r.axis(3));
+  if (p.owBlock >= 4 && red[1].extent <= 3 && red[2].extent <= 3) {
+    r.unroll(red[1].var);
+    r.unroll(red[2].var);
+  }
+  r.computeAt(sch[ot], ti);
+  sch[xs].computeAt(sch[rt], rco);
+  sch[ws].computeAt(sch[rt], rco);
+}
+
 }  // namespace
 
 Schedule gpuSchedule(const std::vector<Tensor>& outputs, const GpuTarget& target) {
@@ -174,7 +283,8 @@ Schedule gpuSchedule(const std::vector<Tensor>& outputs, const GpuTarget& target
   for (Stage& s : sch.stages())
     if (!isOutput(s.tensor()) && s.tensor()->tag == "injective") s.computeInline();
   // Reductions with an elementwise epilogue: computed inside the epilogue's threads.
-  std::vector<const Stage*> fused;
+  std::vector<Tensor> fused;
+  std::vector<std::tuple<Tensor, Tensor, SharedConvPlan>> sharedConvs;
   for (Stage& o : sch.stages()) {
     if (!isOutput(o.tensor()) || o.tensor()->tag != "injective") continue;
     std::vector<Tensor> reads;
@@ -195,15 +305,40 @@ Schedule gpuSchedule(const std::vector<Tensor>& outputs, const GpuTarget& target
         readsThroughInline(sch, other.tensor(), &rs);
         shared = shared || std::find(rs.begin(), rs.end(), t) != rs.end();
       }
-      if (!shared && fuseEpilogue(o, r, target)) {
-        fused.push_back(&o);
-        fused.push_back(&r);
+      if (shared) continue;
+      // Shared-memory tiles for a group-1 convolution that reads its input and weights
+      // directly (applied below: the copy stages they add would move the stages iterated here).
+      if (target.convTiles != GpuTarget::ConvTiles::Registers && tag == "conv2d" &&
+          o.tensor()->shape == t->shape && o.splits().empty() && o.fuses().empty() &&
+          t->op->inputs.size() == 2 && t->op->inputs[1]->shape.size() == 4 &&
+          t->op->inputs[1]->shape[1] == r.reduceAxes()[0].extent &&
+          t->op->inputs[0]->shape[1] == t->op->inputs[1]->shape[1]) {
+        SharedConvPlan p = planSharedConv(r, target);
+        // Auto: where measured faster on an H100, layers of 14x14 or more whose register
+        // tiles are small (batch 1): the block's shared rows give the reuse the tile cannot.
+        const bool worth = target.convTiles == GpuTarget::ConvTiles::Shared ||
+                           (p.ocBlock * p.owBlock <= 4 && t->shape[2] >= 14);
+        if (p.ocThreads > 0 && worth) {
+          sharedConvs.emplace_back(o.tensor(), t, p);
+          fused.push_back(o.tensor());
+          fused.push_back(t);
+          break;
+        }
+      }
+      if (fuseEpilogue(o, r, target)) {
+        fused.push_back(o.tensor());
+        fused.push_back(t);
         break;
       }
     }
   }
+  for (const auto& [ot, rt, plan] : sharedConvs) {
+    applySharedConv(sch, ot, rt, plan);
+    for (const Stage& s : sch.stages())
+      if (s.attachedTo() == rt) fused.push_back(s.tensor());
+  }
   for (Stage& s : sch.stages()) {
-    if (s.inlined() || std::find(fused.begin(), fused.end(), &s) != fused.end()) continue;
+    if (s.inlined() || std::find(fused.begin(), fused.end(), s.tensor()) != fused.end()) continue;
     if (s.tensor()->tag == "conv2d")
       scheduleConv2dGpu(s, target);
     else if (s.tensor()->tag == "matmul")

@@ -26,6 +26,9 @@ Kernel lower(const schedule::Schedule& sch, const std::vector<Tensor>& args,
   std::vector<Buffer> params;
   s = storageFlatten(s, args, &params);
   dump("storage flattening", s);
+  // Copies into GPU shared memory -> spread over the block's threads, between barriers.
+  s = cooperativeCopies(s);
+  dump("cooperative copies", s);
   // Loops with guards -> a guard-free main part and its prologue / epilogue.
   if (options.partitionLoops) {
     s = partitionLoops(s);

@@ -109,6 +109,9 @@ class Bounder {
       case BinOp::Mod:
         if (!cy || *cy <= 0) return unbounded();
         if (x.width == 0) return {x.lo % *cy, x.lo % *cy, 0, true};  // a fixed value
+        if (const int64_t* clo = asConstInt(x.lo), *chi = asConstInt(x.hi);
+            clo && chi && *clo >= 0 && *chi < *cy)
+          return x;  // within one period
         return {Expr(0), Expr(*cy - 1), *cy - 1, true};
       case BinOp::Min:
         return {min(x.lo, y.lo), min(x.hi, y.hi), std::max(x.width, y.width), true};

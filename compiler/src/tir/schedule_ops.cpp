@@ -8,7 +8,9 @@
 // out(i) = combine(out(i), source). Intermediate tensors are wrapped in a Realize.
 // A compute_at stage is built inside its consumer's loop, over the region one iteration of
 // that loop reads (region_inference.cpp), and realized there with storage for that region
-// only.
+// only. A stage in GPU "shared" memory is one copy per thread block: its region is what all
+// the block's threads read in that iteration (the threadIdx loops around it are ranged too),
+// and cooperative_copy.cpp later spreads its copy over those threads.
 #include <functional>
 #include <map>
 #include <set>
@@ -223,6 +225,11 @@ class NestBuilder {
       positions[&child] = pos;
       std::map<const ExprNode*, int64_t> ranged;
       for (size_t i = pos + 1; i < loops.size(); ++i) ranged[loops[i].var.get()] = loops[i].extent;
+      if (child.tensor()->scope == "shared") {
+        for (const Loop& l : threadLoops_) ranged[l.var.get()] = l.extent;
+        for (size_t i = 0; i <= pos && i < loops.size(); ++i)
+          if (isThreadIdx(loops[i])) ranged[loops[i].var.get()] = loops[i].extent;
+      }
       std::vector<const Stage*> readers;
       ReadsTensor byParent(child.tensor().get());
       byParent.visitExpr(reads);
@@ -262,7 +269,12 @@ class NestBuilder {
     }
     for (const Stage* c : children) {
       const Region& r = regions.at(c);
+      // The child's own children see the threadIdx loops around it.
+      const size_t saved = threadLoops_.size();
+      for (size_t i = 0; i <= positions.at(c) && i < loops.size(); ++i)
+        if (isThreadIdx(loops[i])) threadLoops_.push_back(loops[i]);
       Stmt nest = build(*c, &r);
+      threadLoops_.resize(saved);
       Tensor t = c->tensor();
       prepend[loops[positions.at(c)].var.get()].push_back([t, r, nest](Stmt body) {
         return Realize::make(t, Seq::make({nest, body}), r.min, r.extent);
@@ -271,8 +283,14 @@ class NestBuilder {
     return prepend;
   }
 
+  static bool isThreadIdx(const Loop& l) {
+    return l.kind == ForKind::ThreadBinding && l.threadTag.rfind("threadIdx", 0) == 0;
+  }
+
   const schedule::Schedule& sch_;
   const StageBodies& bodies_;
+  // The threadIdx-bound loops of the consumers around the stage being built.
+  std::vector<Loop> threadLoops_;
 };
 
 }  // namespace

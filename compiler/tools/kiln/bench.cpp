@@ -564,13 +564,42 @@ Result benchOrtWebGl(Context& c) {
   return benchOrtWeb(c, "webgl");
 }
 
-// The hook for PyTorch on a CUDA GPU: on such a machine benchmarks/cuda_vs_pytorch.sh
-// times it beside Kiln's CUDA packages; here it says why it cannot run.
-std::string pytorchAbsent(const Context&) {
-  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
-    return "PyTorch is not installed here (on a CUDA machine, benchmarks/cuda_vs_pytorch.sh "
-           "times it beside Kiln's CUDA packages)";
-  return "not measured by kiln bench yet: run benchmarks/cuda_vs_pytorch.sh on the GPU machine";
+// PyTorch on a CUDA GPU: the same ONNX model executed by PyTorch (scripts/bench_pytorch.py,
+// with KILN_PYTHON or the python3 on PATH); the anchor row is its CUDA graph replayed in
+// strict fp32, the other modes (eager, TF32) go into the record.
+std::string pythonCommand() {
+  const char* p = std::getenv("KILN_PYTHON");
+  return p ? p : "python3";
+}
+
+std::string pytorchAbsent(const Context& c) {
+  if (fs::path(c.o.model).extension() != ".onnx")
+    return "PyTorch runs .onnx models here; " + c.o.model + " is not one";
+  if (!c.o.shapes.empty()) return "--shape overrides are not passed to PyTorch";
+  if (std::system((pythonCommand() +
+                   " -c 'import torch, onnx, sys; sys.exit(0 if torch.cuda.is_available() else 3)'"
+                   " >/dev/null 2>&1")
+                      .c_str()) != 0)
+    return "no PyTorch with a CUDA GPU and the onnx package here (" + pythonCommand() + ")";
+  return "";
+}
+
+Result benchPytorch(Context& c) {
+  Result r;
+  c.progress.phase("pytorch", "timing " + std::to_string(c.o.runs) + " runs on the GPU");
+  const std::string line = runCommand(
+      pythonCommand() + " " +
+          shellQuote((nodeTools().parent_path() / "bench_pytorch.py").string()) + " " +
+          shellQuote(c.o.model) + " --input " + shellQuote(c.inputNpy.string()) + " --runs " +
+          std::to_string(c.o.runs) + " --warmup " + std::to_string(c.o.warmup),
+      c.work);
+  const json j = json::parse(line);
+  r.times = j.at("times_ms").get<std::vector<double>>();
+  r.device = "PyTorch " + j.value("torch_version", std::string("?")) + " on " +
+             j.value("device", std::string("?")) + ", one CUDA graph, strict fp32 (TF32 off)";
+  r.brief = "CUDA graph, fp32";
+  for (const char* k : {"eager_fp32_ms", "eager_tf32_ms", "graph_tf32_ms"}) r.extra[k] = j.at(k);
+  return r;
 }
 
 const std::vector<Target>& anchors() {
@@ -578,7 +607,7 @@ const std::vector<Target>& anchors() {
                                         {"ort-web", ortWebAbsent, benchOrtWebWasm},
                                         {"ort-webgl", ortWebAbsent, benchOrtWebGl},
                                         {"tfjs", tfjsAbsent, benchTfjs},
-                                        {"pytorch", pytorchAbsent, nullptr}};
+                                        {"pytorch", pytorchAbsent, benchPytorch}};
   return a;
 }
 

@@ -25,6 +25,12 @@
 //            and the kernel is one launch instead of two. Used only when the block size
 //            divides the outputs, so no thread computes sums for an element that does not
 //            exist.
+//   conv2d in shared-memory tiles (GpuTarget::convTiles): the output's blocks are tiles of
+//            channels x rows x columns (blockIdx.x), its threads the register tiles inside
+//            (threadIdx.x); the reduction runs over chunks of input channels, and per chunk
+//            the input rows and weights the block needs are cache_read into "shared" stages
+//            computed at the chunk loop, which the lowering copies cooperatively between
+//            barriers (tir/cooperative_copy.cpp).
 // Elementwise stages that are not outputs are computed inline.
 // A split that does not divide its extent is guarded, so every shape is correct.
 #pragma once
@@ -43,6 +49,21 @@ struct GpuTarget {
   int64_t fillThreads = 32 * 1024;
   int64_t maxOcBlock = 8;
   int64_t maxOwBlock = 4;  // columns of a conv2d register tile (with an epilogue)
+  // conv2d with an epilogue: Registers, each thread reads its inputs and weights through L1
+  // into its register tile; Shared, in shared-memory tiles wherever a tile fits
+  // (planSharedConv in gpu_schedule.cpp: a block's input rows and weights are copied into
+  // shared memory once per chunk of input channels and read by all its threads from there);
+  // Auto, shared tiles where they were measured faster on an H100 (layers of 14x14 or more
+  // whose register tiles are small, as at batch 1), registers elsewhere.
+  enum class ConvTiles { Auto, Registers, Shared };
+  ConvTiles convTiles = ConvTiles::Auto;
+  // A short row that no column count up to maxOwBlock divides (7, ResNet's last stage) is
+  // one register tile whole, with fewer channels (and half the threads fillThreads asks):
+  // 8 x 1 tiles load one input per 8 multiply-adds; 2 x 7 tiles with the 3x3 window
+  // unrolled reuse each input 6 times (ResNet-18 batch 16 on an H100: 0.67 -> 0.40 ms for
+  // each 7x7 layer, 5.30 -> 4.43 ms in all).
+  bool fullRows = true;
+  int64_t sharedFloats = 6144;  // shared memory a block's tiles may take (24 KiB)
 };
 
 // Binds the stage's spatial loops to blockIdx.x / threadIdx.x (the default for any family).

@@ -47,6 +47,10 @@ Stmt tensorizeCall(const schedule::Stage& st, const std::vector<schedule::Loop>&
 // kernel's parameters, in order (storage_flatten.cpp).
 Stmt storageFlatten(const Stmt& s, const std::vector<Tensor>& args, std::vector<Buffer>* params);
 
+// Copies into GPU shared memory spread over the threads of the block, with a barrier after
+// the copy and one after its readers (cooperative_copy.cpp). No-op without shared buffers.
+Stmt cooperativeCopies(const Stmt& s);
+
 // Splits loops whose bodies test conditions linear in the loop variable (non-dividing split
 // guards, padded reads) into a prologue, a guard-free main part and an epilogue, and decides
 // every comparison and min/max that the loop ranges settle (loop_partition.cpp).
