@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 #include <random>
 #include <sstream>
 
 #include "accel_test_run.h"
+#include "kiln/codegen/graph_compiler.h"
 #include "kiln/ops/op_registry.h"
+#include "kiln/passes/quantize.h"
+#include "kiln/passes/partition.h"
 #include "kiln/ref/executor.h"
 
 namespace kiln {
@@ -50,7 +54,7 @@ struct Rng {
 };
 
 std::vector<std::string> configs() {
-  return {"small", "pynq-z1", "ultrascale"};
+  return {"small", "pynq-z1", "ultrascale", "kv260"};
 }
 
 void expectSame(const NDArray& got, const NDArray& want, const std::string& what) {
@@ -145,6 +149,104 @@ TEST(AccelOps, RandomConvolutionShapes) {
   }
 }
 
+// A convolution with far fewer input channels than block_in (an image network's stem: 7x7
+// stride 2 over 3 channels) is folded for the accelerator (passes/fold_narrow_conv.cpp): an
+// Im2col on the host, compiled by the CPU back end from its one definition, and a 1x1 QConv
+// over its C * KH * KW channels on the device. The folded pair gives exactly the integer
+// reference's bytes of the original convolution, in fewer cycles; convolutions that would
+// not gain are left alone.
+TEST(AccelOps, NarrowConvolutionsFoldTheirWindowIntoChannels) {
+  struct Case {
+    int64_t C, H, W, OC, K, stride, pad;
+    bool mustFold;  // the stem folds on every config; a 3x3 over 3 channels where it pays
+  };
+  uint32_t seed = 400;
+  for (const std::string& cfgName : {"small", "pynq-z1"})
+    for (const Case& cc : std::vector<Case>{{3, 30, 28, 24, 7, 2, 3, true},
+                                            {3, 12, 12, 16, 3, 1, 1, false},
+                                            {5, 15, 17, 20, 5, 2, 2, false}}) {
+      accel::Config cfg = accel::Config::find(cfgName).value();
+      Rng r(seed++);
+      Graph g;
+      Value* x = g.addInput("x", DType::I8, {1, cc.C, cc.H, cc.W});
+      NDArray xv = r.i8(x->shape), wv = r.i8({cc.OC, cc.C, cc.K, cc.K});
+      NDArray bv = r.i32({cc.OC}, -20000, 20000);
+      Value* y = g.addValue("y", DType::I8, {});
+      Node* n =
+          g.addNode("QConv", "stem", {x, g.addConstant("w", wv), g.addConstant("b", bv)}, {y});
+      n->attrs["strides"] = std::vector<int64_t>{cc.stride, cc.stride};
+      n->attrs["pads"] = std::vector<int64_t>{cc.pad, cc.pad, cc.pad, cc.pad};
+      n->attrs["dilations"] = std::vector<int64_t>{1, 1};
+      n->attrs["group"] = int64_t{1};
+      r.requant(n, cc.OC, cc.C * cc.K * cc.K);
+      inferNode(*n);
+      g.markOutput(y);
+      const NDArray want = ref::evalNode(*n, {&xv, &wv, &bv})[0];
+      uint64_t unfoldedCycles = 0, foldedCycles = 0;
+      testing::runKernel(codegen::compileAccelNode(*n, cfg), {&xv}, y->shape, cfg, &unfoldedCycles);
+
+      const std::string what = "QConv 1x" + std::to_string(cc.C) + "x" + std::to_string(cc.H) +
+                               "x" + std::to_string(cc.W) + " k" + std::to_string(cc.K) + " s" +
+                               std::to_string(cc.stride) + " on " + cfgName;
+      const int folded = foldNarrowConvs(g, cfg);
+      const std::vector<Node*> nodes = g.nodes();
+      if (cc.mustFold) ASSERT_EQ(folded, 1) << what;
+      if (folded == 0) {
+        EXPECT_EQ(nodes.size(), 1u) << what;
+        std::cout << what << ": " << unfoldedCycles << " cycles, left as is\n";
+        continue;
+      }
+      ASSERT_EQ(nodes.size(), 2u) << what;
+      ASSERT_EQ(nodes[0]->op, "Im2col") << what;
+      ASSERT_EQ(nodes[1], n) << what;
+      // The whole window (a 1x1 QConv) or its columns (a K x 1 QConv, stride along rows).
+      const int64_t rows = nodes[0]->ints("kernel_shape")[0];
+      ASSERT_TRUE(rows == cc.K || rows == 1) << what;
+      EXPECT_EQ(nodes[0]->ints("kernel_shape")[1], cc.K) << what;
+      EXPECT_EQ(n->inputs[0]->shape[1], cc.C * rows * cc.K) << what;
+      EXPECT_EQ(n->inputs[1]->shape, (Shape{cc.OC, cc.C * rows * cc.K, cc.K / rows, 1})) << what;
+      EXPECT_EQ(n->outputs[0]->shape, want.shape()) << what;
+
+      // The host step: the CPU back end's Im2col against the reference executor's.
+      Graph host;
+      Value* hx = host.addInput("x", DType::I8, x->shape);
+      Value* hc = host.addValue("cols", DType::I8, {});
+      Node* im = host.addNode("Im2col", "im2col", {hx}, {hc});
+      im->attrs = nodes[0]->attrs;
+      inferNode(*im);
+      host.markOutput(hc);
+      const NDArray cols = codegen::CompiledGraph(host).run({{"x", xv}})[0];
+      expectSame(cols, ref::evalNode(*im, {&xv})[0], "Im2col (CPU back end) for " + what);
+
+      // The device step: the 1x1 QConv over the folded channels.
+      const NDArray got = testing::runKernel(codegen::compileAccelNode(*n, cfg), {&cols}, y->shape,
+                                             cfg, &foldedCycles);
+      expectSame(got, want, "folded " + what);
+      EXPECT_LT(foldedCycles, unfoldedCycles) << what << ": folding did not pay";
+      std::cout << what << ": " << unfoldedCycles << " cycles as is, " << foldedCycles
+                << " with the " << (rows == cc.K ? "whole window" : "columns") << " folded\n";
+    }
+
+  // Left alone: enough channels to fill a block, or no window to fold.
+  for (auto [C, K] : std::vector<std::pair<int64_t, int64_t>>{{16, 7}, {3, 1}}) {
+    accel::Config cfg = accel::Config::find("pynq-z1").value();
+    Rng r(seed++);
+    Graph g;
+    Value* x = g.addInput("x", DType::I8, {1, C, 16, 16});
+    Value* y = g.addValue("y", DType::I8, {});
+    Node* n = g.addNode("QConv", "conv", {x, g.addConstant("w", r.i8({16, C, K, K}))}, {y});
+    n->attrs["strides"] = std::vector<int64_t>{1, 1};
+    n->attrs["pads"] = std::vector<int64_t>{K / 2, K / 2, K / 2, K / 2};
+    n->attrs["dilations"] = std::vector<int64_t>{1, 1};
+    n->attrs["group"] = int64_t{1};
+    r.requant(n, 16, C * K * K);
+    inferNode(*n);
+    g.markOutput(y);
+    EXPECT_EQ(foldNarrowConvs(g, cfg), 0) << C << " channels, " << K << "x" << K;
+    EXPECT_EQ(g.nodes().size(), 1u);
+  }
+}
+
 TEST(AccelOps, DenseLayers) {
   uint32_t seed = 7;
   for (const std::string& cfgName : configs())
@@ -192,6 +294,104 @@ TEST(AccelOps, ResidualAdds) {
       NDArray got = testing::runKernel(k, {&av, &bv}, y->shape, cfg, nullptr);
       expectSame(got, want, "QAdd " + shapeStr(s) + " on " + cfgName);
     }
+}
+
+struct PoolCase {
+  int64_t N, C, H, W, KH, KW, stride, padBegin, padEnd;
+  bool isMax;
+  bool nonNegative = false;  // the input comes from a layer with a ReLU folded in
+};
+
+void checkPool(const PoolCase& pc, const std::string& cfgName, uint32_t seed) {
+  accel::Config cfg = accel::Config::find(cfgName).value();
+  Rng r(seed);
+  Graph g;
+  Value* x = g.addInput("x", DType::I8, {pc.N, pc.C, pc.H, pc.W});
+  NDArray xv = r.i8(x->shape);
+  if (pc.nonNegative) {
+    // x as the output of a residual add with a ReLU (out_min 0): the device may pad with zeros.
+    Value* a = g.addInput("a", DType::I8, x->shape);
+    Value* relu = g.addValue("relu", DType::I8, x->shape);
+    Node* add = g.addNode("QAdd", "add", {a, a}, {relu});
+    add->attrs["out_min"] = int64_t{0};
+    x = relu;
+    for (int64_t i = 0; i < xv.numel(); ++i)
+      xv.data<int8_t>()[i] =
+          static_cast<int8_t>(std::min(127, std::abs(int{xv.data<int8_t>()[i]})));
+  }
+  Value* y = g.addValue("y", DType::I8, {});
+  Node* n = g.addNode(pc.isMax ? "QMaxPool" : "QAveragePool", "pool", {x}, {y});
+  n->attrs["kernel_shape"] = std::vector<int64_t>{pc.KH, pc.KW};
+  n->attrs["strides"] = std::vector<int64_t>{pc.stride, pc.stride};
+  n->attrs["pads"] = std::vector<int64_t>{pc.padBegin, pc.padBegin, pc.padEnd, pc.padEnd};
+  if (!pc.isMax) {
+    int64_t m, sh;
+    quantizeMultiplier(double(r.uniform(50, 200)) / 100.0 / double(pc.KH * pc.KW), m, sh);
+    n->attrs["multiplier"] = m;
+    n->attrs["shift"] = sh;
+  }
+  inferNode(*n);
+  std::ostringstream what;
+  what << (pc.isMax ? "QMaxPool " : "QAveragePool ") << shapeStr(x->shape) << " k" << pc.KH << "x"
+       << pc.KW << " s" << pc.stride << " p" << pc.padBegin << "/" << pc.padEnd << " on "
+       << cfgName;
+  std::string why;
+  ASSERT_TRUE(codegen::accelSupports(*n, cfg, &why)) << what.str() << ": " << why;
+  NDArray want = ref::evalNode(*n, {&xv})[0];
+  codegen::AccelKernel k = codegen::compileAccelNode(*n, cfg);
+  uint64_t cyc = 0;
+  NDArray got = testing::runKernel(k, {&xv}, y->shape, cfg, &cyc);
+  what << " (" << k.insns.size() << " instructions, " << cyc << " cycles)";
+  std::cout << what.str() << "\n";
+  expectSame(got, want, what.str());
+}
+
+TEST(AccelOps, Pooling) {
+  // ResNet-18's max pooling (3x3/2, padding 1, after a ReLU), SqueezeNet's (3x3/2, ceil mode:
+  // padding only at the end), max pooling without padding over negative values, global
+  // average pooling (ResNet's 7x7, SqueezeNet's 13x13), an average with counted padding.
+  const std::vector<PoolCase> cases = {
+      {1, 64, 16, 16, 3, 3, 2, 1, 1, true, true}, {1, 24, 13, 13, 3, 3, 2, 0, 1, true, true},
+      {1, 20, 9, 8, 2, 2, 2, 0, 0, true},         {1, 40, 7, 7, 7, 7, 1, 0, 0, false},
+      {1, 12, 13, 13, 13, 13, 1, 0, 0, false},    {1, 16, 8, 8, 3, 3, 1, 1, 1, false},
+  };
+  uint32_t seed = 700;
+  for (const char* c : {"small", "pynq-z1"})
+    for (const PoolCase& pc : cases) checkPool(pc, c, seed++);
+}
+
+TEST(AccelOps, RandomPoolingShapes) {
+  Rng r(77);
+  for (int i = 0; i < 8; ++i) {
+    PoolCase pc;
+    pc.N = 1;
+    pc.C = r.uniform(1, 40);
+    pc.isMax = i % 2 == 0;
+    pc.KH = r.uniform(1, 4);
+    pc.KW = pc.KH;
+    pc.stride = r.uniform(1, 3);
+    pc.padBegin = r.uniform(0, pc.KH - 1);
+    pc.padEnd = r.uniform(0, pc.KH - 1);
+    pc.H = r.uniform(pc.KH, 14);
+    pc.W = r.uniform(pc.KW, 14);
+    pc.nonNegative = pc.isMax && (pc.padBegin > 0 || pc.padEnd > 0);
+    checkPool(pc, i % 2 ? "small" : "pynq-z1", 800 + static_cast<uint32_t>(i));
+  }
+}
+
+TEST(AccelOps, MaxPoolingOverPaddingOfSignedDataStaysOnTheHost) {
+  accel::Config cfg = accel::Config::find("pynq-z1").value();
+  Graph g;
+  Value* x = g.addInput("x", DType::I8, {1, 16, 8, 8});
+  Value* y = g.addValue("y", DType::I8, {});
+  Node* n = g.addNode("QMaxPool", "pool", {x}, {y});
+  n->attrs["kernel_shape"] = std::vector<int64_t>{3, 3};
+  n->attrs["strides"] = std::vector<int64_t>{2, 2};
+  n->attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  inferNode(*n);
+  std::string why;
+  EXPECT_FALSE(codegen::accelSupports(*n, cfg, &why));
+  EXPECT_NE(why.find("may be negative"), std::string::npos) << why;
 }
 
 }  // namespace

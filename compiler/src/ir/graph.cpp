@@ -105,6 +105,21 @@ Node* Graph::addNode(std::string op, std::string name, std::vector<Value*> input
   return p;
 }
 
+Node* Graph::insertNode(const Node* before, std::string op, std::string name,
+                        std::vector<Value*> inputs, std::vector<Value*> outputs) {
+  auto at = std::find_if(nodes_.begin(), nodes_.end(), [&](auto& n) { return n.get() == before; });
+  if (at == nodes_.end()) throw Error("insertNode: the node to insert before is not in the graph");
+  auto n = std::make_unique<Node>();
+  n->op = std::move(op);
+  n->name = std::move(name);
+  n->inputs = std::move(inputs);
+  n->outputs = std::move(outputs);
+  for (Value* o : n->outputs) o->producer = n.get();
+  Node* p = n.get();
+  nodes_.insert(at, std::move(n));
+  return p;
+}
+
 std::vector<Node*> Graph::nodes() const {
   std::vector<Node*> r;
   r.reserve(nodes_.size());

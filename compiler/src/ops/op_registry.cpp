@@ -353,6 +353,30 @@ void inferQConv(Node& n) {
   inferConvShape(n, DType::I8);
   requireRequant(n, in(n, 1).shape[0]);
 }
+// Im2col: every kernel window of an NCHW tensor as channels, [N, C * KH * KW, OH, OW] with
+// channel c * KH * KW + ky * KW + kx (a convolution's weights [OC, C, KH, KW] read as
+// [OC, C * KH * KW, 1, 1] in that order), zero outside the image. Kiln's relayout of a
+// convolution with few input channels for the accelerator (passes/fold_narrow_conv.cpp).
+void inferIm2col(Node& n) {
+  const Value& x = in(n, 0);
+  requireRank(x, 4, "input X (NCHW)");
+  const auto& k = n.ints("kernel_shape");
+  const auto& strides = n.ints("strides");
+  const auto& pads = n.ints("pads");
+  requireLen(k, 2, "kernel_shape");
+  requireLen(strides, 2, "strides");
+  requireLen(pads, 4, "pads");
+  for (size_t a = 0; a < 2; ++a)
+    if (k[a] < 1 || strides[a] < 1) throw Error("kernel_shape and strides must be >= 1");
+  for (int64_t p : pads)
+    if (p < 0) throw Error("pads must be >= 0");
+  const int64_t oh = windowOutputSize(x.shape[2], k[0], strides[0], pads[0], pads[2], 1, false);
+  const int64_t ow = windowOutputSize(x.shape[3], k[1], strides[1], pads[1], pads[3], 1, false);
+  if (oh < 1 || ow < 1)
+    throw Error("kernel " + dims(k) + " does not fit input " + dims({x.shape[2], x.shape[3]}) +
+                " with the given pads");
+  setOut(n, x.dtype, {x.shape[0], x.shape[1] * k[0] * k[1], oh, ow});
+}
 void inferQGemm(Node& n) {
   requireDType(in(n, 0), DType::I8, "input A");
   requireDType(in(n, 1), DType::I8, "input B");
@@ -379,6 +403,33 @@ void inferQAdd(Node& n) {
       n.i("shift") > 63)
     throw Error("requantization multiplier must be in [0, 2^31) and shift in [0, 63]");
   setOut(n, DType::I8, in(n, 0).shape);
+}
+
+// QMaxPool / QAveragePool: int8 pooling with explicit pads (no ceil_mode, no dilation); the
+// average's window is always the whole kernel (the quantizer makes it so).
+void inferQPool(Node& n) {
+  const Value& x = in(n, 0);
+  requireDType(x, DType::I8, "input X");
+  requireRank(x, 4, "input X (only 2-D pooling, NCHW)");
+  const auto& k = n.ints("kernel_shape");
+  const auto& strides = n.ints("strides");
+  const auto& pads = n.ints("pads");
+  requireLen(k, 2, "kernel_shape");
+  requireLen(strides, 2, "strides");
+  requireLen(pads, 4, "pads");
+  for (size_t a = 0; a < 2; ++a) {
+    if (k[a] < 1 || strides[a] < 1) throw Error("kernel_shape and strides must be >= 1");
+    if (pads[a] < 0 || pads[a + 2] < 0 || pads[a] >= k[a] || pads[a + 2] >= k[a])
+      throw Error("pads " + dims(pads) + " must be in [0, kernel " + dims(k) + ")");
+  }
+  const int64_t oh = windowOutputSize(x.shape[2], k[0], strides[0], pads[0], pads[2], 1, false);
+  const int64_t ow = windowOutputSize(x.shape[3], k[1], strides[1], pads[1], pads[3], 1, false);
+  if (oh < 1 || ow < 1)
+    throw Error("kernel " + dims(k) + " does not fit input " + dims({x.shape[2], x.shape[3]}));
+  if (n.op == "QAveragePool" && (n.i("multiplier") < 0 || n.i("multiplier") >= (int64_t{1} << 31) ||
+                                 n.i("shift") < 0 || n.i("shift") > 63))
+    throw Error("requantization multiplier must be in [0, 2^31) and shift in [0, 63]");
+  setOut(n, DType::I8, {x.shape[0], x.shape[1], oh, ow});
 }
 
 std::map<std::string, OpSchema> buildRegistry() {
@@ -425,7 +476,11 @@ std::map<std::string, OpSchema> buildRegistry() {
   add("QGemm", 2, 3, inferQGemm,
       [](const Node& n) { return shapeNumel(n.outputs[0]->shape) * n.inputs[0]->shape[1]; });
   add("QAdd", 2, 2, inferQAdd);
-  for (const char* op : {"QuantizeLinear", "DequantizeLinear", "QConv", "QGemm", "QAdd"})
+  add("QMaxPool", 1, 1, inferQPool);
+  add("QAveragePool", 1, 1, inferQPool);
+  add("Im2col", 1, 1, inferIm2col);
+  for (const char* op :
+       {"QuantizeLinear", "DequantizeLinear", "QConv", "QGemm", "QAdd", "QMaxPool", "QAveragePool"})
     r[op].cpuCodegen = false;
   return r;
 }

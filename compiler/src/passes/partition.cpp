@@ -13,6 +13,7 @@ bool onAccel(const Node& n) {
 
 PartitionReport partitionForAccel(Graph& g, const accel::Config& config) {
   PartitionReport r;
+  r.folded = foldNarrowConvs(g, config);
   for (Node* n : g.nodes()) {
     std::string why;
     if (codegen::accelSupports(*n, config, &why)) {

@@ -508,6 +508,40 @@ std::vector<NDArray> qconv(const Node& n, const Args& in) {
   return {y};
 }
 
+// Im2col (ops/op_registry.cpp): channel c * KH * KW + ky * KW + kx of output pixel (oh, ow)
+// is input pixel (oh * SH + ky - top, ow * SW + kx - left) of channel c, zero outside.
+std::vector<NDArray> im2col(const Node& n, const Args& in) {
+  const NDArray& x = *in[0];
+  const auto& k = n.ints("kernel_shape");
+  const auto& st = n.ints("strides");
+  const auto& pads = n.ints("pads");
+  const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  const int64_t OH = n.outputs[0]->shape[2], OW = n.outputs[0]->shape[3];
+  const size_t es = dtypeSize(x.dtype());
+  NDArray y(x.dtype(), n.outputs[0]->shape);
+  std::memset(y.rawData(), 0, static_cast<size_t>(y.numel()) * es);
+  const auto* px = static_cast<const uint8_t*>(x.rawData());
+  auto* py = static_cast<uint8_t*>(y.rawData());
+  for (int64_t nn = 0; nn < N; ++nn)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t ky = 0; ky < k[0]; ++ky)
+        for (int64_t kx = 0; kx < k[1]; ++kx) {
+          const int64_t oc = (c * k[0] + ky) * k[1] + kx;
+          for (int64_t oh = 0; oh < OH; ++oh) {
+            const int64_t ih = oh * st[0] + ky - pads[0];
+            if (ih < 0 || ih >= H) continue;
+            for (int64_t ow = 0; ow < OW; ++ow) {
+              const int64_t iw = ow * st[1] + kx - pads[1];
+              if (iw < 0 || iw >= W) continue;
+              std::memcpy(
+                  py + static_cast<size_t>(((nn * C * k[0] * k[1] + oc) * OH + oh) * OW + ow) * es,
+                  px + static_cast<size_t>(((nn * C + c) * H + ih) * W + iw) * es, es);
+            }
+          }
+        }
+  return {y};
+}
+
 std::vector<NDArray> qgemm(const Node& n, const Args& in) {
   const NDArray& a = *in[0];
   const NDArray& b = *in[1];
@@ -537,6 +571,39 @@ std::vector<NDArray> qadd(const Node& n, const Args& in) {
     const uint32_t acc = static_cast<uint32_t>(a[i] * am) + static_cast<uint32_t>(b[i] * bm);
     y.data<int8_t>()[i] = requantizeClamped(static_cast<int32_t>(acc), n.i("multiplier"),
                                             n.i("shift"), n.i("out_min"), n.i("out_max"));
+  }
+  return {y};
+}
+
+// QMaxPool: the maximum over the window's elements inside the image (exact: one scale).
+// QAveragePool: the int32 sum of the whole window (padding counts as 0), requantized.
+std::vector<NDArray> qpool(const Node& n, const Args& in) {
+  const NDArray& x = *in[0];
+  const bool isMax = n.op == "QMaxPool";
+  const auto& k = n.ints("kernel_shape");
+  const auto& st = n.ints("strides");
+  const auto& pads = n.ints("pads");
+  const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  const int64_t OH = n.outputs[0]->shape[2], OW = n.outputs[0]->shape[3];
+  NDArray y(DType::I8, {N, C, OH, OW});
+  int8_t* py = y.data<int8_t>();
+  for (int64_t p = 0; p < N * C; ++p) {
+    const int8_t* plane = x.data<int8_t>() + p * H * W;
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        int32_t best = -128;
+        uint32_t sum = 0;
+        for (int64_t kh = 0; kh < k[0]; ++kh)
+          for (int64_t kw = 0; kw < k[1]; ++kw) {
+            const int64_t ih = oh * st[0] - pads[0] + kh, iw = ow * st[1] - pads[1] + kw;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            best = std::max<int32_t>(best, plane[ih * W + iw]);
+            sum += static_cast<uint32_t>(int32_t{plane[ih * W + iw]});
+          }
+        *py++ = isMax ? static_cast<int8_t>(best)
+                      : requantizeClamped(static_cast<int32_t>(sum), n.i("multiplier"),
+                                          n.i("shift"), -128, 127);
+      }
   }
   return {y};
 }
@@ -629,8 +696,11 @@ std::map<std::string, Kernel> buildKernels() {
     return {y};
   };
   k["QConv"] = qconv;
+  k["Im2col"] = im2col;
   k["QGemm"] = qgemm;
   k["QAdd"] = qadd;
+  k["QMaxPool"] = qpool;
+  k["QAveragePool"] = qpool;
   return k;
 }
 

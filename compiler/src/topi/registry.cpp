@@ -158,6 +158,10 @@ std::map<std::string, Def> buildTable() {
   t["Pad"] = [](const Node& n, const Inputs& in, const std::string& name) -> std::vector<Tensor> {
     return {pad(in[0], n.ints("pads"), n.f("value"), name)};
   };
+  t["Im2col"] = [](const Node& n, const Inputs& in,
+                   const std::string& name) -> std::vector<Tensor> {
+    return {im2col(in[0], n.ints("kernel_shape"), n.ints("strides"), n.ints("pads"), name)};
+  };
   t["Slice"] = [](const Node& n, const Inputs& in, const std::string& name) -> std::vector<Tensor> {
     return {slice(in[0], n.ints("starts"), n.ints("steps"), n.outputs[0]->shape, name)};
   };

@@ -1,6 +1,6 @@
-// Data movement: concat, transpose, reshape, pad, slice, gather. Each output element reads one
-// input element; nothing is computed, so each is one injective stage that a consumer may
-// inline.
+// Data movement: concat, transpose, reshape, pad, slice, gather, channel blocking. Each output
+// element reads one input element; nothing is computed, so each is one injective stage that a
+// consumer may inline.
 #include "kiln/runtime/error.h"
 #include "kiln/topi/topi.h"
 
@@ -54,6 +54,32 @@ Tensor reshape(const Tensor& x, const Shape& shape, const std::string& name) {
   });
 }
 
+Tensor toChannelBlocks(const Tensor& x, int64_t block, const std::string& name) {
+  if (x->rank() != 4 || block <= 0 || x->shape[1] % block != 0)
+    throw Error("'" + name + "': cannot block the channels of " + shapeStr(x->shape) + " by " +
+                std::to_string(block));
+  const Shape& s = x->shape;
+  return compute(
+      name, {s[0], s[1] / block, s[2], s[3], block},
+      [&](const Indices& i) {
+        return read(x, {i[0], i[1] * block + i[4], i[2], i[3]});
+      },
+      "layout_transform");
+}
+
+Tensor fromChannelBlocks(const Tensor& xb, const std::string& name) {
+  if (xb->rank() != 5)
+    throw Error("'" + name + "': channel blocks need a rank-5 tensor, got " + shapeStr(xb->shape));
+  const Shape& s = xb->shape;
+  const int64_t block = s[4];
+  return compute(
+      name, {s[0], s[1] * block, s[2], s[3]},
+      [&](const Indices& i) {
+        return read(xb, {i[0], i[1] / block, i[2], i[3], i[1] % block});
+      },
+      "layout_transform");
+}
+
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value,
            const std::string& name) {
   const size_t r = x->shape.size();
@@ -78,6 +104,24 @@ Tensor slice(const Tensor& x, const std::vector<int64_t>& starts, const std::vec
     Indices src;
     for (size_t d = 0; d < i.size(); ++d) src.push_back(i[d] * steps[d] + starts[d]);
     return read(x, src);
+  });
+}
+
+Tensor im2col(const Tensor& x, const std::vector<int64_t>& kernel, const std::vector<int64_t>& st,
+              const std::vector<int64_t>& pads, const std::string& name) {
+  const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+  const int64_t KH = kernel[0], KW = kernel[1];
+  const int64_t OH = (H + pads[0] + pads[2] - KH) / st[0] + 1;
+  const int64_t OW = (W + pads[1] + pads[3] - KW) / st[1] + 1;
+  return compute(name, {N, C * KH * KW, OH, OW}, [&](const Indices& i) {
+    Expr c = i[1] / Expr(KH * KW), ky = (i[1] / Expr(KW)) % Expr(KH), kx = i[1] % Expr(KW);
+    Expr zero = isFloat(x->dtype) ? floatImm(0.0, x->dtype) : intImm(0, x->dtype);
+    return guardedRead(x, {i[0], c, i[2] * st[0] + ky - pads[0], i[3] * st[1] + kx - pads[1]},
+                       {{0, N - 1},
+                        {0, C - 1},
+                        {-pads[0], (OH - 1) * st[0] + KH - 1 - pads[0]},
+                        {-pads[1], (OW - 1) * st[1] + KW - 1 - pads[1]}},
+                       zero);
   });
 }
 

@@ -55,7 +55,8 @@ double msSince(Clock::time_point t) {
 }
 
 struct Options {
-  std::string model, targets = "llvm,opencl,opengl,webgl,cuda,accel", anchors = "onnxruntime,tfjs";
+  std::string model, targets = "llvm,opencl,opengl,webgl,cuda,accel",
+                     anchors = "onnxruntime,ort-web,tfjs";
   std::string config = "pynq-z1", input, jsonFile, chartFile, keep;
   std::vector<std::string> shapes, calibrate, references;
   int runs = 10, warmup = 2;
@@ -512,6 +513,57 @@ Result benchTfjs(Context& c) {
   return r;
 }
 
+// onnxruntime-web in the same headless Chromium as the webgl target (same ONNX file): its
+// wasm execution provider ("ort-web") and its WebGL one ("ort-webgl").
+std::string ortWebAbsent(const Context& c) {
+  if (fs::path(c.o.model).extension() != ".onnx")
+    return "onnxruntime-web runs .onnx models; " + c.o.model + " is not one";
+  if (c.o.targets.find("webgl") == std::string::npos)
+    return "an in-browser anchor, timed beside --targets webgl";
+  if (!c.o.shapes.empty()) return "--shape overrides are not passed to onnxruntime-web";
+  if (c.feeds.size() != 1) return "the browser page feeds models with one input";
+  if (!fs::exists("/usr/bin/chromium")) return "/usr/bin/chromium is not installed";
+  return nodeAbsent({"playwright-core", "onnxruntime-web"});
+}
+
+Result benchOrtWeb(Context& c, const std::string& ep) {
+  Result r;
+  const std::string name = ep == "wasm" ? "ort-web" : "ort-" + ep;
+  c.progress.phase(name,
+                   "timing onnxruntime-web (" + ep + " execution provider) in headless Chromium");
+  std::string line;
+  try {
+    line = runCommand("node " + shellQuote((nodeTools() / "bench_ort_web.mjs").string()) + " " +
+                          shellQuote(c.o.model) + " " + shellQuote(c.inputNpy.string()) + " --ep " +
+                          ep + " --threads " + std::to_string(threadCount()) + " --runs " +
+                          std::to_string(c.o.runs) + " --warmup " + std::to_string(c.o.warmup) +
+                          " --output " + shellQuote((c.work / (name + "_out.npy")).string()),
+                      c.work);
+  } catch (const Error& e) {
+    // exit 3: the execution provider cannot start in this browser
+    if (std::string(e.what()).find("cannot start here") != std::string::npos)
+      throw Unavailable(e.what());
+    throw;
+  }
+  const json j = json::parse(line);
+  r.times = j.at("times_ms").get<std::vector<double>>();
+  r.device = "onnxruntime-web " + j.value("ort_version", std::string()) + ", " + ep +
+             " EP, Chromium " + j.value("browser", std::string()) + " headless on " +
+             j.value("renderer", std::string());
+  r.brief = ep == "wasm" ? "ort-web wasm, " + std::to_string(j.value("threads", 1)) + " threads"
+                         : "ort-web " + ep + ", same browser";
+  r.outputs.push_back(readNpy((c.work / (name + "_out.npy")).string()));
+  r.extra["first_run_ms"] = j.at("first_ms");
+  r.extra["session_ms"] = j.at("load_ms");
+  return r;
+}
+Result benchOrtWebWasm(Context& c) {
+  return benchOrtWeb(c, "wasm");
+}
+Result benchOrtWebGl(Context& c) {
+  return benchOrtWeb(c, "webgl");
+}
+
 // The hook for PyTorch on a CUDA GPU: on such a machine benchmarks/cuda_vs_pytorch.sh
 // times it beside Kiln's CUDA packages; here it says why it cannot run.
 std::string pytorchAbsent(const Context&) {
@@ -523,6 +575,8 @@ std::string pytorchAbsent(const Context&) {
 
 const std::vector<Target>& anchors() {
   static const std::vector<Target> a = {{"onnxruntime", ortAbsent, benchOrt},
+                                        {"ort-web", ortWebAbsent, benchOrtWebWasm},
+                                        {"ort-webgl", ortWebAbsent, benchOrtWebGl},
                                         {"tfjs", tfjsAbsent, benchTfjs},
                                         {"pytorch", pytorchAbsent, nullptr}};
   return a;
@@ -594,8 +648,10 @@ Runner addBench(CLI::App& app) {
                   "one is skipped with the reason)");
   sub->add_option("--anchors", o->anchors,
                   "Comma-separated anchors measured in the same run: onnxruntime (CPU, Node.js; "
-                  ".onnx models), tfjs (TensorFlow.js WebGL in the same headless Chromium; TF.js "
-                  "models), pytorch; 'none' for none");
+                  ".onnx models), ort-web / ort-webgl (onnxruntime-web's wasm / WebGL execution "
+                  "provider in the same headless Chromium as --targets webgl; .onnx models), tfjs "
+                  "(TensorFlow.js WebGL in the same headless Chromium; TF.js models), pytorch; "
+                  "'none' for none");
   sub->add_option("--runs", o->runs, "Timed runs per target")->check(CLI::Range(1, 100000));
   sub->add_option("--warmup", o->warmup, "Untimed runs before timing")->check(CLI::Range(0, 1000));
   sub->add_option("--config", o->config,
@@ -637,7 +693,7 @@ Runner addBench(CLI::App& app) {
     for (const std::string& n : wantedAnchors)
       if (!find(anchors(), n))
         throw Error("--anchors: unknown anchor '" + n +
-                    "' (known: onnxruntime, tfjs, pytorch, none)");
+                    "' (known: onnxruntime, ort-web, ort-webgl, tfjs, pytorch, none)");
     std::vector<ChartLine> lines;
     for (const std::string& ref : o->references) {
       const auto eq = ref.rfind('=');
@@ -650,8 +706,9 @@ Runner addBench(CLI::App& app) {
 
     // Where the record and chart go must exist before minutes of work are spent.
     for (const std::string& f : {o->jsonFile, o->chartFile}) {
+      if (f.empty()) continue;
       const fs::path parent = fs::absolute(f).parent_path();
-      if (!f.empty() && !fs::is_directory(parent))
+      if (!fs::is_directory(parent))
         throw Error("cannot write " + f + ": folder " + parent.string() + " does not exist");
     }
     Graph g = loadOrThrow(o->model, o->shapes);
@@ -776,6 +833,13 @@ Runner addBench(CLI::App& app) {
       j["latency_kind"] = r.predicted ? "predicted by the cycle model at the board clock"
                                       : "wall clock, measured here";
       if (ortMs > 0 && r.median() > 0) j["onnxruntime_over_this"] = ortMs / r.median();
+      // The browser target against the anchors in the same browser: onnxruntime-web for ONNX
+      // models, TF.js for TF.js models (anchor's median / this one's; > 1: Kiln is faster).
+      if (r.name == "webgl" && r.median() > 0)
+        for (const Result& a : anchorResults)
+          if (a.status == "ok" &&
+              (a.name == "ort-web" || a.name == "ort-webgl" || a.name == "tfjs"))
+            j["browser_anchors_over_this"][a.name] = a.median() / r.median();
       if (!r.outputs.empty() && r.name != "llvm") j["check"] = compareOutputs(r.outputs, want);
       for (auto& [k, v] : r.extra.items()) j[k] = v;
       return j;
@@ -821,6 +885,16 @@ Runner addBench(CLI::App& app) {
                         ? fixed(j["onnxruntime_over_this"].get<double>(), 3) + "x"
                         : std::string("-"))
                 << std::setw(12) << check << "  " << r.device << "\n";
+      if (j.contains("browser_anchors_over_this")) {
+        std::cout << std::setw(13) << ""
+                  << "  same browser:";
+        const char* sep = " ";
+        for (auto& [k, v] : j["browser_anchors_over_this"].items()) {
+          std::cout << sep << k << "'s median / webgl's = " << fixed(v.get<double>(), 3) << "x";
+          sep = ", ";
+        }
+        std::cout << " (> 1: Kiln is faster)\n";
+      }
       if (r.name == "accel")
         std::cout << std::setw(13) << ""
                   << "  predicted: " << static_cast<uint64_t>(j["cycles"].get<uint64_t>())

@@ -90,6 +90,7 @@ Runner addRun(CLI::App& app) {
     bool int8 = false;
     std::string rpc, rpcTokenFile;
     std::vector<std::string> calibrate;
+    std::string calibration = "max";
     bool dumpIr = false;
     bool dumpLLVM = false;
     bool noFuseEpilogues = false;
@@ -148,6 +149,10 @@ Runner addRun(CLI::App& app) {
   sub->add_option("--calibrate", o->calibrate,
                   "With --int8: calibration inputs (images or .npy) for the model's single input "
                   "(default: the --input)");
+  sub->add_option("--calibration", o->calibration,
+                  "With --int8: how activation ranges are chosen: max (default), percentile "
+                  "(99.99th) or entropy (least KL divergence)")
+      ->check(CLI::IsMember({"max", "percentile", "entropy"}));
   sub->add_option("--timeout", o->timeoutMs,
                   "Milliseconds to wait for each accelerator step before reporting a hung device")
       ->check(CLI::Range(1, 100000000));
@@ -392,10 +397,12 @@ Runner addRun(CLI::App& app) {
       }
       optimizeGraph(g);
       QuantizeReport report;
-      g = quantizeGraph(g, calibrate(g, samples), &report);
+      CalibrationOptions cal;
+      cal.method = parseCalibrationMethod(o->calibration);
+      g = quantizeGraph(g, calibrate(g, samples, cal), &report);
       quantized = " (int8: " + std::to_string(report.quantized) + " operators quantized, " +
-                  std::to_string(report.floatOps) + " left in float; calibrated on " +
-                  std::to_string(samples.size()) + " input(s))";
+                  std::to_string(report.floatOps) + " left in float; " + o->calibration +
+                  " calibration on " + std::to_string(samples.size()) + " input(s))";
     }
 
     std::unique_ptr<codegen::CompiledGraph> compiled;

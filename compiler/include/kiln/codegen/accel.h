@@ -1,5 +1,5 @@
-// Kiln's accelerator as a compiler target: an int8 graph operator (QConv, QGemm, QAdd)
-// becomes an instruction stream for one accelerator config.
+// Kiln's accelerator as a compiler target: an int8 graph operator (QConv, QGemm, QAdd,
+// QMaxPool, QAveragePool) becomes an instruction stream for one accelerator config.
 //
 // The path is the one every target takes: the operator's tensor-expression definition on
 // the blocked layout (topi/quantized.cpp), an accelerator schedule (tiles sized to the
@@ -50,6 +50,12 @@ AccelKernel generateAccel(const tir::Kernel& kernel, const accel::Config& config
 // Whether the accelerator runs this node of a quantized graph; if not, why (for the
 // partitioner and `kiln info`).
 bool accelSupports(const Node& node, const accel::Config& config, std::string* why = nullptr);
+
+// The cycles the compiler's tile model predicts for a convolution (QConv of group 1 or
+// QGemm; shapes inferred, the weights' shape read, not their values) on this config, for
+// choosing between equivalent forms of a layer (passes/fold_narrow_conv.cpp). Throws
+// kiln::Error when no tiling fits.
+double estimateAccelCycles(const Node& node, const accel::Config& config);
 
 // Compiles one node (QConv, QGemm, QAdd of a quantized graph, shapes inferred, weights
 // constant). With a log stream, prints the lowered IR after every pass.

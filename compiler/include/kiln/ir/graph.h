@@ -73,6 +73,10 @@ class Graph {
   // Appends a node; its outputs must have been created with addValue.
   Node* addNode(std::string op, std::string name, std::vector<Value*> inputs,
                 std::vector<Value*> outputs);
+  // Inserts a node just before `before` (which must be in this graph), keeping the order
+  // topological when the new node reads only values defined before `before`.
+  Node* insertNode(const Node* before, std::string op, std::string name, std::vector<Value*> inputs,
+                   std::vector<Value*> outputs);
   void markOutput(Value* v) { outputs_.push_back(v); }
   // Renames a value; throws if the name is taken by another value.
   void renameValue(Value* v, const std::string& name);

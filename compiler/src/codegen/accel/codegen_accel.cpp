@@ -19,8 +19,8 @@
 //
 // Dependency tokens come from the buffers: every instruction records which entries it
 // reads and writes, and where an instruction of another module touched the same entries
-// before (read after write, write after read or write), the latest instruction of that
-// module pushes a token that this one pops, unless an earlier token already orders them.
+// before (read after write, write after read or write), the last such instruction pushes a
+// token that this one pops, unless an earlier token already orders them.
 // FINISH waits for the last load and the last store. The functional reference checks the
 // result for races and deadlocks under every timing.
 #include <algorithm>
@@ -225,9 +225,10 @@ class Generator {
           if (const te::Load* aux = c->args[3].as<te::Load>()) auxBuffers.insert(aux->buffer.get());
         if (c->name == "accel.alu.mac" && c->args.size() > 2)
           if (const te::Load* aux = c->args[2].as<te::Load>()) auxBuffers.insert(aux->buffer.get());
-        // (MAC accumulates into its output; the others work in place over their first operand.)
+        // (MAC, sum and maxacc accumulate into their output; the others work in place over
+        // their first operand.)
         if (c->name.rfind("accel.alu.", 0) == 0 && c->name != "accel.alu.mac" &&
-            c->args.size() >= 2) {
+            c->name != "accel.alu.sum" && c->name != "accel.alu.maxacc" && c->args.size() >= 2) {
           const te::Load* d = c->args[0].as<te::Load>();
           const te::Load* x = c->args[1].as<te::Load>();
           if (d && x && d->buffer != x->buffer)
@@ -249,9 +250,14 @@ class Generator {
 
   // ---- instructions and tokens ---------------------------------------------------------
   // Orders `in` (about to be emitted on module `to`) after instruction j of module `from`.
+  // Instruction j itself pushes the token: the k-th pop on an edge waits for its k-th push,
+  // and the pushers on an edge stay in program order (j is after every earlier pusher, or
+  // an earlier token already orders it), so `in` waits for exactly what it needs and no
+  // later work of `from` (a load of the next tile waits for the GEMM that read the last
+  // one, not for the epilogue issued after it).
   void order(int64_t j, Mod from, Mod to, Insn& in) {
     if (j < 0 || j <= ordered_[from][to]) return;
-    const int64_t x = last_[from];
+    const int64_t x = j;
     Insn& px = insns_[static_cast<size_t>(x)];
     if (from == kLoadM && to == kComputeM) {
       px.push_next = true;
@@ -273,6 +279,8 @@ class Generator {
 
   void push(Insn in, Mod m, const std::vector<Access>& accesses = {}) {
     const int64_t idx = static_cast<int64_t>(insns_.size());
+    // The last instruction of each other module this one must follow (one token per edge).
+    std::array<int64_t, 3> after = {-1, -1, -1};
     for (const Access& a : accesses) {
       if (a.lo < 0 || a.hi >= depth_[a.buf] || a.hi < a.lo)
         throw Error("accel codegen: kernel '" + kernel_.name + "' addresses " + bufName(a.buf) +
@@ -280,14 +288,16 @@ class Generator {
                     " outside the buffer");
       for (int o = 0; o < 3; ++o) {
         if (o == m) continue;
-        int64_t j = -1;
+        int64_t& j = after[static_cast<size_t>(o)];
         for (int64_t e = a.lo; e <= a.hi; ++e) {
           j = std::max(j, lastW_[a.buf][o][static_cast<size_t>(e)]);
           if (a.write) j = std::max(j, lastR_[a.buf][o][static_cast<size_t>(e)]);
         }
-        if (j >= 0) order(j, static_cast<Mod>(o), m, in);
       }
     }
+    for (int o = 0; o < 3; ++o)
+      if (o != m && after[static_cast<size_t>(o)] >= 0)
+        order(after[static_cast<size_t>(o)], static_cast<Mod>(o), m, in);
     for (const Access& a : accesses)
       for (int64_t e = a.lo; e <= a.hi; ++e)
         (a.write ? lastW_ : lastR_)[a.buf][m][static_cast<size_t>(e)] = idx;
@@ -418,7 +428,6 @@ class Generator {
 
   void compute(const std::vector<LoopInfo>& loops, const te::Call* c) {
     const std::string& n = c->name;
-    const bool gemm = n == "accel.gemm" || n == "accel.gemm.reset";
     Insn base;
     std::vector<Operand> ops;  // dst, src (inp or acc), wgt or aux
     std::vector<Buf> bufs;
@@ -438,6 +447,27 @@ class Generator {
       ops = {operand(c->args[0], loops, kAccB, n), operand(c->args[1], loops, kAccB, n),
              operand(c->args[2], loops, kAccB, n)};
       bufs = {kAccB, kAccB, kAccB};
+    } else if (n == "accel.alu.sum" || n == "accel.alu.maxacc") {
+      // Pooling: accumulate a tile into the output (ADD, MAX with the tile as operand).
+      base.opcode = Opcode::kAlu;
+      base.alu_op = n == "accel.alu.sum" ? accel::AluOp::kAdd : accel::AluOp::kMax;
+      ops = {operand(c->args[0], loops, kAccB, n), operand(c->args[1], loops, kAccB, n)};
+      bufs = {kAccB, kAccB};
+    } else if (n == "accel.alu.max.reset") {
+      // Max's identity, INT32_MIN, which no ALU immediate holds: zero, add 1, shift left 31.
+      ops = {operand(c->args[0], loops, kAccB, n)};
+      bufs = {kAccB};
+      base.opcode = Opcode::kAlu;
+      base.reset = true;
+      issue(loops, base, ops, bufs);
+      base.reset = false;
+      base.use_imm = true;
+      base.alu_op = accel::AluOp::kAdd;
+      base.imm = 1;
+      issue(loops, base, ops, bufs);
+      base.alu_op = accel::AluOp::kShr;
+      base.imm = -31;
+      return issue(loops, base, ops, bufs);
     } else {
       base.opcode = Opcode::kAlu;
       Operand dst = operand(c->args[0], loops, kAccB, n);
@@ -470,6 +500,13 @@ class Generator {
         throw Error("accel codegen: unknown accelerator intrinsic '" + n + "'");
       }
     }
+    issue(loops, base, ops, bufs);
+  }
+
+  // One GEMM or ALU operation over the loop nest `loops`: instructions and micro-ops.
+  void issue(const std::vector<LoopInfo>& loops, const Insn& base, const std::vector<Operand>& ops,
+             const std::vector<Buf>& bufs) {
+    const bool gemm = base.opcode == Opcode::kGemm;
     // Which loops can be the instruction's own two loops: factors that fit their fields
     // (an ALU's aux operand has none, so it must stay put).
     const accel::Format& fmt = config_.layout().format(base.opcode);

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <limits>
 
+#include "compile_pool.h"
 #include "intrinsics.h"
 #include "kiln/codegen/accel.h"
 #include "kiln/runtime/accel_layout.h"
@@ -67,12 +68,19 @@ struct ConvShape {
   std::vector<int64_t> pads;
 };
 
+// A DMA row's fixed cost in the tile model: the DRAM latency the cycle model assumes (32)
+// plus the job's request, delivery and gap cycles (hw/spec/accel.yaml, timing).
+constexpr double kDmaRowCycles = 36;
+
 struct Tiles {
   int64_t th = 1, tw = 1, to = 1, kc = 1, kr = 1;  // kc channel blocks x kr kernel rows a chunk
   bool constantsPerTile = false;  // biases, multipliers, shifts loaded per tile of channels
+  double cycles = 0;              // the model's estimate
 };
 
-Tiles chooseConvTiles(const ConvShape& c, const accel::Config& config, bool bias) {
+// aluReads: accumulator reads per output entry of the epilogue (the ALU's one read port).
+Tiles chooseConvTiles(const ConvShape& c, const accel::Config& config, bool bias,
+                      int64_t aluReads) {
   const accel::Params& p = config.params();
   const int64_t nconst = bias ? 3 : 2;
   // Per-channel constants stay in the acc buffer for the whole layer when they take at most
@@ -90,6 +98,9 @@ Tiles chooseConvTiles(const ConvShape& c, const accel::Config& config, bool bias
         for (int64_t kc : divisors(c.CB))
           for (int64_t kr : divisors(c.KH)) {
             const int64_t ih = (th - 1) * c.SH + kr, iw = (tw - 1) * c.SW + c.KW;
+            // A padded input tile one column wide has no run of DRAM entries for the DMA's
+            // columns (a K x 1 convolution, as folding its columns makes, in 1-wide tiles).
+            if (iw == 1 && c.W > 1 && c.pads[0] + c.pads[2] > 0) continue;
             const int64_t acc = to * th * tw, inp = kc * ih * iw, wgt = to * kc * kr * c.KW;
             const int64_t persistent = perTile ? 2 * nconst * to : nconst * c.OB;
             if (2 * acc + persistent > p.acc_depth || 2 * inp > p.inp_depth ||
@@ -104,13 +115,18 @@ Tiles chooseConvTiles(const ConvShape& c, const accel::Config& config, bool bias
             const double wgtLoads = chunks <= 2 ? double(c.OB / to) : spatial * double(c.OB / to);
             const double wgtBytes = wgtLoads * chunks * wgt * wgtEntry;
             const double outBytes = spatial * double(c.OB) * th * tw * outEntry;
-            const double gemm = spatial * double(c.OB) * th * tw * double(c.CB) * c.KH * c.KW;
-            const double dma = (inpBytes + wgtBytes + outBytes) / axiBytes;
+            const double entries = spatial * double(c.OB) * th * tw;
+            // GEMM and the epilogue's ALU operations share the compute module.
+            const double gemm = entries * (double(c.CB) * c.KH * c.KW + double(aluReads));
+            // Each DMA row (a job) waits out the DRAM's latency before its beats.
+            const double rows = spatial * double(c.OB / to) * chunks * kc * ih +
+                                wgtLoads * chunks * to + spatial * double(c.OB) * th;
+            const double dma = (inpBytes + wgtBytes + outBytes) / axiBytes + kDmaRowCycles * rows;
             const double insns = spatial * double(c.OB / to) * (chunks * (kc + to * kc + 2) + 8);
             const double cycles = std::max(gemm, dma) + 0.1 * std::min(gemm, dma) + 20 * insns;
             if (cycles < best) {
               best = cycles;
-              bestT = {th, tw, to, kc, kr, perTile};
+              bestT = {th, tw, to, kc, kr, perTile, cycles};
               found = true;
             }
           }
@@ -118,6 +134,34 @@ Tiles chooseConvTiles(const ConvShape& c, const accel::Config& config, bool bias
     throw Error("accelerator: no tiling of this convolution fits config '" + config.name() +
                 "' (its buffers are too small even for one output pixel)");
   return bestT;
+}
+
+// A QConv's (or a QGemm's, as a 1x1 convolution of 1x1 data) shape in blocks of the config.
+ConvShape convShape(const Node& n, const accel::Params& p) {
+  const bool conv = n.op == "QConv";
+  const Shape& xs = n.inputs[0]->shape;
+  const Shape& ws = n.inputs[1]->shape;
+  ConvShape c;
+  c.NB = ceilDiv(xs[0], p.batch);
+  c.CB = ceilDiv(xs[1], p.block_in);
+  c.OB = ceilDiv(ws[0], p.block_out);
+  c.H = conv ? xs[2] : 1;
+  c.W = conv ? xs[3] : 1;
+  c.KH = conv ? ws[2] : 1;
+  c.KW = conv ? ws[3] : 1;
+  c.pads = conv ? n.ints("pads") : std::vector<int64_t>{0, 0, 0, 0};
+  c.SH = conv ? n.ints("strides")[0] : 1;
+  c.SW = conv ? n.ints("strides")[1] : 1;
+  c.OH = (c.H + c.pads[0] + c.pads[2] - c.KH) / c.SH + 1;
+  c.OW = (c.W + c.pads[1] + c.pads[3] - c.KW) / c.SW + 1;
+  return c;
+}
+
+// Accumulator reads per output entry of requantizePacked's ALU operations: ADD of the bias
+// (dst, src), REQUANT (dst, multiplier, shift), MAX / MIN with an immediate (dst).
+int64_t epilogueReads(const Node& n) {
+  return (n.input(2) ? 2 : 0) + 3 + (n.i("out_min") > -128 ? 1 : 0) +
+         (n.i("out_max") < 127 ? 1 : 0);
 }
 
 struct Built {
@@ -301,7 +345,16 @@ bool accelSupports(const Node& n, const accel::Config& config, std::string* why)
     if (n.i("a_mul") > 32767 || n.i("b_mul") > 32767) return no("operand scales beyond 16 bits");
     return true;
   }
+  if (n.op == "QMaxPool" || n.op == "QAveragePool") return poolSupported(n, config, why);
   return no("no accelerator definition for " + n.op);
+}
+
+double estimateAccelCycles(const Node& n, const accel::Config& config) {
+  if ((n.op != "QConv" || n.i("group") != 1) && n.op != "QGemm")
+    throw Error("accelerator: no cycle estimate for " + n.describe());
+  const accel::Params& p = config.params();
+  const ConvShape c = convShape(n, p);
+  return chooseConvTiles(c, config, n.input(2) != nullptr, epilogueReads(n)).cycles;
 }
 
 AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::ostream* log) {
@@ -317,26 +370,15 @@ AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::os
   const std::string name = "accel_" + n.name;
 
   if (n.op == "QConv" && n.i("group") > 1) return compileDepthwise(n, config, lo);
+  if (n.op == "QMaxPool" || n.op == "QAveragePool") return compilePool(n, config, lo);
   if (n.op == "QConv" || n.op == "QGemm") {
     const bool conv = n.op == "QConv";
     const NDArray& w = *n.inputs[1]->constant;
     const Shape& xs = n.inputs[0]->shape;
-    ConvShape c;
+    const ConvShape c = convShape(n, p);
     const int64_t N = xs[0], C = xs[1], OC = w.shape()[0];
-    c.NB = ceilDiv(N, B);
-    c.CB = ceilDiv(C, BI);
-    c.OB = ceilDiv(OC, BO);
-    c.H = conv ? xs[2] : 1;
-    c.W = conv ? xs[3] : 1;
-    c.KH = conv ? w.shape()[2] : 1;
-    c.KW = conv ? w.shape()[3] : 1;
-    c.pads = conv ? n.ints("pads") : std::vector<int64_t>{0, 0, 0, 0};
-    c.SH = conv ? n.ints("strides")[0] : 1;
-    c.SW = conv ? n.ints("strides")[1] : 1;
-    c.OH = (c.H + c.pads[0] + c.pads[2] - c.KH) / c.SH + 1;
-    c.OW = (c.W + c.pads[1] + c.pads[3] - c.KW) / c.SW + 1;
     const bool hasBias = n.input(2) != nullptr;
-    Tiles t = chooseConvTiles(c, config, hasBias);
+    Tiles t = chooseConvTiles(c, config, hasBias, epilogueReads(n));
 
     Tensor x = te::placeholder("x", DType::I8, {c.NB, c.CB, c.H, c.W, B, BI});
     Tensor wt = te::placeholder("w", DType::I8, {c.OB, c.CB, c.KH, c.KW, BO, BI});
