@@ -93,9 +93,9 @@ Tensor depthwiseConv2dPacked(const Tensor& x, const Tensor& w, const std::vector
 // clamp to [lo, hi]; bias, mult and shift are [OC/BO, B, BO] or [B, BO] int32.
 Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mult,
                         const Tensor& shift, int64_t lo, int64_t hi, const std::string& name);
-// QAdd: requantize(a * aMul + b * bMul), clamped.
+// QAdd: requantize(a * aMul + b * bMul), clamped; mult [B, BO] int32, one shift for the tensor.
 Tensor qaddPacked(const Tensor& a, const Tensor& b, int64_t aMul, int64_t bMul, const Tensor& mult,
-                  const Tensor& shift, int64_t lo, int64_t hi, const std::string& name);
+                  int64_t shift, int64_t lo, int64_t hi, const std::string& name);
 
 // QuantizeLinear / DequantizeLinear with a per-tensor scale (the host side of an int8 graph).
 Tensor quantizeLinear(const Tensor& x, double scale, const std::string& name);
