@@ -5,6 +5,8 @@
 # (the ideal, and VTA on a PYNQ-Z1: 0.42 s end to end at the same array size and clock),
 # and how long this machine took to simulate it; and check the output bytes against the
 # integer reference executor of the same quantized graph.
+# The profile's plot (per-layer cycles against the ideal, by stall cause) goes to
+# $KILN_PLOT (an .svg path; a .png beside it) when set.
 #   benchmarks/accel_resnet18.sh [CONFIG]      (KILN_BUILD=DIR: another build directory)
 set -eu
 config=${1:-pynq-z1}
@@ -22,7 +24,8 @@ $kiln run "$pkg/r18" --device sim-cycle -i "$photos/chelsea.png" -o "$pkg/accel.
 end=$(date +%s.%N)
 $kiln run "$model" --int8 $cal -i "$photos/chelsea.png" -o "$pkg/ref.npy" > /dev/null
 if cmp -s "$pkg/accel.npy" "$pkg/ref.npy"; then same=yes; else same=NO; fi
-$kiln profile "$pkg/r18" -i "$photos/chelsea.png" --trace "$pkg/trace.json" | tee "$pkg/profile.txt"
+$kiln profile "$pkg/r18" -i "$photos/chelsea.png" --trace "$pkg/trace.json" \
+  --plot "${KILN_PLOT:-$pkg/profile.svg}" | tee "$pkg/profile.txt"
 awk -v wall="$(echo "$end - $start" | bc)" -v same="$same" '
   /^package/ { mhz = $0; sub(/.* at /, "", mhz); sub(/ MHz.*/, "", mhz) }
   /^total/ { cycles = $2; ideal = $0; sub(/.*ideal /, "", ideal); sub(/ .*/, "", ideal) }

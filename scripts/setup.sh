@@ -74,7 +74,9 @@ done
 
 # npm packages live in scripts/node (package.json + package-lock.json).
 # onnxruntime-node ships its CPU binaries inside the package; skip its optional download step.
+# onnxruntime-web (the browser anchor) ships its wasm and WebGL builds in dist/, served locally.
 if [ ! -d "$ROOT/scripts/node/node_modules/onnxruntime-node" ] || \
+   [ ! -d "$ROOT/scripts/node/node_modules/onnxruntime-web" ] || \
    [ "$ROOT/scripts/node/package-lock.json" -nt "$ROOT/scripts/node/node_modules/.package-lock.json" ]; then
   echo "setup: installing npm packages"
   (cd "$ROOT/scripts/node" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)

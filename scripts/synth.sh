@@ -3,7 +3,8 @@
 # resources it uses: LUTs, flip-flops, DSPs and block RAM (36 Kb blocks + 18 Kb blocks / 2 as
 # BRAM36, UltraRAM), against a board's part: the Zynq-7020 of the PYNQ-Z1 by default
 # (-family xc7), or a board's (boards/NAME.yaml: its part's family and resources; Zynq
-# UltraScale+ parts synthesize with -family xcup).
+# UltraScale+ parts synthesize with -family xcup -uram, so that the buffer the spec puts in
+# UltraRAM, by its ram_style attribute, becomes URAM288s).
 #
 #   scripts/synth.sh [--config NAME] [--board NAME] [--build DIR] [--top MODULE] [--out DIR]
 #
@@ -46,7 +47,11 @@ print(fam, b["part"], b["accelerator"]["config"], r["lut"], r["ff"], r["dsp"], r
 PY
 )
 config="${config:-$board_config}"
-if [[ "$family" == xc7 ]]; then dsp_cell=DSP48E1 ram_sfx=E1 carry_cell=CARRY4; else dsp_cell=DSP48E2 ram_sfx=E2 carry_cell=CARRY8; fi
+if [[ "$family" == xc7 ]]; then
+  dsp_cell=DSP48E1 ram_sfx=E1 carry_cell=CARRY4 family_opts=""
+else
+  dsp_cell=DSP48E2 ram_sfx=E2 carry_cell="CARRY[48]" family_opts="-uram"
+fi
 pkg="$build/hw/generated/$config/kiln_accel_pkg.sv"
 if [[ ! -f "$pkg" ]]; then
   echo "synth.sh: no package at $pkg; build it with: ninja -C $build hw-packages" >&2
@@ -64,12 +69,12 @@ for m in "${modules[@]}"; do sources+=("$rtl/$m.sv"); done
 script="$out/synth.ys"
 cat > "$script" <<YS
 read_verilog -sv $pkg ${sources[*]}
-synth_xilinx -family $family -top $top
+synth_xilinx -family $family $family_opts -top $top
 tee -o $out/stat.txt stat
 YS
 
 start=$(date +%s)
-if ! yosys -q -l "$out/yosys.log" -s "$script" > /dev/null; then
+if ! yosys -q -l "$out/yosys.log" -s "$script" > /dev/null 2>&1; then  # warnings: in the log
   echo "synth.sh: Yosys failed; see $out/yosys.log" >&2
   tail -20 "$out/yosys.log" >&2
   exit 1
@@ -104,7 +109,7 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.1f%%", 100 * a / b;
   printf '%-18s %10s %10s %8s\n' "$dsp_cell" "$dsps" "$dsp_max" "$(pct "$dsps" "$dsp_max")"
   printf '%-18s %10s %10s %8s\n' "BRAM36 (36+18/2)" "$bram" "$bram_max" "$(pct "$bram" "$bram_max")"
   [[ "$family" == xc7 ]] || printf '%-18s %10s %10s %8s\n' "URAM288" "$urams" "$uram_max" "$(pct "$urams" "$uram_max")"
-  printf '%-18s %10s\n' "$carry_cell" "$carry"
+  printf '%-18s %10s\n' "${carry_cell/\[48\]/4+8}" "$carry"
 } | tee "$out/resources.txt"
 
 awk -v l="$luts" -v f="$ffs" -v d="$dsps" -v b="$bram" -v u="$urams" \

@@ -91,6 +91,18 @@ class Reader {
       throw fail(path, "must be at least " + std::to_string(min) + ", got " + std::to_string(v));
     return v;
   }
+  double real(const std::string& path) const {
+    YAML::Node n = at(path);
+    double v = 0;
+    try {
+      v = n.as<double>();
+    } catch (const YAML::Exception&) {
+      throw fail(path,
+                 "must be a number, got '" + (n.IsScalar() ? n.Scalar() : std::string("?")) + "'");
+    }
+    if (v < 0) throw fail(path, "must not be negative");
+    return v;
+  }
   Error fail(const std::string& path, const std::string& why) const {
     return Error(origin_ + ": " + path + " " + why);
   }
@@ -141,13 +153,34 @@ void check(Board& b, const Reader& r) {
   // Against the accelerator config the board carries.
   Expected<accel::Config> cfg = accel::Config::find(b.acceleratorConfig);
   if (!cfg) throw r.fail("accelerator.config", "'" + b.acceleratorConfig + "': " + cfg.message());
-  const int64_t needed = cfg->value("bram36_needed");
-  const int64_t available = b.resources.bram36 + 8 * b.resources.uram;
-  if (needed > available)
-    throw r.fail("accelerator.config", "'" + cfg->name() + "' needs " + std::to_string(needed) +
-                                           " BRAM36 blocks (or UltraRAM equivalents) but " +
-                                           b.part + " has " + std::to_string(available) +
-                                           "; pick a smaller config");
+  const int64_t bram = cfg->value("bram36_needed"), uram = cfg->value("uram_needed");
+  if (bram > b.resources.bram36 || uram > b.resources.uram)
+    throw r.fail("accelerator.config",
+                 "'" + cfg->name() + "' needs " + std::to_string(bram) + " BRAM36 blocks and " +
+                     std::to_string(uram) + " UltraRAMs but " + b.part + " has " +
+                     std::to_string(b.resources.bram36) + " and " +
+                     std::to_string(b.resources.uram) + "; pick a smaller config");
+  // What Yosys measured (a LUT count is what the spec cannot estimate).
+  struct Measured {
+    const char* field;
+    const char* what;
+    double used;
+    int64_t available;
+  };
+  const Board::Synthesis& y = b.synthesis;
+  for (const Measured& m : {Measured{"lut", "LUTs", double(y.lut), b.resources.lut},
+                            Measured{"ff", "flip-flops", double(y.ff), b.resources.ff},
+                            Measured{"dsp", "DSP slices", double(y.dsp), b.resources.dsp},
+                            Measured{"bram36", "BRAM36", y.bram36, b.resources.bram36},
+                            Measured{"uram", "UltraRAMs", double(y.uram), b.resources.uram}})
+    if (m.used > double(m.available)) {
+      std::ostringstream used;
+      used << m.used;
+      throw r.fail(std::string("accelerator.yosys.") + m.field,
+                   "config '" + cfg->name() + "' takes " + used.str() + " " + m.what +
+                       " as Yosys maps it but " + b.part + " has " + std::to_string(m.available) +
+                       "; pick a smaller config");
+    }
   if (cfg->value("clock_mhz") != b.fabricMhz)
     throw r.fail("clocks.fabric.mhz", std::to_string(b.fabricMhz) + " MHz differs from the " +
                                           std::to_string(cfg->value("clock_mhz")) +
@@ -195,6 +228,9 @@ Expected<Board> parseBoard(const std::string& yaml, const std::string& origin) {
     b.resources = {r.num("resources.lut"), r.num("resources.ff"), r.num("resources.dsp"),
                    r.num("resources.bram36"), r.num("resources.uram", 0)};
     b.acceleratorConfig = r.str("accelerator.config");
+    b.synthesis = {r.num("accelerator.yosys.lut"), r.num("accelerator.yosys.ff"),
+                   r.num("accelerator.yosys.dsp", 0), r.real("accelerator.yosys.bram36"),
+                   r.num("accelerator.yosys.uram", 0)};
     check(b, r);
     return b;
   });

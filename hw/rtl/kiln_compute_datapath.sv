@@ -347,7 +347,8 @@ module kiln_compute_datapath #(
     .we_i(inp_we_i), .waddr_i(inp_waddr_i), .wdata_i(inp_wdata_i),
     .re_i(inp_re), .raddr_i(inp_raddr), .rdata_o(inp_rdata)
   );
-  kiln_sram #(.Width(WgtTileW), .Depth(WgtDepth)) u_wgt_buf (
+  kiln_sram #(.Width(WgtTileW), .Depth(WgtDepth),
+              .UltraRam(kiln_accel_pkg::WGT_IN_URAM != 0)) u_wgt_buf (
     .clk_i,
     .we_i(wgt_we_i), .waddr_i(wgt_waddr_i), .wdata_i(wgt_wdata_i),
     .re_i(wgt_re), .raddr_i(wgt_raddr), .rdata_o(wgt_rdata)

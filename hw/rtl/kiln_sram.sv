@@ -8,10 +8,16 @@
 // cycle keep sequential semantics at one access per cycle.
 //
 // The read data holds while re_i is low.
+//
+// UltraRam asks synthesis (Yosys and Vivado, through the ram_style attribute) for UltraRAM
+// (URAM288) instead of block RAM; the spec decides which buffer goes there (wgt_in_uram).
+// Otherwise synthesis picks (Yosys's synth_xilinx -uram may itself put a memory 4096 or more
+// entries deep in UltraRAM).
 module kiln_sram #(
   parameter int unsigned Width = 32,
   parameter int unsigned Depth = 1024,
   parameter bit WriteFirst = 1'b0,
+  parameter bit UltraRam = 1'b0,
   localparam int unsigned AddrW = $clog2(Depth)
 ) (
   input  logic             clk_i,
@@ -22,12 +28,20 @@ module kiln_sram #(
   input  logic [AddrW-1:0] raddr_i,
   output logic [Width-1:0] rdata_o
 );
-  logic [Width-1:0] mem [Depth];
   logic [Width-1:0] rdata_q;
 
-  always_ff @(posedge clk_i) begin
-    if (we_i) mem[waddr_i] <= wdata_i;
-    if (re_i) rdata_q <= mem[raddr_i];
+  if (UltraRam) begin : gen_uram
+    (* ram_style = "ultra" *) logic [Width-1:0] mem [Depth];
+    always_ff @(posedge clk_i) begin
+      if (we_i) mem[waddr_i] <= wdata_i;
+      if (re_i) rdata_q <= mem[raddr_i];
+    end
+  end else begin : gen_bram  // block RAM (or, if small, LUTs), as synthesis sees fit
+    logic [Width-1:0] mem [Depth];
+    always_ff @(posedge clk_i) begin
+      if (we_i) mem[waddr_i] <= wdata_i;
+      if (re_i) rdata_q <= mem[raddr_i];
+    end
   end
 
   if (WriteFirst) begin : gen_write_first

@@ -151,8 +151,8 @@ class Parser {
   void checkArity(const std::string& fn, size_t n) {
     if (fn == "clog2" || fn == "is_pow2") {
       if (n != 1) fail(fn + "() takes one argument");
-    } else if (fn == "bram36") {
-      if (n != 2) fail("bram36() takes two arguments (width_bits, depth)");
+    } else if (fn == "bram36" || fn == "uram288") {
+      if (n != 2) fail(fn + "() takes two arguments (width_bits, depth)");
     } else if (fn == "max" || fn == "min") {
       if (n == 0) fail(fn + "() takes at least one argument");
     } else {
@@ -232,8 +232,8 @@ int64_t evalNode(const Expr::Node& n, const Expr::Lookup& lookup, const std::str
         if (v[0] < 1) fail("clog2 of " + std::to_string(v[0]));
         return clog2(v[0]);
       }
-      if (v[0] < 0 || v[1] < 0) fail("bram36 of a negative size");
-      return bram36Blocks(v[0], v[1]);
+      if (v[0] < 0 || v[1] < 0) fail(n.text + " of a negative size");
+      return n.text == "bram36" ? bram36Blocks(v[0], v[1]) : uram288Blocks(v[0], v[1]);
     }
   }
   return 0;
@@ -279,6 +279,10 @@ int64_t bram36Blocks(int64_t width_bits, int64_t depth) {
     best = std::min(best, blocks);
   }
   return best;
+}
+
+int64_t uram288Blocks(int64_t width_bits, int64_t depth) {
+  return ((width_bits + 71) / 72) * ((depth + 4095) / 4096);
 }
 
 }  // namespace kiln::accel

@@ -5,9 +5,9 @@
 //   const [scores] = await model.run({ input: float32 }); // Float32Array per output
 //   model.dispose();                                      // textures and programs released
 //
-// Every tensor is an R32F texture (the layout is in the manifest: width x height, element i
-// at texel (i % width, i / width)); each kernel is a list of render passes drawing one
-// fragment per output element. Textures and programs are created once at load and reused
+// Every tensor is an RGBA32F texture (the layout is in the manifest: width x height texels,
+// element i is component i % 4 of texel t = i / 4, at (t % width, t / width)); each kernel is
+// a list of render passes drawing one fragment per output texel. Textures and programs are created once at load and reused
 // by every run, so memory does not grow across runs. A lost context and a missing
 // EXT_color_buffer_float are reported as errors that say so.
 
@@ -52,6 +52,8 @@ export class KilnModel {
       throw new KilnError(`package format version ${manifest.version}; this runtime reads ${VERSION}`);
     if (manifest.target?.kind !== 'webgl')
       throw new KilnError(`the package targets '${manifest.target?.kind}'; compile it with --target webgl`);
+    if (manifest.target.texel !== 'rgba32f')
+      throw new KilnError('the package stores one float per texel (compiled by an older kiln); recompile it with --target webgl');
     const files = new Set([manifest.vertex_shader]);
     for (const k of manifest.kernels) for (const p of k.passes) files.add(p.shader);
     const [params, ...sources] = await Promise.all([
@@ -92,15 +94,15 @@ export class KilnModel {
       const t = gl.createTexture();
       this.textures.push(t);
       gl.bindTexture(gl.TEXTURE_2D, t);
-      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.R32F, w, h);
+      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA32F, w, h);
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
-      if (data) gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, w, h, gl.RED, gl.FLOAT, data);
+      if (data) gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, w, h, gl.RGBA, gl.FLOAT, data);
       return t;
     };
     const padded = (data, w, h) => {
-      if (data.length === w * h) return data;
-      const p = new Float32Array(w * h);
+      if (data.length === w * h * 4) return data;
+      const p = new Float32Array(w * h * 4);
       p.set(data);
       return p;
     };
@@ -187,12 +189,12 @@ export class KilnModel {
         throw new KilnError(`input '${v.name}' needs a Float32Array of ${v.numel} elements (shape ${v.shape.join('x')})`);
       gl.bindTexture(gl.TEXTURE_2D, v.tex);
       let full = data;
-      if (data.length !== v.width * v.height) {
-        v.staging ??= new Float32Array(v.width * v.height);  // padding stays zero
+      if (data.length !== v.width * v.height * 4) {
+        v.staging ??= new Float32Array(v.width * v.height * 4);  // padding stays zero
         v.staging.set(data);
         full = v.staging;
       }
-      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, v.width, v.height, gl.RED, gl.FLOAT, full);
+      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, v.width, v.height, gl.RGBA, gl.FLOAT, full);
     });
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     gl.bindVertexArray(this.vao);
@@ -214,9 +216,7 @@ export class KilnModel {
       const n = v.width * v.height * 4;
       if (!this.readBuffer || this.readBuffer.length < n) this.readBuffer = new Float32Array(n);
       gl.readPixels(0, 0, v.width, v.height, gl.RGBA, gl.FLOAT, this.readBuffer);
-      const out = new Float32Array(v.numel);
-      for (let i = 0; i < v.numel; ++i) out[i] = this.readBuffer[i * 4];
-      return out;
+      return this.readBuffer.slice(0, v.numel);  // four elements per texel, in order
     });
     this.checkContext();
     const err = gl.getError();

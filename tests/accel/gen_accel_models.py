@@ -4,9 +4,10 @@ weights, batch norms fitted to a calibration batch) so they behave like trained 
 
 Usage: gen_accel_models.py OUTDIR
 
-resblock.onnx  a ResNet stem convolution and one basic block with a strided 1x1
-               downsample, residual add and ReLU, then global pooling and a classifier:
-               every device operator of ResNet-18 in a model that simulates in seconds.
+resblock.onnx  a ResNet stem (convolution, ReLU, 3x3/2 max pooling) and one basic block with
+               a strided 1x1 downsample, residual add and ReLU, then global average pooling
+               and a classifier: every device operator of ResNet-18 in a model that
+               simulates in seconds.
 Also writes OUTDIR/resblock_in{0,1,2}.npy, inputs (the first for calibration).
 """
 import os
@@ -23,6 +24,7 @@ def resblock(seed):
     net = gm.Net("resblock", 13, seed)
     x = net.input("input", [1, 3, 32, 32], calib_batch=2)
     x = net.relu(gm.conv_bn(net, x, 32, 3, 1, 1, "", "conv1", "bn1"))
+    x = net.maxpool(x, 3, 2, 1)
     p = "layer.0."
     y = net.relu(gm.conv_bn(net, x, 64, 3, 2, 1, p, "conv1", "bn1"))
     y = gm.conv_bn(net, y, 64, 3, 1, 1, p, "conv2", "bn2")

@@ -12,6 +12,7 @@
 #include "accel_test_run.h"
 #include "kiln/codegen/graph_compiler.h"
 #include "kiln/ops/op_registry.h"
+#include "kiln/passes/quantize.h"
 #include "kiln/passes/partition.h"
 #include "kiln/ref/executor.h"
 
@@ -53,7 +54,7 @@ struct Rng {
 };
 
 std::vector<std::string> configs() {
-  return {"small", "pynq-z1", "ultrascale"};
+  return {"small", "pynq-z1", "ultrascale", "kv260"};
 }
 
 void expectSame(const NDArray& got, const NDArray& want, const std::string& what) {
@@ -160,7 +161,7 @@ TEST(AccelOps, NarrowConvolutionsFoldTheirWindowIntoChannels) {
     bool mustFold;  // the stem folds on every config; a 3x3 over 3 channels where it pays
   };
   uint32_t seed = 400;
-  for (const std::string& cfgName : {"small", "pynq-z1"})
+  for (const std::string cfgName : {"small", "pynq-z1"})
     for (const Case& cc : std::vector<Case>{{3, 30, 28, 24, 7, 2, 3, true},
                                             {3, 12, 12, 16, 3, 1, 1, false},
                                             {5, 15, 17, 20, 5, 2, 2, false}}) {
@@ -189,7 +190,9 @@ TEST(AccelOps, NarrowConvolutionsFoldTheirWindowIntoChannels) {
                                std::to_string(cc.stride) + " on " + cfgName;
       const int folded = foldNarrowConvs(g, cfg);
       const std::vector<Node*> nodes = g.nodes();
-      if (cc.mustFold) ASSERT_EQ(folded, 1) << what;
+      if (cc.mustFold) {
+        ASSERT_EQ(folded, 1) << what;
+      }
       if (folded == 0) {
         EXPECT_EQ(nodes.size(), 1u) << what;
         std::cout << what << ": " << unfoldedCycles << " cycles, left as is\n";
@@ -293,6 +296,104 @@ TEST(AccelOps, ResidualAdds) {
       NDArray got = testing::runKernel(k, {&av, &bv}, y->shape, cfg, nullptr);
       expectSame(got, want, "QAdd " + shapeStr(s) + " on " + cfgName);
     }
+}
+
+struct PoolCase {
+  int64_t N, C, H, W, KH, KW, stride, padBegin, padEnd;
+  bool isMax;
+  bool nonNegative = false;  // the input comes from a layer with a ReLU folded in
+};
+
+void checkPool(const PoolCase& pc, const std::string& cfgName, uint32_t seed) {
+  accel::Config cfg = accel::Config::find(cfgName).value();
+  Rng r(seed);
+  Graph g;
+  Value* x = g.addInput("x", DType::I8, {pc.N, pc.C, pc.H, pc.W});
+  NDArray xv = r.i8(x->shape);
+  if (pc.nonNegative) {
+    // x as the output of a residual add with a ReLU (out_min 0): the device may pad with zeros.
+    Value* a = g.addInput("a", DType::I8, x->shape);
+    Value* relu = g.addValue("relu", DType::I8, x->shape);
+    Node* add = g.addNode("QAdd", "add", {a, a}, {relu});
+    add->attrs["out_min"] = int64_t{0};
+    x = relu;
+    for (int64_t i = 0; i < xv.numel(); ++i)
+      xv.data<int8_t>()[i] =
+          static_cast<int8_t>(std::min(127, std::abs(int{xv.data<int8_t>()[i]})));
+  }
+  Value* y = g.addValue("y", DType::I8, {});
+  Node* n = g.addNode(pc.isMax ? "QMaxPool" : "QAveragePool", "pool", {x}, {y});
+  n->attrs["kernel_shape"] = std::vector<int64_t>{pc.KH, pc.KW};
+  n->attrs["strides"] = std::vector<int64_t>{pc.stride, pc.stride};
+  n->attrs["pads"] = std::vector<int64_t>{pc.padBegin, pc.padBegin, pc.padEnd, pc.padEnd};
+  if (!pc.isMax) {
+    int64_t m, sh;
+    quantizeMultiplier(double(r.uniform(50, 200)) / 100.0 / double(pc.KH * pc.KW), m, sh);
+    n->attrs["multiplier"] = m;
+    n->attrs["shift"] = sh;
+  }
+  inferNode(*n);
+  std::ostringstream what;
+  what << (pc.isMax ? "QMaxPool " : "QAveragePool ") << shapeStr(x->shape) << " k" << pc.KH << "x"
+       << pc.KW << " s" << pc.stride << " p" << pc.padBegin << "/" << pc.padEnd << " on "
+       << cfgName;
+  std::string why;
+  ASSERT_TRUE(codegen::accelSupports(*n, cfg, &why)) << what.str() << ": " << why;
+  NDArray want = ref::evalNode(*n, {&xv})[0];
+  codegen::AccelKernel k = codegen::compileAccelNode(*n, cfg);
+  uint64_t cyc = 0;
+  NDArray got = testing::runKernel(k, {&xv}, y->shape, cfg, &cyc);
+  what << " (" << k.insns.size() << " instructions, " << cyc << " cycles)";
+  std::cout << what.str() << "\n";
+  expectSame(got, want, what.str());
+}
+
+TEST(AccelOps, Pooling) {
+  // ResNet-18's max pooling (3x3/2, padding 1, after a ReLU), SqueezeNet's (3x3/2, ceil mode:
+  // padding only at the end), max pooling without padding over negative values, global
+  // average pooling (ResNet's 7x7, SqueezeNet's 13x13), an average with counted padding.
+  const std::vector<PoolCase> cases = {
+      {1, 64, 16, 16, 3, 3, 2, 1, 1, true, true}, {1, 24, 13, 13, 3, 3, 2, 0, 1, true, true},
+      {1, 20, 9, 8, 2, 2, 2, 0, 0, true},         {1, 40, 7, 7, 7, 7, 1, 0, 0, false},
+      {1, 12, 13, 13, 13, 13, 1, 0, 0, false},    {1, 16, 8, 8, 3, 3, 1, 1, 1, false},
+  };
+  uint32_t seed = 700;
+  for (const char* c : {"small", "pynq-z1"})
+    for (const PoolCase& pc : cases) checkPool(pc, c, seed++);
+}
+
+TEST(AccelOps, RandomPoolingShapes) {
+  Rng r(77);
+  for (int i = 0; i < 8; ++i) {
+    PoolCase pc;
+    pc.N = 1;
+    pc.C = r.uniform(1, 40);
+    pc.isMax = i % 2 == 0;
+    pc.KH = r.uniform(1, 4);
+    pc.KW = pc.KH;
+    pc.stride = r.uniform(1, 3);
+    pc.padBegin = r.uniform(0, pc.KH - 1);
+    pc.padEnd = r.uniform(0, pc.KH - 1);
+    pc.H = r.uniform(pc.KH, 14);
+    pc.W = r.uniform(pc.KW, 14);
+    pc.nonNegative = pc.isMax && (pc.padBegin > 0 || pc.padEnd > 0);
+    checkPool(pc, i % 2 ? "small" : "pynq-z1", 800 + static_cast<uint32_t>(i));
+  }
+}
+
+TEST(AccelOps, MaxPoolingOverPaddingOfSignedDataStaysOnTheHost) {
+  accel::Config cfg = accel::Config::find("pynq-z1").value();
+  Graph g;
+  Value* x = g.addInput("x", DType::I8, {1, 16, 8, 8});
+  Value* y = g.addValue("y", DType::I8, {});
+  Node* n = g.addNode("QMaxPool", "pool", {x}, {y});
+  n->attrs["kernel_shape"] = std::vector<int64_t>{3, 3};
+  n->attrs["strides"] = std::vector<int64_t>{2, 2};
+  n->attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  inferNode(*n);
+  std::string why;
+  EXPECT_FALSE(codegen::accelSupports(*n, cfg, &why));
+  EXPECT_NE(why.find("may be negative"), std::string::npos) << why;
 }
 
 }  // namespace

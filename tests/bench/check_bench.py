@@ -4,7 +4,11 @@ not, latencies ordered and positive, float targets' answers within 1e-4 of the l
 target's, the accelerator's cycles and utilization), the SVG (well-formed XML with one bar
 per measured row and its labels) and the PNG (a valid image whose pixels show the bars).
 
-Usage: check_bench.py RECORD.json CHART_BASE MUST_RUN [MAY_SKIP]
+The accelerator's row must carry its ideal (MACs at the array's peak), and VTA's published
+ResNet-18 figure exactly when --vta is given (ResNet-18 on a 1x16x16 config at 100 MHz): as
+the row's ratio, a reference in the record and a dashed line labelled on the chart.
+
+Usage: check_bench.py RECORD.json CHART_BASE MUST_RUN [MAY_SKIP] [--vta]
   MUST_RUN / MAY_SKIP: comma-separated target or anchor names that must have run / that
   may be skipped with a reason (any other requested one must have run too).
 """
@@ -68,6 +72,8 @@ def read_png(path):
 
 
 def main(argv):
+    expect_vta = "--vta" in argv
+    argv = [a for a in argv if a != "--vta"]
     if len(argv) not in (4, 5):
         sys.exit(__doc__)
     record = json.load(open(argv[1]))
@@ -103,6 +109,21 @@ def main(argv):
                 fail("accel: the latency is not its cycles at the board clock")
             if not r["check"]["top1_agrees"]:
                 fail(f"accel: the int8 answer's top class differs ({r['check']})")
+            ideal = r["macs"] / (r["macs"] / r["cycles"] / r["fraction_of_peak"]) / r["clock_mhz"] / 1000
+            if not (0 < r["ideal_ms"] <= r["median_ms"] and abs(r["ideal_ms"] - ideal) < 1e-6 * ideal):
+                fail(f"accel: ideal {r['ideal_ms']} ms is not its MACs at the peak ({ideal} ms) "
+                     f"or exceeds the prediction {r['median_ms']} ms")
+            if abs(r["predicted_over_ideal"] * r["ideal_ms"] - r["median_ms"]) > 1e-6 * r["median_ms"]:
+                fail(f"accel: predicted_over_ideal {r['predicted_over_ideal']} does not match")
+            refs = [x for x in record["references"] if x["label"].startswith("VTA")]
+            if expect_vta:
+                if r.get("vta_published_ms") != 420 or not refs or refs[0]["ms"] != 420:
+                    fail(f"accel: VTA's 420 ms is missing (row {r.get('vta_published_ms')}, "
+                         f"references {record['references']})")
+                if abs(r["vta_over_this"] - 420 / r["median_ms"]) > 1e-9:
+                    fail(f"accel: vta_over_this {r['vta_over_this']} is not 420 / {r['median_ms']}")
+            elif "vta_published_ms" in r or refs:
+                fail("accel: VTA's ResNet-18 figure was cited for another model or config")
         elif "check" in r:
             if r["check"] is None or r["check"]["max_rel_diff"] > 1e-4:
                 fail(f"{n}: answer differs from {record['checked_against']}: {r['check']}")
@@ -118,6 +139,10 @@ def main(argv):
     for r in measured:
         if not any(t.startswith(r["name"]) for t in texts):
             fail(f"{base}.svg has no label for {r['name']}: {texts}")
+    if expect_vta:
+        dashed = [e for e in svg.iter(ns + "line") if e.get("stroke-dasharray")]
+        if not dashed or not any(t.startswith("VTA on PYNQ-Z1") and "420 ms" in t for t in texts):
+            fail(f"{base}.svg has no labelled VTA line ({len(dashed)} dashed lines)")
     bar_colours = {"#2f6db5", "#e07b1a", "#969696"}
     bars = [e for e in svg.iter(ns + "rect") if e.get("fill") in bar_colours and float(e.get("height")) > 20]
     if len(bars) != len(measured):

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "kiln/accel/config.h"
 #include "kiln/boards/board.h"
 
 namespace kiln::boards {
@@ -61,6 +62,35 @@ TEST(Boards, ConfigTooLargeForThePart) {
   std::string y = replaced(readBoardFile("pynq-z1"), "config: pynq-z1", "config: ultrascale");
   expectError(y,
               {"test.yaml", "accelerator.config", "BRAM36", "xc7z020clg400-1", "smaller config"});
+}
+
+TEST(Boards, KV260CarriesAConfigThatFitsItsPart) {
+  Expected<Board> kv = findBoard("kv260");
+  ASSERT_TRUE(kv) << kv.message();
+  EXPECT_EQ(kv->acceleratorConfig, "kv260");
+  Expected<accel::Config> cfg = accel::Config::find("kv260");
+  ASSERT_TRUE(cfg) << cfg.message();
+  EXPECT_EQ(cfg->value("wgt_in_uram"), 1) << "the K26's weight buffer lives in UltraRAM";
+  EXPECT_LE(cfg->value("uram_needed"), kv->resources.uram);
+  EXPECT_LE(cfg->value("bram36_needed"), kv->resources.bram36);
+  // What Yosys measured fits the part (loading checks it; these are the recorded figures).
+  EXPECT_GT(kv->synthesis.lut, 0);
+  EXPECT_LE(kv->synthesis.lut, kv->resources.lut);
+  EXPECT_GE(kv->synthesis.uram, cfg->value("uram_needed"))
+      << "Yosys put the weight buffer in UltraRAM (and, unasked, the 8192-deep micro-ops)";
+  // The 1x32x32 design does not: its buffers alone need more block RAM than the K26 has.
+  std::string y = replaced(readBoardFile("kv260"), "config: kv260", "config: ultrascale");
+  expectError(y, {"accelerator.config", "'ultrascale' needs", "BRAM36", "xck26", "smaller config"});
+}
+
+TEST(Boards, MeasuredResourcesBeyondThePartAreRefused) {
+  Expected<Board> z1 = findBoard("pynq-z1");
+  ASSERT_TRUE(z1) << z1.message();
+  std::string lut = "lut: " + std::to_string(z1->synthesis.lut);
+  expectError(replaced(readBoardFile("pynq-z1"), lut, "lut: 60000"),
+              {"accelerator.yosys.lut", "60000 LUTs", "53200", "smaller config"});
+  expectError(replaced(readBoardFile("pynq-z1"), "yosys: {", "yosis: {"),
+              {"accelerator.yosys.lut is missing"});
 }
 
 TEST(Boards, ControlWindowOutsideThePort) {

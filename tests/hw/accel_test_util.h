@@ -16,7 +16,7 @@
 namespace kiln::accel::test {
 
 inline const std::vector<std::string>& allConfigs() {
-  static const std::vector<std::string> kNames = {"pynq-z1", "small", "ultrascale"};
+  static const std::vector<std::string> kNames = {"pynq-z1", "small", "ultrascale", "kv260"};
   return kNames;
 }
 

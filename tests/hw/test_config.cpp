@@ -57,7 +57,13 @@ TEST(Config, BuiltinsLoadWithTheirValues) {
   EXPECT_EQ(test::builtinConfig("small").params().block_out, 4);
   EXPECT_EQ(test::builtinConfig("ultrascale").params().block_out, 32);
   EXPECT_LE(test::builtinConfig("ultrascale").value("bram36_needed"),
-            test::builtinConfig("ultrascale").value("bram36_available"));
+            test::builtinConfig("ultrascale").value("bram36"));
+  EXPECT_EQ(test::builtinConfig("ultrascale").value("wgt_in_uram"), 0)
+      << "its 8192-bit weight tiles need 114 UltraRAMs; the part has 96";
+  Config kv260 = test::builtinConfig("kv260");
+  EXPECT_EQ(kv260.value("wgt_in_uram"), 1);
+  EXPECT_EQ(kv260.value("uram_needed"), 29);
+  EXPECT_EQ(kv260.value("bram36_needed"), 62);
 }
 
 TEST(Config, FindTakesANameOrAPath) {
@@ -66,7 +72,7 @@ TEST(Config, FindTakesANameOrAPath) {
   ASSERT_TRUE(c.ok()) << c.message();
   EXPECT_EQ(c->name(), "ultrascale");
   Expected<Config> missing = Config::find("pynq-z9");
-  EXPECT_NE(missing.message().find("neither a built-in config (pynq-z1, small, ultrascale)"),
+  EXPECT_NE(missing.message().find("neither a built-in config (pynq-z1, small, ultrascale, kv260)"),
             std::string::npos)
       << missing.message();
 }
@@ -115,17 +121,25 @@ TEST(Config, RefusesBuffersLargerThanThePartHolds) {
   std::string e = refusal(edited("pynq-z1", "  wgt_depth: 1024", "  wgt_depth: 4096"));
   EXPECT_NE(e.find("buffers.inp_depth, buffers.wgt_depth, buffers.acc_depth, "
                    "buffers.uop_depth: the buffers and command queues need 312 BRAM36 blocks "
-                   "but xc7z020clg400-1 has 140"),
+                   "(and 0 UltraRAMs) but xc7z020clg400-1 has 140"),
             std::string::npos)
       << e;
   // 512 KiB of weights (with micro-ops wide enough to index them) need 186 blocks: too many
-  // for the Zynq-7020, few enough for a part that adds 96 UltraRAMs.
+  // for the Zynq-7020; on a part with 96 UltraRAMs the weight buffer moves to 29 of them and
+  // the rest needs 58 blocks.
   std::vector<std::pair<std::string, std::string>> bigger = {
       {"  wgt_depth: 1024", "  wgt_depth: 2048"}, {"  uop_width: 32", "  uop_width: 64"}};
   e = refusal(edited("pynq-z1", bigger));
-  EXPECT_NE(e.find("need 186 BRAM36 blocks but xc7z020clg400-1 has 140"), std::string::npos) << e;
+  EXPECT_NE(e.find("need 186 BRAM36 blocks (and 0 UltraRAMs) but xc7z020clg400-1 has 140"),
+            std::string::npos)
+      << e;
   bigger.push_back({"  uram: 0", "  uram: 96"});
   EXPECT_EQ(refusal(edited("pynq-z1", bigger)), "accepted");
+  Expected<Config> moved = Config::parse(edited("pynq-z1", bigger), "edited");
+  ASSERT_TRUE(moved) << moved.message();
+  EXPECT_EQ(moved->value("wgt_in_uram"), 1);
+  EXPECT_EQ(moved->value("uram_needed"), 29) << "2048 x 72-bit columns of 2048 bits: 29 URAM288";
+  EXPECT_EQ(moved->value("bram36_needed"), 58);
 }
 
 TEST(Config, RefusesFieldsThatOverflowTheInstruction) {

@@ -32,6 +32,7 @@ TEST(Expr, FollowsCPrecedenceAndFunctions) {
   EXPECT_EQ(eval("max(3, depth, 2) + min(depth, 9)", {{"depth", 7}}), 14);
   EXPECT_EQ(eval("is_pow2(64) + is_pow2(48) + is_pow2(0)"), 1);
   EXPECT_EQ(eval("bram36(128, 2048)"), 8);
+  EXPECT_EQ(eval("uram288(2048, 1024)"), 29) << "29 columns of 72 bits, one 4096-deep row";
 }
 
 TEST(Expr, ListsTheNamesItUses) {
@@ -52,6 +53,7 @@ TEST(Expr, ErrorsSayWhatAndWhere) {
   EXPECT_NE(message("2 $ 3").find("column 3"), std::string::npos) << message("2 $ 3");
   EXPECT_NE(message("frob(1)").find("unknown function 'frob'"), std::string::npos);
   EXPECT_NE(message("bram36(1)").find("two arguments"), std::string::npos);
+  EXPECT_NE(message("uram288(1, 2, 3)").find("uram288() takes two arguments"), std::string::npos);
   EXPECT_NE(message("depth + 1").find("unknown name 'depth'"), std::string::npos);
   EXPECT_NE(message("1 / 0").find("division by zero"), std::string::npos);
   EXPECT_NE(message("clog2(0)").find("clog2 of 0"), std::string::npos);
@@ -66,6 +68,14 @@ TEST(Bram36, PicksTheBestAspectRatio) {
   EXPECT_EQ(bram36Blocks(8192, 256), 128) << "a shallow, wide memory wastes depth";
   EXPECT_EQ(bram36Blocks(8, 65536), 16);
   EXPECT_EQ(bram36Blocks(0, 64), 0);
+}
+
+TEST(Uram288, CountsColumnsOf72BitsAndRowsOf4096) {
+  EXPECT_EQ(uram288Blocks(72, 4096), 1);
+  EXPECT_EQ(uram288Blocks(73, 4096), 2);
+  EXPECT_EQ(uram288Blocks(32, 8192), 2) << "the estimate does not pack two words per row";
+  EXPECT_EQ(uram288Blocks(8192, 512), 114);
+  EXPECT_EQ(uram288Blocks(0, 4096), 0);
 }
 
 TEST(Spec, BuiltinParsesAndNamesEverythingTheReferenceImplements) {

@@ -202,6 +202,11 @@ TEST(CpuSchedule, BlockedConvKeepsATileOfChannelVectorsInRegisters) {
   EXPECT_EQ(r.ir.find("allocate conv.conv["), std::string::npos)
       << "the transform back to NCHW should be inlined into the bias stage:\n"
       << r.ir;
+  // The blocked sums are computed in the bias stage's tile (4 channel blocks x 7 columns).
+  const size_t loop = r.ir.find("parallel for (conv.i0_o_i2");
+  EXPECT_NE(loop, std::string::npos) << r.ir;
+  EXPECT_NE(r.ir.find("allocate conv.conv_c[f32 * 448]"), std::string::npos) << r.ir;
+  EXPECT_GT(r.ir.find("allocate conv.conv_c[f32 * 448]"), loop) << r.ir;
   int phis = 0;
   for (size_t at = r.llvmIr.find("phi <16 x float>"); at != std::string::npos;
        at = r.llvmIr.find("phi <16 x float>", at + 1))
@@ -228,7 +233,18 @@ TEST(CpuSchedule, ConvIsRegisterTiledParallelAndVectorized) {
   ConvRun r = p.run(schedule::cpuSchedule({p.output()}));
   // The padded copy is its own stage; the reduction reads it without a select.
   EXPECT_NE(r.ir.find("allocate conv.pad"), std::string::npos) << r.ir;
-  EXPECT_NE(r.ir.find("parallel for (conv.conv.i0_o_i2"), std::string::npos) << r.ir;
+  // The convolution is computed inside its bias epilogue's tile: the parallel loop is the
+  // epilogue's, and each iteration holds one 16 x 14 tile of sums, never a whole output.
+  const size_t loop = r.ir.find("parallel for (conv.i0_o_i2");
+  EXPECT_NE(loop, std::string::npos) << r.ir;
+  EXPECT_GT(r.ir.find("allocate conv.conv[f32 * 224]"), loop) << r.ir;
+  EXPECT_NE(r.ir.find("allocate conv.conv[f32 * 224]"), std::string::npos) << r.ir;
+  // Without the fusion (kiln run --no-fuse-epilogues), the convolution is its own parallel
+  // loop over a whole output, and the answer is the same.
+  ConvRun whole = p.run(schedule::cpuSchedule({p.output()}, {}, {}, false));
+  EXPECT_NE(whole.ir.find("parallel for (conv.conv.i0_o_i2"), std::string::npos) << whole.ir;
+  expectNear(whole.out, p.expected(), "unfused");
+  expectNear(r.out, p.expected(), "fused");
   // The 14-wide row is one vector statement: the output row a ramp of 14 lanes.
   EXPECT_NE(r.ir.find("conv[ramp("), std::string::npos) << r.ir;
   EXPECT_NE(r.ir.find(", 1, 14)]"), std::string::npos) << r.ir;
@@ -245,6 +261,28 @@ TEST(CpuSchedule, ConvIsRegisterTiledParallelAndVectorized) {
   // The accumulators live in registers across the reduction: the reduction loop carries
   // them as vector phis.
   EXPECT_NE(r.llvmIr.find("phi <14 x float>"), std::string::npos) << r.llvmIr;
+}
+
+TEST(CpuSchedule, DepthwiseConvBuildsItsPaddedInputPerTile) {
+  // A MobileNet v2 depthwise layer in small (stride 2, padded): its padded, stride-phase-split
+  // input is built inside the epilogue's tile loop, one tile's channels, rows and columns
+  // (16 channels x 2 x 2 phases x 2 rows x 15 columns), not as a whole copy of the input.
+  ConvProblem p({1, 16, 28, 28, 16, 3, 3, 2, 2, {1, 1, 1, 1}, 1, 1, 16});
+  ConvRun r = p.run(schedule::cpuSchedule({p.output()}));
+  expectNear(r.out, p.expected(), "depthwise stride 2");
+  const size_t loop = r.ir.find("parallel for (conv.i0_o_i2");
+  ASSERT_NE(loop, std::string::npos) << r.ir;
+  const size_t pad = r.ir.find("allocate conv.pad[f32 * 1920]");
+  EXPECT_NE(pad, std::string::npos) << r.ir;
+  EXPECT_GT(pad, loop) << r.ir;
+  // Stride 1 too, and a width (37) whose column tiles do not divide it, which keeps the
+  // whole padded copy at the root and the convolution unfused.
+  ConvProblem s1({1, 24, 14, 14, 24, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 24});
+  expectNear(s1.run(schedule::cpuSchedule({s1.output()})).out, s1.expected(), "depthwise 14");
+  ConvProblem odd({1, 8, 5, 37, 8, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 8});
+  ConvRun o = odd.run(schedule::cpuSchedule({odd.output()}));
+  expectNear(o.out, odd.expected(), "depthwise 37 wide");
+  EXPECT_NE(o.ir.find("parallel for (conv.pad."), std::string::npos) << o.ir;
 }
 
 TEST(CpuSchedule, PointwiseConvSumsStayInRegisters) {

@@ -93,7 +93,7 @@ TEST_P(GlScheduleOnCpu, PackageBuilds) {
     if (name.size() < 5 || name.substr(name.size() - 5) != ".frag") continue;
     ++shaders;
     EXPECT_EQ(text.rfind("#version 300 es\n", 0), 0u) << name;
-    EXPECT_NE(text.find("out float kiln_out;"), std::string::npos) << name;
+    EXPECT_NE(text.find("out vec4 kiln_out;"), std::string::npos) << name;
     if (std::getenv("KILN_TEST_DUMP_IR")) std::cout << "== " << name << "\n" << text;
   }
   EXPECT_EQ(shaders, p.passes);

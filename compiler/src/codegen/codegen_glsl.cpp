@@ -1,12 +1,16 @@
 // Loop IR -> GLSL ES 3.00 fragment shaders (see codegen_glsl.h for the model).
 //
 // A kernel body is a list of stage nests (kernel-level allocations are the textures between
-// them). Each nest is one pass: its outermost loop, bound to "fragment" over every element of
-// the buffer it stores, is the fragment index; the rest of the nest is the fragment's code. Stores
-// to the pass's buffer must be at the fragment's own element, and the shader keeps that element in
-// a register (kiln_acc), which is what makes a reduction's init-then-update work without
-// reading the render target. Loads from any other kernel buffer are texelFetch calls;
-// allocations inside the fragment are local arrays (a one-element one, a scalar).
+// them). Each nest is one pass: its outermost loop, bound to "fragment" over every texel of
+// the buffer it stores, is the fragment index; the rest of the nest is the fragment's code.
+// Stores to the pass's buffer must be at one of the fragment's own four elements (index
+// fragment * 4 + lane), and the shader keeps the texel in a register (kiln_acc, a vec4), which
+// is what makes a reduction's init-then-update work without reading the render target. Loads
+// from any other kernel buffer are texelFetch calls of the texel holding the element; a load
+// whose index is 4 * A + c (c constant) fetches texel A as a vec4 once per scope and reads
+// its component c, so the four channels of an NCHW4c texel, or the four output channels of a
+// blocked weight, cost one fetch. Allocations inside the fragment are local arrays (a
+// one-element one, a scalar).
 //
 // Integer division and modulo floor (the loop IR's semantics); GLSL's truncate and its %
 // is undefined for negative operands, so both go through helpers unless the dividend is
@@ -19,6 +23,7 @@
 #include <cstdio>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -28,13 +33,13 @@
 namespace kiln::codegen {
 
 GLTextureShape glTextureShape(int64_t numel, const std::string& what) {
-  const int64_t n = std::max<int64_t>(numel, 1);
+  const int64_t n = (std::max<int64_t>(numel, 1) + kGLTexelElements - 1) / kGLTexelElements;
   GLTextureShape t;
   t.width = std::min(n, kGLMaxTextureSide);
   t.height = (n + t.width - 1) / t.width;
   if (t.height > kGLMaxTextureSide)
     throw Error("'" + what + "' has " + std::to_string(numel) +
-                " elements, more than a 4096 x 4096 float texture holds (16777216)");
+                " elements, more than a 4096 x 4096 RGBA32F texture holds (67108864)");
   return t;
 }
 
@@ -108,20 +113,24 @@ class ShaderWriter {
     const GLSLBuffer& ob = buffers_[index_.at(out)];
     Stmt body = nest;
     std::string fragIndex = "kiln_index";
+    const int64_t texels = (out->numel + kGLTexelElements - 1) / kGLTexelElements;
     if (const auto* f = nest.as<For>();
         f && f->forKind == ForKind::ThreadBinding && f->threadTag == "fragment") {
       if (!(asConstInt(f->min) && *asConstInt(f->min) == 0 && asConstInt(f->extent) &&
-            *asConstInt(f->extent) == out->numel))
+            *asConstInt(f->extent) == texels))
         fail("the fragment loop of '" + out->name + "' does not cover its " +
-             std::to_string(out->numel) + " elements");
+             std::to_string(texels) + " texels (" + std::to_string(out->numel) +
+             " elements, four per texel)");
       fragVar_ = f->var.as<VarNode>();
       names_[fragVar_] = fragIndex;
+      ranges_[fragVar_] = {0, texels - 1};
       body = f->body;
     } else if (out->numel != 1) {
       fail("the nest that writes '" + out->name +
-           "' has no loop bound to \"fragment\" over its elements (schedule it with glSchedule)");
+           "' has no loop bound to \"fragment\" over its texels (schedule it with glSchedule)");
     }
     indent_ = 1;
+    scopes_.emplace_back();
     stmt(body);
 
     std::ostringstream src;
@@ -142,7 +151,7 @@ class ShaderWriter {
       src << "uniform highp sampler2D " << s << ";  // " << buf.name << "\n";
       pass.samplers.emplace_back(s, b);
     }
-    src << "out float kiln_out;\n";
+    src << "out vec4 kiln_out;\n";
     if (usesDiv_)
       src << "int kiln_div(int a, int b) {\n"
           << "  int q = (a >= 0 ? a : -a) / (b >= 0 ? b : -b);\n"
@@ -158,18 +167,26 @@ class ShaderWriter {
              "0.284496736) * t + 0.254829592) * t * exp(-x * x);\n"
           << "  return x < 0.0 ? -y : y;\n}\n";
     for (size_t b : samplersUsed_) {
-      // One row, or rows of 4096: the texel of element i by a mask and a shift.
+      // One row, or rows of 4096: texel t by a mask and a shift; element i is component
+      // i & 3 of texel i >> 2.
       const GLTextureShape& t = buffers_[b].texture;
-      src << "float kiln_load" << b << "(int i) { return texelFetch(t" << b << ", "
-          << (t.height == 1 ? std::string("ivec2(i, 0)") : "ivec2(i & 4095, i >> 12)")
-          << ", 0).r; }\n";
+      src << "vec4 kiln_texel" << b << "(int t) { return texelFetch(t" << b << ", "
+          << (t.height == 1 ? std::string("ivec2(t, 0)") : "ivec2(t & 4095, t >> 12)")
+          << ", 0); }\n";
+      // Component i & 3 by selects: a vector indexed by a variable is very slow on
+      // SwiftShader (Chromium's CPU WebGL).
+      if (scalarLoads_.count(b))
+        src << "float kiln_load" << b << "(int i) {\n  vec4 v = kiln_texel" << b
+            << "(i >> 2);\n  int c = i & 3;\n"
+            << "  return c == 0 ? v.x : c == 1 ? v.y : c == 2 ? v.z : v.w;\n}\n";
     }
     src << "void main() {\n"
         << "  int kiln_index = int(gl_FragCoord.y) * " << ob.texture.width
         << " + int(gl_FragCoord.x);\n"
-        << "  if (kiln_index >= " << out->numel << ") { kiln_out = 0.0; return; }\n"
-        << "  float kiln_acc = 0.0;\n"
-        << code_.str() << "  kiln_out = kiln_acc;\n}\n";
+        << "  if (kiln_index >= " << texels << ") { kiln_out = vec4(0.0); return; }\n"
+        << "  vec4 kiln_acc = vec4(0.0);\n";
+    for (const std::string& h : header_) src << "  " << h << "\n";
+    src << code_.str() << "  kiln_out = kiln_acc;\n}\n";
     pass.source = src.str();
     return pass;
   }
@@ -178,7 +195,82 @@ class ShaderWriter {
   [[noreturn]] void fail(const std::string& msg) const {
     throw Error("GLSL kernel " + kernel_ + ": " + msg);
   }
-  void line(const std::string& s) { code_ << std::string(size_t(indent_) * 2, ' ') << s << "\n"; }
+  void line(const std::string& s) {
+    for (const std::string& d : pending_)
+      code_ << std::string(size_t(indent_) * 2, ' ') << d << "\n";
+    pending_.clear();
+    code_ << std::string(size_t(indent_) * 2, ' ') << s << "\n";
+  }
+  // A nested block: texels fetched inside it are not visible after it.
+  void open() {
+    ++indent_;
+    scopes_.emplace_back();
+  }
+  void close() {
+    scopes_.pop_back();
+    --indent_;
+  }
+
+  // `e` as a sum of terms that are multiples of 4 plus a constant: the GLSL of sum / 4 and
+  // the constant in [0, 4). False when a term is not a provable multiple of 4.
+  bool splitTexel(const Expr& e, std::string& texel, int64_t& component) {
+    std::vector<Expr> terms;
+    std::vector<Expr> todo{e};
+    while (!todo.empty()) {
+      Expr t = todo.back();
+      todo.pop_back();
+      if (const auto* b = t.as<Binary>(); b && b->op == BinOp::Add) {
+        todo.push_back(b->b);
+        todo.push_back(b->a);
+      } else {
+        terms.push_back(t);
+      }
+    }
+    int64_t constant = 0;
+    std::vector<std::string> parts;
+    for (const Expr& t : terms) {
+      if (const int64_t* c = asConstInt(t)) {
+        constant += *c;
+        continue;
+      }
+      const auto* m = t.as<Binary>();
+      if (!m || m->op != BinOp::Mul) return false;
+      const int64_t* f = asConstInt(m->b);
+      Expr x = m->a;
+      if (!f) {
+        f = asConstInt(m->a);
+        x = m->b;
+      }
+      if (!f || *f % kGLTexelElements != 0) return false;
+      const int64_t q = *f / kGLTexelElements;
+      parts.push_back(q == 1 ? expr(x) : "(" + expr(x) + " * " + std::to_string(q) + ")");
+    }
+    component = ((constant % kGLTexelElements) + kGLTexelElements) % kGLTexelElements;
+    const int64_t rest = (constant - component) / kGLTexelElements;
+    if (rest != 0 || parts.empty())
+      parts.push_back(rest < 0 ? "(" + std::to_string(rest) + ")" : std::to_string(rest));
+    texel = parts[0];
+    for (size_t i = 1; i < parts.size(); ++i) texel = "(" + texel + " + " + parts[i] + ")";
+    return true;
+  }
+
+  // The texel `texel` of buffer b as a vec4, fetched once per scope.
+  std::string fetch(size_t b, const std::string& texel) {
+    return cached("vec4", std::to_string(b) + ":",
+                  "kiln_texel" + std::to_string(b) + "(" + texel + ")");
+  }
+  // `value` (a read of an input texture: the same in the whole pass) in a variable of type
+  // `type`, declared before the current line the first time this scope or an enclosing one
+  // needs it.
+  std::string cached(const char* type, const std::string& kind, const std::string& value) {
+    const std::string key = kind + value;
+    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it)
+      if (auto f = it->find(key); f != it->end()) return f->second;
+    const std::string n = "f" + std::to_string(fetches_++);
+    pending_.push_back(std::string(type) + " " + n + " = " + value + ";");
+    scopes_.back()[key] = n;
+    return n;
+  }
 
   std::string name(const VarNode* v) {
     auto it = names_.find(v);
@@ -220,28 +312,141 @@ class ShaderWriter {
   std::string load(const Load* op) {
     const BufferNode* b = op->buffer.get();
     if (isLocal(b)) return localRef(b, op->index);
-    if (b == out_) {
-      checkOwnElement(op->index, "reads");
-      return "kiln_acc";
-    }
+    if (b == out_) return "kiln_acc" + ownLane(op->index, "reads");
     auto it = index_.find(b);
     if (it == index_.end()) fail("reads '" + b->name + "', which is not one of its buffers");
     if (std::find(samplersUsed_.begin(), samplersUsed_.end(), it->second) == samplersUsed_.end())
       samplersUsed_.push_back(it->second);
-    return "kiln_load" + std::to_string(it->second) + "(" + expr(op->index) + ")";
+    std::string texel;
+    int64_t component = 0;
+    if (splitTexel(op->index, texel, component))
+      return fetch(it->second, texel) + "." + "xyzw"[component];
+    scalarLoads_.insert(it->second);
+    return cached("float", "s" + std::to_string(it->second) + ":",
+                  "kiln_load" + std::to_string(it->second) + "(" + expr(op->index) + ")");
   }
 
   std::string localRef(const BufferNode* b, const Expr& idx) {
     const std::string& n = locals_.at(b);
-    return b->numel == 1 ? n : n + "[" + expr(idx) + "]";
+    if (b->numel == 1) return n;
+    if (scalarized_.count(b)) return n + std::to_string(*constant(idx));
+    return n + "[" + expr(idx) + "]";
   }
 
-  void checkOwnElement(const Expr& idx, const char* what) {
-    const bool own =
-        fragVar_ ? idx.as<VarNode>() == fragVar_ : (asConstInt(idx) && *asConstInt(idx) == 0);
-    if (!own)
+  // e reads no buffer and no variable but the fragment index.
+  bool onlyFragment(const Expr& e) const {
+    if (asConstInt(e)) return true;
+    if (const auto* v = e.as<VarNode>()) return v == fragVar_;
+    if (const auto* b = e.as<Binary>()) return onlyFragment(b->a) && onlyFragment(b->b);
+    return false;
+  }
+
+  // The interval an integer expression lies in, from the fragment's and the loops' ranges;
+  // nullopt when unknown.
+  using Interval = std::pair<int64_t, int64_t>;
+  std::optional<Interval> range(const Expr& e) const {
+    if (const int64_t* c = asConstInt(e)) return Interval{*c, *c};
+    if (const auto* v = e.as<VarNode>()) {
+      auto it = ranges_.find(v);
+      if (it == ranges_.end()) return std::nullopt;
+      return it->second;
+    }
+    const auto* b = e.as<Binary>();
+    if (!b || isFloat(e.type()) || e.type() == DType::Bool) return std::nullopt;
+    const auto x = range(b->a), y = range(b->b);
+    if (!x || !y) return std::nullopt;
+    const bool cy = y->first == y->second;
+    switch (b->op) {
+      case BinOp::Add:
+        return Interval{x->first + y->first, x->second + y->second};
+      case BinOp::Sub:
+        return Interval{x->first - y->second, x->second - y->first};
+      case BinOp::Mul:
+        if (!cy || y->first < 0) return std::nullopt;
+        return Interval{x->first * y->first, x->second * y->first};
+      case BinOp::Div:
+        if (!cy || y->first <= 0 || x->first < 0) return std::nullopt;
+        return Interval{x->first / y->first, x->second / y->first};
+      case BinOp::Mod:
+        if (!cy || y->first <= 0 || x->first < 0) return std::nullopt;
+        if (x->first / y->first == x->second / y->first)
+          return Interval{x->first % y->first, x->second % y->first};
+        return Interval{0, y->first - 1};
+      case BinOp::Min:
+        return Interval{std::min(x->first, y->first), std::min(x->second, y->second)};
+      case BinOp::Max:
+        return Interval{std::max(x->first, y->first), std::max(x->second, y->second)};
+      default:
+        return std::nullopt;
+    }
+  }
+  std::optional<int64_t> constant(const Expr& e) const {
+    const auto r = range(e);
+    if (r && r->first == r->second) return r->first;
+    return std::nullopt;
+  }
+
+  // Whether every access to local buffer b in s has an index known at compile time: then
+  // its elements are separate variables (registers), not an array in memory.
+  bool constantAccesses(const Stmt& s, const BufferNode* b) const {
+    struct Check : IRVisitor {
+      const ShaderWriter* w;
+      const BufferNode* b;
+      bool ok = true;
+      using IRVisitor::visit;
+      void visit(const Load* op) override {
+        if (op->buffer.get() == b && !w->constant(op->index)) ok = false;
+        IRVisitor::visit(op);
+      }
+      void visit(const Store* op) override {
+        if (op->buffer.get() == b && !w->constant(op->index)) ok = false;
+        IRVisitor::visit(op);
+      }
+    } c;
+    c.w = this;
+    c.b = b;
+    c.visitStmt(s);
+    return c.ok;
+  }
+
+  // The component of kiln_acc that index `idx` of the output is (".x" ... ".w", or "[lane]"):
+  // idx must be fragment * 4 + lane, lane a constant in [0, 4) or a loop of the fragment.
+  std::string ownLane(const Expr& idx, const char* what) {
+    auto bad = [&]() {
       fail(std::string(what) + " '" + out_->name +
-           "' away from the fragment's own element (a fragment writes only its own texel)");
+           "' away from the fragment's own four elements (a fragment writes only its own texel)");
+    };
+    if (!fragVar_) {
+      const int64_t* c = asConstInt(idx);
+      if (!c || *c < 0 || *c >= kGLTexelElements) bad();
+      return std::string(".") + "xyzw"[*c];
+    }
+    // fragment * 4 (+ lane)
+    Expr base = idx, lane;
+    if (const auto* a = idx.as<Binary>(); a && a->op == BinOp::Add) {
+      base = a->a;
+      lane = a->b;
+      if (asConstInt(base) || base.as<VarNode>()) std::swap(base, lane);
+    }
+    // (a tensor of at most four elements has one fragment, 0: fragment alone is lane 0)
+    if (base.as<VarNode>() == fragVar_ && out_->numel <= kGLTexelElements)
+      base = Binary::make(BinOp::Mul, base, IntImm::make(kGLTexelElements, base.type()));
+    const auto* m = base.as<Binary>();
+    if (!m || m->op != BinOp::Mul) bad();
+    Expr v = m->a, f = m->b;
+    if (asConstInt(v)) std::swap(v, f);
+    // (a tensor of at most four elements has one fragment, 0, whatever its multiplier)
+    if (v.as<VarNode>() != fragVar_ || !asConstInt(f) ||
+        (*asConstInt(f) != kGLTexelElements && out_->numel > kGLTexelElements))
+      bad();
+    if (!lane.defined()) return ".x";
+    if (const int64_t* c = asConstInt(lane)) {
+      if (*c < 0 || *c >= kGLTexelElements) bad();
+      return std::string(".") + "xyzw"[*c];
+    }
+    if (const auto* lv = lane.as<VarNode>(); lv && loopVars_.count(lv))
+      return "[" + expr(lane) + "]";
+    bad();
   }
 
   std::string expr(const Expr& e) {
@@ -258,6 +463,21 @@ class ShaderWriter {
       case ExprKind::Var:
         return name(e.as<VarNode>());
       case ExprKind::Binary:
+        // An index known here (the batch coordinate of a one-image tensor) is a literal.
+        if (e.type() != DType::Bool && !isFloat(e.type()))
+          if (const auto c = constant(e))
+            return *c < 0 ? "(" + std::to_string(*c) + ")" : std::to_string(*c);
+        // Index arithmetic on the fragment's position alone (its coordinates: divisions, which
+        // a CPU rasterizer runs lane by lane) is computed once, at the top of the shader.
+        if (fragVar_ && e.type() == DType::I64 && onlyFragment(e)) {
+          const std::string value = binary(e.as<Binary>());
+          const std::string key = "i:" + value;
+          if (auto f = scopes_.front().find(key); f != scopes_.front().end()) return f->second;
+          const std::string n = "c" + std::to_string(header_.size());
+          header_.push_back("int " + n + " = " + value + ";");
+          scopes_.front()[key] = n;
+          return n;
+        }
         return binary(e.as<Binary>());
       case ExprKind::Not:
         return "(!" + expr(e.as<Not>()->a) + ")";
@@ -346,26 +566,28 @@ class ShaderWriter {
                " inside a fragment; a shader has one fragment loop, outermost");
         const std::string v = name(f->var.as<VarNode>());
         loopVars_.insert(f->var.as<VarNode>());
+        if (const auto lo = range(f->min), ext = range(f->extent); lo && ext && ext->first >= 1)
+          ranges_[f->var.as<VarNode>()] = {lo->first, lo->second + ext->second - 1};
         const std::string lo = expr(f->min);
         const std::string hi = asConstInt(f->min) && *asConstInt(f->min) == 0
                                    ? expr(f->extent)
                                    : "(" + lo + " + " + expr(f->extent) + ")";
         if (!nonNegative(f->min)) loopVars_.erase(f->var.as<VarNode>());
         line("for (int " + v + " = " + lo + "; " + v + " < " + hi + "; ++" + v + ") {");
-        ++indent_;
+        open();
         stmt(f->body);
-        --indent_;
+        close();
         line("}");
         return;
       }
       case StmtKind::LetStmt: {
         const auto* l = s.as<LetStmt>();
         line("{");
-        ++indent_;
+        open();
         line(glslType(l->value.type()) + " " + name(l->var.as<VarNode>()) + " = " + expr(l->value) +
              ";");
         stmt(l->body);
-        --indent_;
+        close();
         line("}");
         return;
       }
@@ -373,10 +595,11 @@ class ShaderWriter {
         const auto* st = s.as<Store>();
         const BufferNode* b = st->buffer.get();
         if (isLocal(b)) {
-          line(localRef(b, st->index) + " = " + expr(st->value) + ";");
+          const std::string lhs = localRef(b, st->index);
+          line(lhs + " = " + expr(st->value) + ";");
         } else if (b == out_) {
-          checkOwnElement(st->index, "writes");
-          line("kiln_acc = " + expr(st->value) + ";");
+          const std::string lane = ownLane(st->index, "writes");
+          line("kiln_acc" + lane + " = " + expr(st->value) + ";");
         } else {
           fail("one pass writes both '" + out_->name + "' and '" + b->name + "'");
         }
@@ -391,22 +614,35 @@ class ShaderWriter {
         std::string n = "l" + std::to_string(locals_.size()) + "_";
         for (char c : b->name) n += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
         locals_[b] = n;
-        line(glslType(b->dtype) + " " + n +
-             (b->numel == 1 ? "" : "[" + std::to_string(b->numel) + "]") + ";");
+        // In a block of its own: an unrolled loop allocates it once per copy.
+        line("{");
+        open();
+        if (b->numel > 1 && b->numel <= 16 && constantAccesses(a->body, b)) {
+          scalarized_.insert(b);
+          std::string decl = glslType(b->dtype) + " ";
+          for (int64_t i = 0; i < b->numel; ++i) decl += (i ? ", " : "") + n + std::to_string(i);
+          line(decl + ";");
+        } else {
+          scalarized_.erase(b);
+          line(glslType(b->dtype) + " " + n +
+               (b->numel == 1 ? "" : "[" + std::to_string(b->numel) + "]") + ";");
+        }
         stmt(a->body);
+        close();
+        line("}");
         return;
       }
       case StmtKind::IfThenElse: {
         const auto* i = s.as<IfThenElse>();
         line("if (" + expr(i->cond) + ") {");
-        ++indent_;
+        open();
         stmt(i->thenCase);
-        --indent_;
+        close();
         if (i->elseCase.defined()) {
           line("} else {");
-          ++indent_;
+          open();
           stmt(i->elseCase);
-          --indent_;
+          close();
         }
         line("}");
         return;
@@ -430,7 +666,15 @@ class ShaderWriter {
   std::map<const VarNode*, std::string> names_;
   std::set<const VarNode*> loopVars_;
   std::map<const BufferNode*, std::string> locals_;
+  std::set<const BufferNode*> scalarized_;  // local arrays emitted as one variable per element
+  std::map<const VarNode*, std::pair<int64_t, int64_t>> ranges_;  // fragment and loop variables
   std::vector<size_t> samplersUsed_;
+  std::set<size_t> scalarLoads_;  // buffers read through kiln_load (index not split by texel)
+  std::vector<std::map<std::string, std::string>> scopes_;  // fetched texels per open block
+  std::vector<std::string> pending_;
+  std::vector<std::string> header_;  // int temporaries on the fragment index alone  // their
+                                     // declarations, written before the next line
+  int fetches_ = 0;
   bool usesDiv_ = false, usesErf_ = false;
   std::ostringstream code_;
   int indent_ = 0;

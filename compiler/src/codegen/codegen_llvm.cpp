@@ -14,8 +14,10 @@
 //     lets alias analysis tell rows of one buffer apart and keep sums in registers;
 //   - float arithmetic carries the `contract` flag, so a multiply feeding an add becomes an
 //     FMA where the target has one;
-//   - Allocate is aligned_alloc/free around its body; math intrinsics are LLVM intrinsics
-//     (libm for tanh and erf).
+//   - Allocate is aligned_alloc/free around its body, except a small one (a tile computed
+//     inside a loop, kSmallAllocation bytes at most), which is a 64-byte aligned alloca in
+//     the function's entry block (no allocator call per iteration; LLVM may keep it in
+//     registers); math intrinsics are LLVM intrinsics (libm for tanh and erf).
 // Integer Div/Mod follow the IR's floor semantics.
 #include "codegen_llvm.h"
 
@@ -311,6 +313,18 @@ class CodeGenLLVM : public IRVisitor {
   void visit(const Allocate* op) override {
     const uint64_t bytes =
         (static_cast<uint64_t>(op->buffer->numel) * dtypeSize(op->buffer->dtype) + 63) / 64 * 64;
+    constexpr uint64_t kSmallAllocation = 16 * 1024;
+    if (bytes <= kSmallAllocation) {
+      llvm::Function* fn = b_.GetInsertBlock()->getParent();
+      llvm::IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+      llvm::AllocaInst* a = entry.CreateAlloca(llvm::ArrayType::get(b_.getInt8Ty(), bytes), nullptr,
+                                               op->buffer->name);
+      a->setAlignment(llvm::Align(64));
+      buffers_[op->buffer.get()] = a;
+      visitStmt(op->body);
+      buffers_.erase(op->buffer.get());
+      return;
+    }
     // aligned_alloc(size_t alignment, size_t size): size_t is the target's pointer width
     // (32 bits on armv7).
     llvm::IntegerType* sizeTy = mod_.getDataLayout().getIntPtrType(ctx_);

@@ -78,6 +78,21 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
 
   const VectorUnit unit = vectorUnit(aotTarget(options.cpu));
   const schedule::CpuTarget cpu{unit.bytes / 4, unit.registers / 2};
+  // The GLSL back end's fragments write one RGBA texel, four consecutive elements: a
+  // convolution's weights come in blocks of 4 output channels (one texel), and 4-D activations
+  // whose channels divide by 4 travel between kernels as NCHW4c (one texel = the four channels
+  // of a pixel, see gl_schedule.h). Graph inputs and outputs keep their layout.
+  const bool gl =
+      options.schedule == ScheduleFamily::Glsl || options.schedule == ScheduleFamily::GlslOnCpu;
+  const int64_t weightBlock = gl ? schedule::kGLLanes : cpu.lanes;
+  auto isGraphIO = [&](const Value* v) {
+    return std::find(graph.inputs().begin(), graph.inputs().end(), v) != graph.inputs().end() ||
+           std::find(graph.outputs().begin(), graph.outputs().end(), v) != graph.outputs().end();
+  };
+  auto glBlocked = [&](const Value* v) {
+    return gl && v->dtype == DType::F32 && v->shape.size() == 4 && !v->isConstant() &&
+           v->shape[1] % schedule::kGLLanes == 0 && !isGraphIO(v);
+  };
   std::vector<tir::Kernel>& kernels = result.kernels;
   // A convolution's weights, packed once into blocks of one vector of output channels: for
   // a reduction long enough to pay for the transform back to NCHW (a 1x1 convolution of 16
@@ -86,15 +101,17 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
   std::map<const Value*, const Value*> packed;
   auto packedWeights = [&](const Node& n, size_t k, const Value* v) -> const Value* {
     if (!options.packConvWeights || n.op != "Conv" || k != 1 || !v->isConstant() ||
-        v->dtype != DType::F32 || v->shape.size() != 4 || n.i("group", 1) != 1 || cpu.lanes < 2 ||
-        v->shape[0] % cpu.lanes != 0 ||
-        v->shape[1] * v->shape[2] * v->shape[3] < kMinPackedReduction)
+        v->dtype != DType::F32 || v->shape.size() != 4 ||
+        (n.i("group", 1) != 1 && !(gl && v->shape[1] == 1 && n.i("group", 1) == v->shape[0])) ||
+        weightBlock < 2 || v->shape[0] % weightBlock != 0 ||
+        (!gl && v->shape[1] * v->shape[2] * v->shape[3] < kMinPackedReduction))
       return v;
     auto it = packed.find(v);
     if (it == packed.end())
       it = packed
-               .emplace(v, result.derived->addConstant(
-                               v->name + ".packed", topi::packConvWeights(*v->constant, cpu.lanes)))
+               .emplace(
+                   v, result.derived->addConstant(v->name + ".packed",
+                                                  topi::packConvWeights(*v->constant, weightBlock)))
                .first;
     return it->second;
   };
@@ -123,9 +140,14 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
           ++groupReads[v];
           auto it = tensors.find(v);
           if (it == tensors.end()) {
-            te::Tensor p = te::placeholder(identifier(v->name), v->dtype, v->shape);
-            it = tensors.emplace(v, p).first;
+            const Shape& s = v->shape;
+            te::Tensor p = te::placeholder(identifier(v->name), v->dtype,
+                                           glBlocked(v) ? Shape{s[0], s[1] / schedule::kGLLanes,
+                                                                s[2], s[3], schedule::kGLLanes}
+                                                        : s);
             args.push_back(p);
+            if (glBlocked(v)) p = topi::fromChannelBlocks(p, identifier(v->name) + ".nchw");
+            it = tensors.emplace(v, p).first;
             step.args.push_back(v);
           }
           inputs.push_back(it->second);
@@ -139,8 +161,11 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
       for (const Node* n : group)
         for (const Value* v : n->outputs) {
           if (readers[v] > groupReads[v]) {
-            outs.push_back(tensors[v]);
-            args.push_back(tensors[v]);
+            te::Tensor t = tensors[v];
+            if (glBlocked(v))
+              t = topi::toChannelBlocks(t, schedule::kGLLanes, identifier(v->name) + ".nchw4c");
+            outs.push_back(t);
+            args.push_back(t);
             step.args.push_back(v);
           } else if (n != last) {
             inlined.push_back(tensors[v]);
@@ -148,13 +173,10 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
         }
       const bool onCpu = options.schedule == ScheduleFamily::Cpu;
       schedule::Schedule sch =
-          onCpu ? schedule::cpuSchedule(outs, cpu)
+          onCpu ? schedule::cpuSchedule(outs, cpu, inlined, options.fuseConvEpilogues)
           : options.schedule == ScheduleFamily::Gpu
               ? schedule::gpuSchedule(outs)
               : schedule::glSchedule(outs, options.schedule == ScheduleFamily::Glsl);
-      if (onCpu)
-        for (const te::Tensor& t : inlined)
-          if (t->op && t->tag == "injective") sch[t].computeInline();
       // Vector statements only for the CPU; GPU and shader back ends keep vectorized loops as
       // loops.
       tir::Kernel kernel =

@@ -405,6 +405,33 @@ void inferQAdd(Node& n) {
   setOut(n, DType::I8, in(n, 0).shape);
 }
 
+// QMaxPool / QAveragePool: int8 pooling with explicit pads (no ceil_mode, no dilation); the
+// average's window is always the whole kernel (the quantizer makes it so).
+void inferQPool(Node& n) {
+  const Value& x = in(n, 0);
+  requireDType(x, DType::I8, "input X");
+  requireRank(x, 4, "input X (only 2-D pooling, NCHW)");
+  const auto& k = n.ints("kernel_shape");
+  const auto& strides = n.ints("strides");
+  const auto& pads = n.ints("pads");
+  requireLen(k, 2, "kernel_shape");
+  requireLen(strides, 2, "strides");
+  requireLen(pads, 4, "pads");
+  for (size_t a = 0; a < 2; ++a) {
+    if (k[a] < 1 || strides[a] < 1) throw Error("kernel_shape and strides must be >= 1");
+    if (pads[a] < 0 || pads[a + 2] < 0 || pads[a] >= k[a] || pads[a + 2] >= k[a])
+      throw Error("pads " + dims(pads) + " must be in [0, kernel " + dims(k) + ")");
+  }
+  const int64_t oh = windowOutputSize(x.shape[2], k[0], strides[0], pads[0], pads[2], 1, false);
+  const int64_t ow = windowOutputSize(x.shape[3], k[1], strides[1], pads[1], pads[3], 1, false);
+  if (oh < 1 || ow < 1)
+    throw Error("kernel " + dims(k) + " does not fit input " + dims({x.shape[2], x.shape[3]}));
+  if (n.op == "QAveragePool" && (n.i("multiplier") < 0 || n.i("multiplier") >= (int64_t{1} << 31) ||
+                                 n.i("shift") < 0 || n.i("shift") > 63))
+    throw Error("requantization multiplier must be in [0, 2^31) and shift in [0, 63]");
+  setOut(n, DType::I8, {x.shape[0], x.shape[1], oh, ow});
+}
+
 std::map<std::string, OpSchema> buildRegistry() {
   std::map<std::string, OpSchema> r;
   auto add = [&](std::string name, int minIn, int maxIn, std::function<void(Node&)> infer,
@@ -449,8 +476,11 @@ std::map<std::string, OpSchema> buildRegistry() {
   add("QGemm", 2, 3, inferQGemm,
       [](const Node& n) { return shapeNumel(n.outputs[0]->shape) * n.inputs[0]->shape[1]; });
   add("QAdd", 2, 2, inferQAdd);
+  add("QMaxPool", 1, 1, inferQPool);
+  add("QAveragePool", 1, 1, inferQPool);
   add("Im2col", 1, 1, inferIm2col);
-  for (const char* op : {"QuantizeLinear", "DequantizeLinear", "QConv", "QGemm", "QAdd"})
+  for (const char* op :
+       {"QuantizeLinear", "DequantizeLinear", "QConv", "QGemm", "QAdd", "QMaxPool", "QAveragePool"})
     r[op].cpuCodegen = false;
   return r;
 }

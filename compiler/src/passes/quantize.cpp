@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "graph_edit.h"
@@ -11,10 +12,69 @@
 
 namespace kiln {
 
+CalibrationMethod parseCalibrationMethod(const std::string& name) {
+  if (name == "max") return CalibrationMethod::Max;
+  if (name == "percentile") return CalibrationMethod::Percentile;
+  if (name == "entropy") return CalibrationMethod::Entropy;
+  throw Error("unknown calibration method '" + name + "' (max, percentile or entropy)");
+}
+
+namespace {
+
+constexpr int kBins = 2048, kLevels = 128;
+
+// The range whose 128-level quantization of the histogram loses the least information: for
+// each candidate number of bins i >= 128, the reference distribution is the first i bins
+// with everything beyond folded into bin i - 1; the candidate merges them into 128 levels,
+// spreads each level evenly over its nonzero bins, and is compared by KL divergence.
+double entropyRange(const std::vector<double>& hist, double binWidth) {
+  double best = std::numeric_limits<double>::infinity();
+  int bestI = kBins;
+  for (int i = kLevels; i <= kBins; i += 8) {
+    std::vector<double> p(hist.begin(), hist.begin() + i);
+    for (int k = i; k < kBins; ++k) p[static_cast<size_t>(i - 1)] += hist[static_cast<size_t>(k)];
+    double total = 0;
+    for (double v : p) total += v;
+    if (total <= 0) continue;
+    std::vector<double> q(static_cast<size_t>(i), 0.0);
+    const double per = double(i) / kLevels;
+    for (int l = 0; l < kLevels; ++l) {
+      const int b0 = static_cast<int>(std::floor(l * per)),
+                b1 = std::max(b0 + 1, static_cast<int>(std::floor((l + 1) * per)));
+      double sum = 0;
+      int nonzero = 0;
+      for (int b = b0; b < b1 && b < i; ++b) {
+        sum += hist[static_cast<size_t>(b)];
+        nonzero += hist[static_cast<size_t>(b)] > 0;
+      }
+      for (int b = b0; b < b1 && b < i; ++b)
+        if (hist[static_cast<size_t>(b)] > 0) q[static_cast<size_t>(b)] = sum / nonzero;
+    }
+    double qTotal = 0;
+    for (double v : q) qTotal += v;
+    double kl = 0;
+    for (int b = 0; b < i; ++b) {
+      const double pb = p[static_cast<size_t>(b)] / total;
+      if (pb <= 0) continue;
+      const double qb = q[static_cast<size_t>(b)] / qTotal;
+      kl += qb > 0 ? pb * std::log(pb / qb) : pb * std::log(pb / 1e-12);
+    }
+    if (kl < best) best = kl, bestI = i;
+  }
+  return bestI * binWidth;
+}
+
+}  // namespace
+
 std::map<std::string, float> calibrate(const Graph& g,
-                                       const std::vector<std::map<std::string, NDArray>>& samples) {
+                                       const std::vector<std::map<std::string, NDArray>>& samples,
+                                       const CalibrationOptions& options) {
   if (samples.empty()) throw Error("calibration needs at least one sample input");
+  if (!(options.percentile > 0 && options.percentile <= 100))
+    throw Error("the calibration percentile must be in (0, 100], got " +
+                std::to_string(options.percentile));
   std::map<std::string, float> ranges;
+  // Pass 1: the largest |x| of every activation.
   auto record = [&](const std::string& name, const NDArray& a) {
     if (a.dtype() != DType::F32) return;
     float m = 0;
@@ -28,6 +88,44 @@ std::map<std::string, float> calibrate(const Graph& g,
   for (const auto& sample : samples) {
     for (const auto& [name, a] : sample) record(name, a);
     exec.run(sample);
+  }
+  if (options.method == CalibrationMethod::Max) return ranges;
+  // Pass 2: histograms of |x| over [0, max].
+  std::map<std::string, std::vector<double>> hists;
+  auto histogram = [&](const std::string& name, const NDArray& a) {
+    auto r = ranges.find(name);
+    if (a.dtype() != DType::F32 || r == ranges.end() || !(r->second > 0)) return;
+    std::vector<double>& h = hists[name];
+    h.resize(kBins, 0.0);
+    const double scale = kBins / double(r->second);
+    for (float v : a.values<float>())
+      h[static_cast<size_t>(std::min<double>(kBins - 1, std::abs(v) * scale))] += 1;
+  };
+  exec.onNode = [&](const Node& n, const std::vector<NDArray>& outs) {
+    for (size_t k = 0; k < outs.size(); ++k) histogram(n.outputs[k]->name, outs[k]);
+  };
+  for (const auto& sample : samples) {
+    for (const auto& [name, a] : sample) histogram(name, a);
+    exec.run(sample);
+  }
+  for (auto& [name, h] : hists) {
+    const double width = ranges[name] / kBins;
+    double total = 0;
+    for (double v : h) total += v;
+    double range = ranges[name];
+    if (options.method == CalibrationMethod::Percentile) {
+      double seen = 0;
+      for (int b = 0; b < kBins; ++b) {
+        seen += h[static_cast<size_t>(b)];
+        if (seen >= total * options.percentile / 100.0) {
+          range = (b + 1) * width;
+          break;
+        }
+      }
+    } else {
+      range = entropyRange(h, width);
+    }
+    ranges[name] = static_cast<float>(std::min<double>(range, ranges[name]));
   }
   return ranges;
 }
@@ -86,7 +184,9 @@ class Quantizer {
   }
 
  private:
+  // The scale of a value: the one it was quantized with, else its calibrated range's.
   float scaleOf(const Value* v) const {
+    if (auto q = scales_.find(v); q != scales_.end()) return q->second;
     auto it = ranges_.find(v->name);
     if (it == ranges_.end()) throw Error("no calibration range for '" + v->name + "'");
     return std::max(it->second, 1e-8f) / 127.0f;
@@ -150,7 +250,65 @@ class Quantizer {
         n->outputs[0]->shape == n->inputs[0]->shape && !n->inputs[0]->isConstant() &&
         !n->inputs[1]->isConstant())
       return quantizeAdd(n);
+    if ((n->op == "MaxPool" || n->op == "AveragePool" || n->op == "GlobalMaxPool" ||
+         n->op == "GlobalAveragePool") &&
+        n->inputs[0]->shape.size() == 4 && !n->inputs[0]->isConstant())
+      return quantizePool(n);
+    // A reshape of an int8 tensor stays int8 (same scale), so pooling feeds a classifier.
+    if (n->op == "Reshape" && q_.count(n->inputs[0])) {
+      Value* r = addOpNode(out_, "Reshape", {q_.at(n->inputs[0])},
+                           {{"shape", n->attrs.at("shape")}}, n->outputs[0]->name + ".i8", n->name);
+      const float s = scales_.at(n->inputs[0]);
+      done_.insert(n);
+      q_[n->outputs[0]] = r;
+      scales_[n->outputs[0]] = s;
+      return true;
+    }
     return false;
+  }
+
+  // Max pooling keeps its input's scale (exact); average pooling sums the window in int32 and
+  // requantizes to its output's scale, only where every window has the same size (no window
+  // clipped by the image, or padding counted), so one multiplier serves every output.
+  bool quantizePool(const Node* n) {
+    const Shape& xs = n->inputs[0]->shape;
+    const int64_t H = xs[2], W = xs[3];
+    const bool global = n->op.rfind("Global", 0) == 0;
+    const bool isMax = n->op.find("Max") != std::string::npos;
+    std::vector<int64_t> k{H, W}, st{1, 1}, pads{0, 0, 0, 0};
+    if (!global) {
+      k = n->ints("kernel_shape");
+      st = n->ints("strides");
+      pads = n->ints("pads");
+      for (int64_t d : n->ints("dilations", {1, 1}))
+        if (d != 1) return false;
+      const int64_t OH = n->outputs[0]->shape[2], OW = n->outputs[0]->shape[3];
+      // The rows and columns past the end padding that ceil_mode windows reach.
+      const int64_t overH = (OH - 1) * st[0] + k[0] - (H + pads[0] + pads[2]);
+      const int64_t overW = (OW - 1) * st[1] + k[1] - (W + pads[1] + pads[3]);
+      if (isMax) {  // padding never wins a maximum: ceil_mode's overhang is more padding
+        pads[2] += std::max<int64_t>(0, overH);
+        pads[3] += std::max<int64_t>(0, overW);
+      } else {
+        const bool clipped = pads[0] > 0 || pads[1] > 0 || (OH - 1) * st[0] + k[0] - pads[0] > H ||
+                             (OW - 1) * st[1] + k[1] - pads[1] > W;
+        if (overH > 0 || overW > 0 || (clipped && n->i("count_include_pad", 0) == 0)) return false;
+      }
+    }
+    std::map<std::string, Attribute> attrs = {{"kernel_shape", k}, {"strides", st}, {"pads", pads}};
+    const float sx = scaleOf(n->inputs[0]);
+    float sy = sx;
+    if (!isMax) {
+      sy = scaleOf(n->outputs[0]);
+      int64_t m, sh;
+      quantizeMultiplier(double(sx) / (double(sy) * double(k[0] * k[1])), m, sh);
+      attrs["multiplier"] = m;
+      attrs["shift"] = sh;
+    }
+    Value* q = addOpNode(out_, isMax ? "QMaxPool" : "QAveragePool", {int8Of(n->inputs[0])}, attrs,
+                         n->outputs[0]->name + ".i8", n->name);
+    finish(n, nullptr, n->outputs[0], q, sy);
+    return true;
   }
 
   bool quantizeWeighted(const Node* n, const std::string& op) {

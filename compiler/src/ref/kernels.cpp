@@ -575,6 +575,39 @@ std::vector<NDArray> qadd(const Node& n, const Args& in) {
   return {y};
 }
 
+// QMaxPool: the maximum over the window's elements inside the image (exact: one scale).
+// QAveragePool: the int32 sum of the whole window (padding counts as 0), requantized.
+std::vector<NDArray> qpool(const Node& n, const Args& in) {
+  const NDArray& x = *in[0];
+  const bool isMax = n.op == "QMaxPool";
+  const auto& k = n.ints("kernel_shape");
+  const auto& st = n.ints("strides");
+  const auto& pads = n.ints("pads");
+  const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  const int64_t OH = n.outputs[0]->shape[2], OW = n.outputs[0]->shape[3];
+  NDArray y(DType::I8, {N, C, OH, OW});
+  int8_t* py = y.data<int8_t>();
+  for (int64_t p = 0; p < N * C; ++p) {
+    const int8_t* plane = x.data<int8_t>() + p * H * W;
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        int32_t best = -128;
+        uint32_t sum = 0;
+        for (int64_t kh = 0; kh < k[0]; ++kh)
+          for (int64_t kw = 0; kw < k[1]; ++kw) {
+            const int64_t ih = oh * st[0] - pads[0] + kh, iw = ow * st[1] - pads[1] + kw;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            best = std::max<int32_t>(best, plane[ih * W + iw]);
+            sum += static_cast<uint32_t>(int32_t{plane[ih * W + iw]});
+          }
+        *py++ = isMax ? static_cast<int8_t>(best)
+                      : requantizeClamped(static_cast<int32_t>(sum), n.i("multiplier"),
+                                          n.i("shift"), -128, 127);
+      }
+  }
+  return {y};
+}
+
 std::map<std::string, Kernel> buildKernels() {
   std::map<std::string, Kernel> k;
   auto u = [&](const char* name, auto f) { k[name] = unary(f); };
@@ -666,6 +699,8 @@ std::map<std::string, Kernel> buildKernels() {
   k["Im2col"] = im2col;
   k["QGemm"] = qgemm;
   k["QAdd"] = qadd;
+  k["QMaxPool"] = qpool;
+  k["QAveragePool"] = qpool;
   return k;
 }
 

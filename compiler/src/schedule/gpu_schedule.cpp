@@ -94,20 +94,6 @@ void scheduleConv2dGpu(Stage& s, const GpuTarget& target) {
 
 namespace {
 
-// The computed tensors t reads, looking through stages that are computed inline.
-void readsThroughInline(const Schedule& sch, const Tensor& t, std::vector<Tensor>* out) {
-  for (const Tensor& in : t->op->inputs) {
-    if (!in->op) continue;
-    bool inlined = false;
-    for (const Stage& s : sch.stages())
-      if (s.tensor() == in) inlined = s.inlined();
-    if (inlined)
-      readsThroughInline(sch, in, out);
-    else if (std::find(out->begin(), out->end(), in) == out->end())
-      out->push_back(in);
-  }
-}
-
 // A reduction r whose only reader is the elementwise output o (bias, batch norm, residual
 // add, activation, all inlined into o): o takes r's thread layout, and r is computed inside
 // each of o's threads into a private array of ocBlock sums, so the epilogue runs on registers

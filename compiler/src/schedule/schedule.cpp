@@ -223,4 +223,17 @@ Stage& Schedule::operator[](const Tensor& t) {
   throw Error("schedule: tensor '" + t->name + "' has no stage in this schedule");
 }
 
+void readsThroughInline(const Schedule& sch, const Tensor& t, std::vector<Tensor>* out) {
+  for (const Tensor& in : t->op->inputs) {
+    if (!in->op) continue;
+    bool inlined = false;
+    for (const Stage& s : sch.stages())
+      if (s.tensor() == in) inlined = s.inlined();
+    if (inlined)
+      readsThroughInline(sch, in, out);
+    else if (std::find(out->begin(), out->end(), in) == out->end())
+      out->push_back(in);
+  }
+}
+
 }  // namespace kiln::schedule

@@ -7,6 +7,7 @@
 // cannot be bounded (a data-dependent read, a select between unrelated indices) covers
 // the whole dimension, which is always correct, only slower.
 #include <algorithm>
+#include <optional>
 
 #include "kiln/tir/ir_visitor.h"
 #include "kiln/tir/passes.h"
@@ -47,6 +48,31 @@ std::pair<Expr, int64_t> peelOffset(const Expr& e) {
   return {e, 0};
 }
 
+// e mod c (0 <= r < c) when it is the same for every value of e's variables: constants,
+// multiples of c and sums of such; nullopt otherwise.
+std::optional<int64_t> residue(const Expr& e, int64_t c) {
+  auto mod = [c](int64_t v) { return ((v % c) + c) % c; };
+  if (c == 1) return 0;
+  if (const int64_t* k = asConstInt(e)) return mod(*k);
+  const Binary* b = e.as<Binary>();
+  if (!b) return std::nullopt;
+  std::optional<int64_t> x = residue(b->a, c), y = residue(b->b, c);
+  switch (b->op) {
+    case BinOp::Add:
+      if (x && y) return mod(*x + *y);
+      return std::nullopt;
+    case BinOp::Sub:
+      if (x && y) return mod(*x - *y);
+      return std::nullopt;
+    case BinOp::Mul:
+      if ((x && *x == 0) || (y && *y == 0)) return 0;
+      if (x && y) return mod(*x * *y);
+      return std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
 class Bounder {
  public:
   explicit Bounder(const std::map<const ExprNode*, int64_t>& ranged) : ranged_(ranged) {}
@@ -72,9 +98,14 @@ class Bounder {
         if (!cy) return unbounded();
         if (*cy >= 0) return {x.lo * *cy, x.hi * *cy, x.width * *cy, true};
         return {x.hi * *cy, x.lo * *cy, -x.width * *cy, true};
-      case BinOp::Div:
+      case BinOp::Div: {
         if (!cy || *cy <= 0) return unbounded();
-        return {x.lo / *cy, x.hi / *cy, x.width == 0 ? 0 : x.width / *cy + 1, true};
+        // [lo, lo + W] / c spans (lo mod c + W) / c + 1 values; without lo mod c, at most
+        // W / c + 2 (a tile of channels that starts on a block boundary covers whole blocks).
+        const std::optional<int64_t> r = residue(x.lo, *cy);
+        const int64_t w = x.width == 0 ? 0 : r ? (*r + x.width) / *cy : x.width / *cy + 1;
+        return {x.lo / *cy, x.hi / *cy, w, true};
+      }
       case BinOp::Mod:
         if (!cy || *cy <= 0) return unbounded();
         if (x.width == 0) return {x.lo % *cy, x.lo % *cy, 0, true};  // a fixed value

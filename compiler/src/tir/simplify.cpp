@@ -35,6 +35,23 @@ bool equal(const Expr& a, const Expr& b) {
   return false;
 }
 
+// Matches e = x * c + k or x * c (k = 0), c the given constant and k a constant.
+bool matchScaled(const Expr& e, int64_t c, Expr* x, int64_t* k) {
+  Expr m = e;
+  *k = 0;
+  if (const Binary* add = e.as<Binary>(); add && add->op == BinOp::Add)
+    if (const int64_t* kk = asConstInt(add->b)) {
+      m = add->a;
+      *k = *kk;
+    }
+  const Binary* mul = m.as<Binary>();
+  if (!mul || mul->op != BinOp::Mul) return false;
+  const int64_t* f = asConstInt(mul->b);
+  if (!f || *f != c) return false;
+  *x = mul->a;
+  return true;
+}
+
 // Matches x / c (c a positive constant); x / 1 is x.
 bool matchDiv(const Expr& e, Expr* x, int64_t* c) {
   if (const Binary* d = e.as<Binary>(); d && d->op == BinOp::Div)
@@ -144,6 +161,16 @@ class Simplify : public IRMutator {
           break;
         case BinOp::Div:
           if (cb && *cb == 1) return a;
+          // (x * c + k) / c -> x + floor(k / c), (x * c) / c -> x: floor division of a
+          // re-blocked index (channel c * 4 + lane, unrolled)
+          if (cb && *cb > 0) {
+            Expr x;
+            int64_t k = 0;
+            if (matchScaled(a, *cb, &x, &k)) {
+              const int64_t q = floorDiv(k, *cb);
+              return q == 0 ? x : mutate(x + IntImm::make(q, a.type()));
+            }
+          }
           // (x / c1) / c2 -> x / (c1 * c2) for positive constants (floor division composes)
           if (cb && *cb > 0)
             if (const Binary* d = a.as<Binary>(); d && d->op == BinOp::Div)
@@ -152,6 +179,12 @@ class Simplify : public IRMutator {
           break;
         case BinOp::Mod:
           if (cb && *cb == 1) return IntImm::make(0, a.type());
+          // (x * c + k) % c -> k mod c
+          if (cb && *cb > 0) {
+            Expr x;
+            int64_t k = 0;
+            if (matchScaled(a, *cb, &x, &k)) return IntImm::make(floorMod(k, *cb), a.type());
+          }
           break;
         default:
           break;

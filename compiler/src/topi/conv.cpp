@@ -15,7 +15,8 @@
 // output channels are b consecutive elements that read one input element and b consecutive
 // weights - the vector lanes of a CPU schedule, whatever the width of the image - and a
 // layout transform back to NCHW follows (tag "layout_transform", inlined into the bias or
-// epilogue stage by the CPU schedule). Group 1 only.
+// epilogue stage by the CPU schedule). Group 1, or depthwise ([C / b, 1, KH, KW, b]: channel
+// c reads input channel c; the GLSL back end's four lanes fetch one weight texel).
 #include "kiln/ops/op_registry.h"
 #include "kiln/runtime/error.h"
 #include "kiln/topi/topi.h"
@@ -49,8 +50,10 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const std::v
   const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
   const int64_t ocb = blocked ? w->shape[4] : 1;
   const int64_t OC = w->shape[0] * ocb, KC = w->shape[1], KH = w->shape[2], KW = w->shape[3];
-  if (blocked && group != 1)
-    throw Error("'" + name + "': blocked weights are for group 1, not group " +
+  // Blocked weights: group 1, or depthwise (one input channel per group, [C / b, 1, KH, KW, b]).
+  const bool depthwise = group > 1 && group == C && OC == C && w->shape[1] == 1;
+  if (blocked && group != 1 && !depthwise)
+    throw Error("'" + name + "': blocked weights are for group 1 or depthwise, not group " +
                 std::to_string(group));
   if (group <= 0 || C != KC * group || OC % group != 0)
     throw Error("'" + name + "': " + std::to_string(C) + " input channels, " + std::to_string(KC) +
@@ -115,9 +118,10 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const std::v
     Tensor yc = compute(
         name + ".conv_c", {N, OC / ocb, OH, OW, ocb},
         [&](const Indices& i) {
-          return sum(
-              input(i[0], rc.var, i[2], i[3]) * read(w, {i[1], rc.var, ry.var, rx.var, i[4]}),
-              {rc, ry, rx});
+          // depthwise: output channel c reads input channel c (rc has extent 1)
+          Expr c = depthwise ? i[1] * ocb + i[4] + rc.var : rc.var;
+          return sum(input(i[0], c, i[2], i[3]) * read(w, {i[1], rc.var, ry.var, rx.var, i[4]}),
+                     {rc, ry, rx});
         },
         "conv2d_nchwc");
     conv = compute(

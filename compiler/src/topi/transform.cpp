@@ -1,6 +1,6 @@
-// Data movement: concat, transpose, reshape, pad, slice, gather. Each output element reads one
-// input element; nothing is computed, so each is one injective stage that a consumer may
-// inline.
+// Data movement: concat, transpose, reshape, pad, slice, gather, channel blocking. Each output
+// element reads one input element; nothing is computed, so each is one injective stage that a
+// consumer may inline.
 #include "kiln/runtime/error.h"
 #include "kiln/topi/topi.h"
 
@@ -52,6 +52,32 @@ Tensor reshape(const Tensor& x, const Shape& shape, const std::string& name) {
     }
     return read(x, src);
   });
+}
+
+Tensor toChannelBlocks(const Tensor& x, int64_t block, const std::string& name) {
+  if (x->rank() != 4 || block <= 0 || x->shape[1] % block != 0)
+    throw Error("'" + name + "': cannot block the channels of " + shapeStr(x->shape) + " by " +
+                std::to_string(block));
+  const Shape& s = x->shape;
+  return compute(
+      name, {s[0], s[1] / block, s[2], s[3], block},
+      [&](const Indices& i) {
+        return read(x, {i[0], i[1] * block + i[4], i[2], i[3]});
+      },
+      "layout_transform");
+}
+
+Tensor fromChannelBlocks(const Tensor& xb, const std::string& name) {
+  if (xb->rank() != 5)
+    throw Error("'" + name + "': channel blocks need a rank-5 tensor, got " + shapeStr(xb->shape));
+  const Shape& s = xb->shape;
+  const int64_t block = s[4];
+  return compute(
+      name, {s[0], s[1] * block, s[2], s[3]},
+      [&](const Indices& i) {
+        return read(xb, {i[0], i[1] / block, i[2], i[3], i[1] % block});
+      },
+      "layout_transform");
 }
 
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value,

@@ -55,7 +55,8 @@ double msSince(Clock::time_point t) {
 }
 
 struct Options {
-  std::string model, targets = "llvm,opencl,opengl,webgl,cuda,accel", anchors = "onnxruntime,tfjs";
+  std::string model, targets = "llvm,opencl,opengl,webgl,cuda,accel",
+                     anchors = "onnxruntime,ort-web,tfjs";
   std::string config = "pynq-z1", input, jsonFile, chartFile, keep;
   std::vector<std::string> shapes, calibrate, references;
   int runs = 10, warmup = 2;
@@ -315,12 +316,46 @@ Result benchWebgl(Context& c) {
   return r;
 }
 
+// VTA's published board figure: ResNet-18 end to end on a PYNQ-Z1 with VTA's 1x16x16 int8
+// GEMM core at 100 MHz (many layers left on the board's Cortex-A9), from Moreau et al., "A
+// Hardware-Software Blueprint for Flexible Deep Learning Specialization", IEEE Micro 39(5),
+// 2019. It is a reference for this network on this array and clock only, so it is cited only
+// when both match (isTorchvisionResnet18, the config test in benchAccel).
+constexpr double kVtaResnet18Ms = 420;
+constexpr const char* kVtaLabel = "VTA on PYNQ-Z1, published (1x16x16, 100 MHz)";
+
+// Whether `g` is torchvision's ResNet-18 at 224x224, batch 1: its 20 convolutions' weight
+// shapes in order and its 512 -> 1000 classifier (the architecture, not the file name).
+bool isTorchvisionResnet18(const Graph& g) {
+  if (g.inputs().size() != 1 || g.inputs()[0]->shape != Shape{1, 3, 224, 224}) return false;
+  std::vector<Shape> convs;
+  std::vector<Shape> want = {{64, 3, 7, 7}};
+  for (int64_t c : {64, 128, 256, 512}) {
+    const int64_t in = c == 64 ? 64 : c / 2;
+    want.push_back({c, in, 3, 3});
+    want.push_back({c, c, 3, 3});
+    if (c != 64) want.push_back({c, in, 1, 1});
+    want.push_back({c, c, 3, 3});
+    want.push_back({c, c, 3, 3});
+  }
+  bool classifier = false;
+  for (Node* n : g.nodes()) {
+    if (n->op == "Conv" && n->input(1)) convs.push_back(n->input(1)->shape);
+    if ((n->op == "Gemm" || n->op == "MatMul") && n->input(1) && n->input(1)->shape.size() == 2) {
+      const Shape& w = n->input(1)->shape;
+      classifier |= (w[0] == 512 && w[1] == 1000) || (w[0] == 1000 && w[1] == 512);
+    }
+  }
+  return classifier && convs == want;
+}
+
 Result benchAccel(Context& c) {
   Result r;
   Expected<accel::Config> config = accel::Config::find(c.o.config);
   if (!config) throw config.error();
   c.progress.phase("accel", "quantizing to int8 and compiling for " + config->name());
   Graph g = c.load();
+  const bool resnet18 = isTorchvisionResnet18(g);
   if (g.inputs().size() != 1)
     throw Error("the accelerator target calibrates a single-input model; this one has " +
                 std::to_string(g.inputs().size()));
@@ -362,6 +397,8 @@ Result benchAccel(Context& c) {
   const double mhz = static_cast<double>(config->value("clock_mhz"));
   const double perCycle = static_cast<double>(config->value("macs_per_cycle"));
   const double deviceMs = cycles / mhz / 1000;
+  // The ideal: every MAC the device does, at the array's peak of macs_per_cycle.
+  const double idealMs = macs / perCycle / mhz / 1000;
   r.predicted = true;
   r.times = {deviceMs};
   r.device = "cycle model of " + config->name() + " (" + std::to_string(config->value("batch")) +
@@ -379,6 +416,8 @@ Result benchAccel(Context& c) {
              {"gemm_utilization", cycles > 0 ? gemmUops / cycles : 0.0},
              {"fraction_of_peak", cycles > 0 ? macs / perCycle / cycles : 0.0},
              {"macs", static_cast<uint64_t>(macs)},
+             {"ideal_ms", idealMs},
+             {"predicted_over_ideal", idealMs > 0 ? deviceMs / idealMs : 0.0},
              {"host_steps_ms_here", hostMs},
              {"simulation_wall_ms", simMs},
              {"accel_kernels", s.accelKernels},
@@ -387,6 +426,11 @@ Result benchAccel(Context& c) {
              {"int8_quantized_ops", q.quantized},
              {"float_ops", q.floatOps},
              {"calibration_inputs", samples.size()}};
+  if (resnet18 && config->value("batch") == 1 && config->value("block_in") == 16 &&
+      config->value("block_out") == 16 && mhz == 100) {
+    r.extra["vta_published_ms"] = kVtaResnet18Ms;
+    r.extra["vta_over_this"] = kVtaResnet18Ms / deviceMs;
+  }
   return r;
 }
 
@@ -469,6 +513,57 @@ Result benchTfjs(Context& c) {
   return r;
 }
 
+// onnxruntime-web in the same headless Chromium as the webgl target (same ONNX file): its
+// wasm execution provider ("ort-web") and its WebGL one ("ort-webgl").
+std::string ortWebAbsent(const Context& c) {
+  if (fs::path(c.o.model).extension() != ".onnx")
+    return "onnxruntime-web runs .onnx models; " + c.o.model + " is not one";
+  if (c.o.targets.find("webgl") == std::string::npos)
+    return "an in-browser anchor, timed beside --targets webgl";
+  if (!c.o.shapes.empty()) return "--shape overrides are not passed to onnxruntime-web";
+  if (c.feeds.size() != 1) return "the browser page feeds models with one input";
+  if (!fs::exists("/usr/bin/chromium")) return "/usr/bin/chromium is not installed";
+  return nodeAbsent({"playwright-core", "onnxruntime-web"});
+}
+
+Result benchOrtWeb(Context& c, const std::string& ep) {
+  Result r;
+  const std::string name = ep == "wasm" ? "ort-web" : "ort-" + ep;
+  c.progress.phase(name,
+                   "timing onnxruntime-web (" + ep + " execution provider) in headless Chromium");
+  std::string line;
+  try {
+    line = runCommand("node " + shellQuote((nodeTools() / "bench_ort_web.mjs").string()) + " " +
+                          shellQuote(c.o.model) + " " + shellQuote(c.inputNpy.string()) + " --ep " +
+                          ep + " --threads " + std::to_string(threadCount()) + " --runs " +
+                          std::to_string(c.o.runs) + " --warmup " + std::to_string(c.o.warmup) +
+                          " --output " + shellQuote((c.work / (name + "_out.npy")).string()),
+                      c.work);
+  } catch (const Error& e) {
+    // exit 3: the execution provider cannot start in this browser
+    if (std::string(e.what()).find("cannot start here") != std::string::npos)
+      throw Unavailable(e.what());
+    throw;
+  }
+  const json j = json::parse(line);
+  r.times = j.at("times_ms").get<std::vector<double>>();
+  r.device = "onnxruntime-web " + j.value("ort_version", std::string()) + ", " + ep +
+             " EP, Chromium " + j.value("browser", std::string()) + " headless on " +
+             j.value("renderer", std::string());
+  r.brief = ep == "wasm" ? "ort-web wasm, " + std::to_string(j.value("threads", 1)) + " threads"
+                         : "ort-web " + ep + ", same browser";
+  r.outputs.push_back(readNpy((c.work / (name + "_out.npy")).string()));
+  r.extra["first_run_ms"] = j.at("first_ms");
+  r.extra["session_ms"] = j.at("load_ms");
+  return r;
+}
+Result benchOrtWebWasm(Context& c) {
+  return benchOrtWeb(c, "wasm");
+}
+Result benchOrtWebGl(Context& c) {
+  return benchOrtWeb(c, "webgl");
+}
+
 // The hook for PyTorch on a CUDA GPU: on such a machine benchmarks/cuda_vs_pytorch.sh
 // times it beside Kiln's CUDA packages; here it says why it cannot run.
 std::string pytorchAbsent(const Context&) {
@@ -480,6 +575,8 @@ std::string pytorchAbsent(const Context&) {
 
 const std::vector<Target>& anchors() {
   static const std::vector<Target> a = {{"onnxruntime", ortAbsent, benchOrt},
+                                        {"ort-web", ortWebAbsent, benchOrtWebWasm},
+                                        {"ort-webgl", ortWebAbsent, benchOrtWebGl},
                                         {"tfjs", tfjsAbsent, benchTfjs},
                                         {"pytorch", pytorchAbsent, nullptr}};
   return a;
@@ -551,8 +648,10 @@ Runner addBench(CLI::App& app) {
                   "one is skipped with the reason)");
   sub->add_option("--anchors", o->anchors,
                   "Comma-separated anchors measured in the same run: onnxruntime (CPU, Node.js; "
-                  ".onnx models), tfjs (TensorFlow.js WebGL in the same headless Chromium; TF.js "
-                  "models), pytorch; 'none' for none");
+                  ".onnx models), ort-web / ort-webgl (onnxruntime-web's wasm / WebGL execution "
+                  "provider in the same headless Chromium as --targets webgl; .onnx models), tfjs "
+                  "(TensorFlow.js WebGL in the same headless Chromium; TF.js models), pytorch; "
+                  "'none' for none");
   sub->add_option("--runs", o->runs, "Timed runs per target")->check(CLI::Range(1, 100000));
   sub->add_option("--warmup", o->warmup, "Untimed runs before timing")->check(CLI::Range(0, 1000));
   sub->add_option("--config", o->config,
@@ -594,7 +693,7 @@ Runner addBench(CLI::App& app) {
     for (const std::string& n : wantedAnchors)
       if (!find(anchors(), n))
         throw Error("--anchors: unknown anchor '" + n +
-                    "' (known: onnxruntime, tfjs, pytorch, none)");
+                    "' (known: onnxruntime, ort-web, ort-webgl, tfjs, pytorch, none)");
     std::vector<ChartLine> lines;
     for (const std::string& ref : o->references) {
       const auto eq = ref.rfind('=');
@@ -607,8 +706,9 @@ Runner addBench(CLI::App& app) {
 
     // Where the record and chart go must exist before minutes of work are spent.
     for (const std::string& f : {o->jsonFile, o->chartFile}) {
+      if (f.empty()) continue;
       const fs::path parent = fs::absolute(f).parent_path();
-      if (!f.empty() && !fs::is_directory(parent))
+      if (!fs::is_directory(parent))
         throw Error("cannot write " + f + ": folder " + parent.string() + " does not exist");
     }
     Graph g = loadOrThrow(o->model, o->shapes);
@@ -733,12 +833,22 @@ Runner addBench(CLI::App& app) {
       j["latency_kind"] = r.predicted ? "predicted by the cycle model at the board clock"
                                       : "wall clock, measured here";
       if (ortMs > 0 && r.median() > 0) j["onnxruntime_over_this"] = ortMs / r.median();
+      // The browser target against the anchors in the same browser: onnxruntime-web for ONNX
+      // models, TF.js for TF.js models (anchor's median / this one's; > 1: Kiln is faster).
+      if (r.name == "webgl" && r.median() > 0)
+        for (const Result& a : anchorResults)
+          if (a.status == "ok" &&
+              (a.name == "ort-web" || a.name == "ort-webgl" || a.name == "tfjs"))
+            j["browser_anchors_over_this"][a.name] = a.median() / r.median();
       if (!r.outputs.empty() && r.name != "llvm") j["check"] = compareOutputs(r.outputs, want);
       for (auto& [k, v] : r.extra.items()) j[k] = v;
       return j;
     };
     for (const Result& r : results) record["targets"].push_back(toJson(r));
     for (const Result& r : anchorResults) record["anchors"].push_back(toJson(r));
+    for (const Result& r : results)
+      if (r.name == "accel" && r.status == "ok" && r.extra.contains("vta_published_ms"))
+        lines.push_back({kVtaLabel, r.extra["vta_published_ms"].get<double>()});
     for (const ChartLine& l : lines)
       record["references"].push_back({{"label", l.label}, {"ms", l.ms}});
 
@@ -775,6 +885,16 @@ Runner addBench(CLI::App& app) {
                         ? fixed(j["onnxruntime_over_this"].get<double>(), 3) + "x"
                         : std::string("-"))
                 << std::setw(12) << check << "  " << r.device << "\n";
+      if (j.contains("browser_anchors_over_this")) {
+        std::cout << std::setw(13) << ""
+                  << "  same browser:";
+        const char* sep = " ";
+        for (auto& [k, v] : j["browser_anchors_over_this"].items()) {
+          std::cout << sep << k << "'s median / webgl's = " << fixed(v.get<double>(), 3) << "x";
+          sep = ", ";
+        }
+        std::cout << " (> 1: Kiln is faster)\n";
+      }
       if (r.name == "accel")
         std::cout << std::setw(13) << ""
                   << "  predicted: " << static_cast<uint64_t>(j["cycles"].get<uint64_t>())
@@ -784,7 +904,18 @@ Runner addBench(CLI::App& app) {
                   << fixed(100 * j["fraction_of_peak"].get<double>(), 1)
                   << "% of peak MACs); host steps " << fixed(j["host_steps_ms_here"], 2)
                   << " ms on this CPU; simulated in "
-                  << fixed(j["simulation_wall_ms"].get<double>() / 1000, 2) << " s\n";
+                  << fixed(j["simulation_wall_ms"].get<double>() / 1000, 2) << " s\n"
+                  << std::setw(13) << ""
+                  << "  ideal (MACs / the array's MACs per cycle): "
+                  << fixed(j["ideal_ms"].get<double>(), 2)
+                  << " ms; predicted = " << fixed(j["predicted_over_ideal"].get<double>(), 2)
+                  << "x the ideal\n";
+      if (r.name == "accel" && j.contains("vta_published_ms"))
+        std::cout << std::setw(13) << ""
+                  << "  vs VTA: " << fixed(j["vta_published_ms"].get<double>(), 0)
+                  << " ms published for VTA on a PYNQ-Z1 (same 1x16x16 array, 100 MHz); "
+                     "VTA / Kiln's prediction = "
+                  << fixed(j["vta_over_this"].get<double>(), 2) << "x\n";
     };
     for (size_t i = 0; i < results.size(); ++i) row(results[i], record["targets"][i]);
     for (size_t i = 0; i < anchorResults.size(); ++i) row(anchorResults[i], record["anchors"][i]);
@@ -810,7 +941,8 @@ Runner addBench(CLI::App& app) {
         if (r.status != "ok") return;
         const std::string label =
             r.name == "accel" ? "accel " + r.extra["config"].get<std::string>() : r.name;
-        chart.bars.push_back({label, r.brief, r.median(), r.times.front(), r.times.back(), kind});
+        chart.bars.push_back({label, r.brief, r.median(), r.times.front(), r.times.back(), kind,
+                              r.extra.value("ideal_ms", 0.0)});
       };
       for (const Result& r : results) add(r, r.predicted ? ChartBar::Predicted : ChartBar::Kiln);
       for (const Result& r : anchorResults) add(r, ChartBar::Anchor);

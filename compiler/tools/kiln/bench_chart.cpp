@@ -1,9 +1,6 @@
-// Draws `kiln bench`'s bar chart (bench_chart.h). The layout is computed once against a
-// small painter interface; the SVG painter writes elements, the raster painter fills an
-// RGB image (anti-aliased glyphs from chart_font.h, axis-aligned lines) that libpng saves.
+// Draws `kiln bench`'s bar chart (bench_chart.h): its layout, computed once against the
+// painter interface of chart_canvas.h, which renders it as SVG or PNG.
 #include "bench_chart.h"
-
-#include <png.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,43 +11,15 @@
 #include <sstream>
 #include <tuple>
 
-#include "chart_font.h"
+#include "chart_canvas.h"
 #include "kiln/runtime/error.h"
 
 namespace kiln::cli {
 
 namespace {
 
-struct Rgb {
-  uint8_t r, g, b;
-};
-constexpr Rgb kWhite{255, 255, 255}, kInk{34, 34, 34}, kGrey{110, 110, 110}, kGrid{225, 225, 225},
-    kKiln{47, 109, 181}, kPredicted{224, 123, 26}, kAnchor{150, 150, 150}, kLine{192, 57, 43};
-
-enum class Align { Left, Right, Center };
-enum class Face { Small, Bold };
-
-// What a renderer must do; coordinates in pixels, y down, text at its baseline.
-class Painter {
- public:
-  virtual ~Painter() = default;
-  virtual void rect(double x, double y, double w, double h, Rgb c) = 0;
-  virtual void line(double x0, double y0, double x1, double y1, Rgb c, bool dashed) = 0;
-  virtual void text(double x, double y, const std::string& s, Face f, Rgb c, Align a) = 0;
-};
-
-const font::Face& faceOf(Face f) {
-  return f == Face::Bold ? font::kBold : font::kSmall;
-}
-
-int textWidth(const std::string& s, Face f) {
-  int w = 0;
-  for (char ch : s) {
-    const int i = static_cast<unsigned char>(ch) - 32;
-    w += faceOf(f).glyphs[i >= 0 && i < 95 ? i : '?' - 32].advance;
-  }
-  return w;
-}
+constexpr Rgb kKiln{47, 109, 181}, kPredicted{224, 123, 26}, kAnchor{150, 150, 150},
+    kLine{192, 57, 43};
 
 std::string fmtTick(double ms) {
   std::ostringstream s;
@@ -112,10 +81,52 @@ Axis makeAxis(double minV, double maxV) {
   return a;
 }
 
-constexpr int kWidth = 980, kLabelW = 270, kValueW = 120, kTop = 74, kRow = 46, kBottom = 86;
+constexpr int kWidth = 980, kLabelW = 270, kValueW = 160, kTop = 74, kRow = 46, kBottom = 86,
+              kLegendRow = 22;
+
+// One entry of the legend: a swatch (a box of the bar's colour, the ideal's mark, or none)
+// and its text; only the kinds of mark the chart shows are listed.
+struct LegendItem {
+  enum Swatch { Box, Mark, None } swatch;
+  Rgb colour;
+  std::string text;
+  int width;  // swatch and text, in pixels
+};
+
+std::vector<LegendItem> legendItems(const Chart& c) {
+  std::vector<LegendItem> items;
+  auto add = [&](LegendItem::Swatch s, Rgb col, const std::string& text) {
+    items.push_back(
+        {s, col, text, (s == LegendItem::None ? 0 : 18) + textWidth(text, Face::Small)});
+  };
+  auto shows = [&](ChartBar::Kind k) {
+    return std::any_of(c.bars.begin(), c.bars.end(),
+                       [k](const ChartBar& b) { return b.kind == k; });
+  };
+  if (shows(ChartBar::Kiln)) add(LegendItem::Box, kKiln, "Kiln, measured here");
+  if (shows(ChartBar::Predicted))
+    add(LegendItem::Box, kPredicted, "Kiln accelerator, cycle model at its clock");
+  if (shows(ChartBar::Anchor)) add(LegendItem::Box, kAnchor, "anchor, measured in the same run");
+  if (std::any_of(c.bars.begin(), c.bars.end(), [](const ChartBar& b) { return b.idealMs > 0; }))
+    add(LegendItem::Mark, kInk, "ideal: every MAC at the array's peak");
+  if (!c.lines.empty()) add(LegendItem::Mark, kLine, "published figure, cited");
+  add(LegendItem::None, kGrey, "whiskers: min to max");
+  return items;
+}
+
+int legendRows(const Chart& c) {
+  int rows = 1;
+  double lx = 16;
+  for (const LegendItem& it : legendItems(c)) {
+    if (lx + it.width > kWidth - 16 && lx > 16) lx = 16, ++rows;
+    lx += it.width + 26;
+  }
+  return rows;
+}
 
 int chartHeight(const Chart& c) {
-  return kTop + kRow * static_cast<int>(std::max<size_t>(c.bars.size(), 1)) + kBottom;
+  return kTop + kRow * static_cast<int>(std::max<size_t>(c.bars.size(), 1)) + kBottom +
+         kLegendRow * (legendRows(c) - 1);
 }
 
 void layout(const Chart& c, Painter& p) {
@@ -164,7 +175,11 @@ void layout(const Chart& c, Painter& p) {
       p.line(X(b.maxMs), mid - 5, X(b.maxMs), mid + 5, kInk, false);
       labelX = std::max(labelX, X(b.maxMs));
     }
-    p.text(labelX + 6, mid + 4, fmtMs(b.ms) + " ms", Face::Small, kInk, Align::Left);
+    // The ideal (accelerator): a dark mark across the bar, its value after the bar's.
+    if (b.idealMs > 0) p.rect(X(b.idealMs) - 1.5, top + 5, 3, kRow - 10, kInk);
+    p.text(labelX + 6, mid + 4,
+           fmtMs(b.ms) + " ms" + (b.idealMs > 0 ? " (ideal " + fmtMs(b.idealMs) + " ms)" : ""),
+           Face::Small, kInk, Align::Left);
   }
   p.line(x0, plotTop, x0, plotBottom, kInk, false);
   p.line(x0, plotBottom, x1, plotBottom, kInk, false);
@@ -173,167 +188,29 @@ void layout(const Chart& c, Painter& p) {
     p.text(X(l.ms), plotTop - 10, l.label + ": " + fmtMs(l.ms) + " ms", Face::Small, kLine,
            X(l.ms) > (x0 + x1) / 2 ? Align::Right : Align::Left);
   }
-  // Legend.
-  double lx = 16;
-  const double ly = h - 20;
-  // Only the kinds of bar the chart shows.
-  auto shows = [&](ChartBar::Kind k) {
-    return std::any_of(c.bars.begin(), c.bars.end(),
-                       [k](const ChartBar& b) { return b.kind == k; });
-  };
-  for (auto [kind, col, name] :
-       {std::tuple{ChartBar::Kiln, kKiln, "Kiln, measured here"},
-        std::tuple{ChartBar::Predicted, kPredicted, "Kiln accelerator, cycle model at its clock"},
-        std::tuple{ChartBar::Anchor, kAnchor, "anchor, measured in the same run"}}) {
-    if (!shows(kind)) continue;
-    p.rect(lx, ly - 11, 12, 12, col);
-    p.text(lx + 18, ly, name, Face::Small, kInk, Align::Left);
-    lx += 18 + textWidth(name, Face::Small) + 26;
+  // Legend, wrapped onto a second line when it does not fit.
+  const std::vector<LegendItem> items = legendItems(c);
+  double lx = 16, ly = plotBottom + 66;
+  for (const LegendItem& it : items) {
+    if (lx + it.width > kWidth - 16 && lx > 16) lx = 16, ly += kLegendRow;
+    if (it.swatch == LegendItem::Box) p.rect(lx, ly - 11, 12, 12, it.colour);
+    if (it.swatch == LegendItem::Mark) p.rect(lx + 4, ly - 13, 3, 16, it.colour);
+    const double tx = it.swatch == LegendItem::None ? lx : lx + 18;
+    p.text(tx, ly, it.text, Face::Small, it.swatch == LegendItem::None ? kGrey : kInk, Align::Left);
+    lx += it.width + 26;
   }
-  p.text(lx, ly, "whiskers: min to max", Face::Small, kGrey, Align::Left);
 }
-
-std::string hex(Rgb c) {
-  char b[8];
-  std::snprintf(b, sizeof b, "#%02x%02x%02x", c.r, c.g, c.b);
-  return b;
-}
-
-std::string xmlEscape(const std::string& s) {
-  std::string r;
-  for (char ch : s) {
-    if (ch == '&')
-      r += "&amp;";
-    else if (ch == '<')
-      r += "&lt;";
-    else if (ch == '>')
-      r += "&gt;";
-    else if (ch == '"')
-      r += "&quot;";
-    else
-      r += ch;
-  }
-  return r;
-}
-
-class SvgPainter : public Painter {
- public:
-  std::ostringstream out;
-  void rect(double x, double y, double w, double h, Rgb c) override {
-    out << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << w << "\" height=\"" << h
-        << "\" fill=\"" << hex(c) << "\"/>\n";
-  }
-  void line(double x0, double y0, double x1, double y1, Rgb c, bool dashed) override {
-    out << "<line x1=\"" << x0 << "\" y1=\"" << y0 << "\" x2=\"" << x1 << "\" y2=\"" << y1
-        << "\" stroke=\"" << hex(c) << "\" stroke-width=\"" << (dashed ? 2 : 1) << "\""
-        << (dashed ? " stroke-dasharray=\"6 4\"" : "") << "/>\n";
-  }
-  void text(double x, double y, const std::string& s, Face f, Rgb c, Align a) override {
-    out << "<text x=\"" << x << "\" y=\"" << y << "\" fill=\"" << hex(c) << "\" font-size=\""
-        << (f == Face::Bold ? 17 : 13) << "\"" << (f == Face::Bold ? " font-weight=\"bold\"" : "")
-        << (a == Align::Right    ? " text-anchor=\"end\""
-            : a == Align::Center ? " text-anchor=\"middle\""
-                                 : "")
-        << ">" << xmlEscape(s) << "</text>\n";
-  }
-};
-
-class RasterPainter : public Painter {
- public:
-  RasterPainter(int w, int h) : w_(w), h_(h), px_(static_cast<size_t>(w) * h * 3, 255) {}
-  void rect(double x, double y, double w, double h, Rgb c) override {
-    const int xa = std::max(0, static_cast<int>(std::lround(x))),
-              xb = std::min(w_, static_cast<int>(std::lround(x + w)));
-    const int ya = std::max(0, static_cast<int>(std::lround(y))),
-              yb = std::min(h_, static_cast<int>(std::lround(y + h)));
-    for (int j = ya; j < yb; ++j)
-      for (int i = xa; i < xb; ++i) blend(i, j, c, 1.0);
-  }
-  void line(double x0, double y0, double x1, double y1, Rgb c, bool dashed) override {
-    // Axis-aligned only (all the chart draws); a dashed line is 2 px wide, 6 on, 4 off.
-    const int width = dashed ? 2 : 1;
-    const int xa = static_cast<int>(std::lround(std::min(x0, x1))),
-              xb = static_cast<int>(std::lround(std::max(x0, x1)));
-    const int ya = static_cast<int>(std::lround(std::min(y0, y1))),
-              yb = static_cast<int>(std::lround(std::max(y0, y1)));
-    const bool vertical = xa == xb;
-    for (int t = 0; t <= (vertical ? yb - ya : xb - xa); ++t) {
-      if (dashed && t % 10 >= 6) continue;
-      for (int k = 0; k < width; ++k)
-        blend(vertical ? xa + k - width / 2 : xa + t, vertical ? ya + t : ya + k - width / 2, c,
-              1.0);
-    }
-  }
-  void text(double x, double y, const std::string& s, Face f, Rgb c, Align a) override {
-    const font::Face& face = faceOf(f);
-    int pen = static_cast<int>(std::lround(x));
-    const int w = textWidth(s, f);
-    if (a == Align::Right) pen -= w;
-    if (a == Align::Center) pen -= w / 2;
-    const int top = static_cast<int>(std::lround(y)) - face.ascent;
-    for (char ch : s) {
-      const int gi = static_cast<unsigned char>(ch) - 32;
-      const font::Glyph& g = face.glyphs[gi >= 0 && gi < 95 ? gi : '?' - 32];
-      for (int j = 0; j < face.height; ++j)
-        for (int i = 0; i < g.width; ++i) {
-          const char hx = g.pixels[j * g.width + i];
-          const int v = hx >= 'a' ? hx - 'a' + 10 : hx - '0';
-          if (v) blend(pen + i, top + j, c, v / 15.0);
-        }
-      pen += g.advance;
-    }
-  }
-  void save(const std::string& path) const {
-    FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f) throw Error("cannot write " + path);
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-    png_infop info = png ? png_create_info_struct(png) : nullptr;
-    if (!png || !info || setjmp(png_jmpbuf(png))) {
-      png_destroy_write_struct(&png, &info);
-      std::fclose(f);
-      throw Error("cannot encode the PNG " + path);
-    }
-    png_init_io(png, f);
-    png_set_IHDR(png, info, static_cast<png_uint_32>(w_), static_cast<png_uint_32>(h_), 8,
-                 PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int j = 0; j < h_; ++j)
-      png_write_row(png, const_cast<png_bytep>(&px_[static_cast<size_t>(j) * w_ * 3]));
-    png_write_end(png, nullptr);
-    png_destroy_write_struct(&png, &info);
-    if (std::fclose(f) != 0) throw Error("cannot write " + path);
-  }
-
- private:
-  void blend(int x, int y, Rgb c, double a) {
-    if (x < 0 || y < 0 || x >= w_ || y >= h_) return;
-    uint8_t* p = &px_[(static_cast<size_t>(y) * w_ + x) * 3];
-    const uint8_t src[3] = {c.r, c.g, c.b};
-    for (int k = 0; k < 3; ++k)
-      p[k] = static_cast<uint8_t>(std::lround(p[k] + (src[k] - p[k]) * a));
-  }
-  int w_, h_;
-  std::vector<uint8_t> px_;
-};
 
 }  // namespace
 
 void writeChartSvg(const Chart& chart, const std::string& path) {
-  SvgPainter p;
-  layout(chart, p);
-  std::ofstream f(path);
-  f << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\""
-    << chartHeight(chart) << "\" viewBox=\"0 0 " << kWidth << " " << chartHeight(chart)
-    << "\" font-family=\"DejaVu Sans, Verdana, sans-serif\">\n"
-    << p.out.str() << "</svg>\n";
-  if (!f) throw Error("cannot write " + path);
+  saveSvg(
+      kWidth, chartHeight(chart), [&](Painter& p) { layout(chart, p); }, path);
 }
 
 void writeChartPng(const Chart& chart, const std::string& path) {
-  RasterPainter p(kWidth, chartHeight(chart));
-  layout(chart, p);
-  p.save(path);
+  savePng(
+      kWidth, chartHeight(chart), [&](Painter& p) { layout(chart, p); }, path);
 }
 
 }  // namespace kiln::cli

@@ -15,6 +15,7 @@ struct ChartBar {
   double ms = 0;                // the bar's length: median latency in milliseconds
   double minMs = 0, maxMs = 0;  // a whisker from min to max; both 0 for none
   enum Kind { Kiln, Anchor, Predicted } kind = Kiln;
+  double idealMs = 0;  // a marker across the bar at the ideal latency (accelerator); 0: none
 };
 
 struct ChartLine {

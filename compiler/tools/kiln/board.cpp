@@ -115,8 +115,14 @@ Runner addBoard(CLI::App& app) {
                 << "memory port " << b.memoryPort << ", " << b.memoryDataWidth << " bits\n"
                 << "clock       " << b.fabricClock << " at " << b.fabricMhz << " MHz\n"
                 << "accelerator " << cfg->name() << " (config hash 0x" << std::hex << cfg->hash()
-                << std::dec << "), " << cfg->value("bram36_needed") << " of "
-                << b.resources.bram36 + 8 * b.resources.uram << " BRAM36\n";
+                << std::dec << "), " << cfg->value("bram36_needed") << " of " << b.resources.bram36
+                << " BRAM36, " << cfg->value("uram_needed") << " of " << b.resources.uram
+                << " UltraRAM (the spec's estimate)\n"
+                << "yosys       " << b.synthesis.lut << " of " << b.resources.lut << " LUT, "
+                << b.synthesis.ff << " of " << b.resources.ff << " FF, " << b.synthesis.dsp
+                << " of " << b.resources.dsp << " DSP, " << b.synthesis.bram36 << " of "
+                << b.resources.bram36 << " BRAM36, " << b.synthesis.uram << " of "
+                << b.resources.uram << " UltraRAM (scripts/synth.sh --board " << b.name << ")\n";
       return 0;
     }
     if (build->parsed()) {

@@ -30,7 +30,7 @@ const std::map<std::string, std::string>& webRuntimeFiles();
 Runner addCompile(CLI::App& app) {
   struct Opts {
     std::string model, out, bundle, target = "llvm", cpu = "host", config = "pynq-z1";
-    std::string preprocess = "auto";
+    std::string preprocess = "auto", calibration = "max";
     std::vector<std::string> shapes, calibrate;
     bool dumpIr = false, dumpSource = false;
   };
@@ -57,6 +57,10 @@ Runner addCompile(CLI::App& app) {
   sub->add_option("--calibrate", o->calibrate,
                   "With --target accel: calibration inputs (images or .npy) for the int8 "
                   "quantization of a single-input model");
+  sub->add_option("--calibration", o->calibration,
+                  "With --calibrate: how activation ranges are chosen: max (default), "
+                  "percentile (99.99th) or entropy (least KL divergence)")
+      ->check(CLI::IsMember({"max", "percentile", "entropy"}));
   sub->add_option("--preprocess", o->preprocess,
                   "Image preprocessing of calibration images: auto, imagenet or tf")
       ->check(CLI::IsMember({"auto", "imagenet", "tf"}));
@@ -116,13 +120,16 @@ Runner addCompile(CLI::App& app) {
       // Quantize the unfused graph (fusion groups are for the CPU back end).
       for (Node* n : g.nodes()) n->attrs.erase(kFuseGroupAttr);
       QuantizeReport q;
-      Graph qg = quantizeGraph(g, calibrate(g, samples), &q);
+      CalibrationOptions cal;
+      cal.method = parseCalibrationMethod(o->calibration);
+      Graph qg = quantizeGraph(g, calibrate(g, samples, cal), &q);
       codegen::AccelPackageSummary s = codegen::writeAccelPackage(
           qg, o->out, codegen::aotTarget(o->cpu), *config, o->dumpIr ? &std::cout : nullptr);
       std::cout << "package     " << o->out << " (accel " << config->name() << ", host " << o->cpu
                 << ")\n";
       std::cout << "int8        " << q.quantized << " operators quantized, " << q.floatOps
-                << " left in float (calibrated on " << samples.size() << " input(s))\n";
+                << " left in float (" << o->calibration << " calibration on " << samples.size()
+                << " input(s))\n";
       std::cout << "accelerator " << s.accelKernels << " kernels, " << s.instructions
                 << " instructions, " << s.deviceBytes << " bytes of device memory\n";
       std::cout << "cpu         " << s.cpuKernels << " kernels\n";

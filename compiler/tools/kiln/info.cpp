@@ -57,9 +57,10 @@ int packageInfo(const std::string& dir) {
     if (dev) {
       macs += s.value("macs", uint64_t{0});
       insns += s.value("instructions", uint64_t{0});
-      std::cout << std::setw(7) << s.value("op", "") << std::setw(8)
+      const uint64_t stepMacs = s.value("macs", uint64_t{0});
+      std::cout << std::setw(12) << s.value("op", "") << std::setw(8)
                 << s.value("instructions", uint64_t{0}) << " instructions  "
-                << human(static_cast<double>(s.value("macs", uint64_t{0})), "MAC");
+                << (stepMacs ? human(static_cast<double>(stepMacs), "MAC") : "ALU only");
     } else {
       std::cout << "  " << s.value("kernel", "");
     }

@@ -2,24 +2,29 @@
 // model by default) and prints, per layer, the cycles the device took, the ideal cycles
 // (MACs / the GEMM core's MACs per cycle), GEMM utilization and where the modules stalled,
 // from the device's performance counters; writes a Chrome-trace timeline (Perfetto,
-// chrome://tracing) of the layers and the busy time of the load, compute and store modules.
+// chrome://tracing) of the layers and the busy time of the load, compute and store modules,
+// and a plot of every layer's cycles against its ideal, split by stall cause (SVG and PNG,
+// profile_chart.h).
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 
 #include "accel_device.h"
 #include "commands.h"
 #include "kiln/accel/config.h"
 #include "kiln/runtime/package.h"
+#include "profile_chart.h"
 
 namespace kiln::cli {
 
 Runner addProfile(CLI::App& app) {
   struct Opts {
-    std::string package, input, device = "sim-cycle", trace;
+    std::string package, input, device = "sim-cycle", trace, plot;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -31,6 +36,8 @@ Runner addProfile(CLI::App& app) {
   sub->add_option("--device", o->device, "sim-cycle (default), sim-rtl or sim-func")
       ->check(CLI::IsMember({"sim-cycle", "sim-rtl", "sim-func"}));
   sub->add_option("--trace", o->trace, "Timeline to write (default PACKAGE/trace.json)");
+  sub->add_option("--plot", o->plot,
+                  "Plot to write, SVG, with a PNG beside it (default PACKAGE/profile.svg)");
   return [o]() {
     auto p = Package::load(o->package);
     if (!p) throw p.error();
@@ -62,12 +69,13 @@ Runner addProfile(CLI::App& app) {
     std::cout << "package  " << o->package << " on " << o->device << ", config " << cfg.name()
               << " (" << cfg.value("batch") << "x" << cfg.value("block_in") << "x"
               << cfg.value("block_out") << " at " << mhz << " MHz)\n";
-    std::cout << std::left << std::setw(28) << "layer" << std::setw(8) << "op" << std::right
+    std::cout << std::left << std::setw(28) << "layer" << std::setw(13) << "op" << std::right
               << std::setw(12) << "cycles" << std::setw(12) << "ideal" << std::setw(8) << "util"
               << std::setw(10) << "ms@clk"
               << "  stalls (compute waiting on)\n";
     nlohmann::json events = nlohmann::json::array();
     double t = 0, totalCycles = 0, totalIdeal = 0, cpuMs = 0;
+    ProfileChart chart;
     auto slice = [&](const std::string& name, int tid, double start, double dur,
                      nlohmann::json args) {
       events.push_back({{"name", name},
@@ -99,8 +107,19 @@ Runner addProfile(CLI::App& app) {
           {c("COMPUTE_STALL_CMD"), "instructions"},
           {c("COMPUTE_STALL_DRAM"), "DRAM"}};
       std::sort(stalls.rbegin(), stalls.rend());
+      ProfileRow row{s.node, s.op, cycles, ideal, {}};
+      row.segments[kSegGemm] = c("COMPUTE_BUSY_GEMM");
+      row.segments[kSegAlu] = c("COMPUTE_BUSY_ALU");
+      row.segments[kSegOwnLoads] = c("COMPUTE_BUSY_LOAD");
+      row.segments[kSegWaitLoads] = c("COMPUTE_STALL_LOAD_TOKEN");
+      row.segments[kSegWaitStores] = c("COMPUTE_STALL_STORE_TOKEN");
+      row.segments[kSegWaitInsns] = c("COMPUTE_STALL_CMD") + c("COMPUTE_STALL_PUSH");
+      double accounted = 0;
+      for (double v : row.segments) accounted += v;
+      row.segments[kSegOther] = std::max(0.0, cycles - accounted);
+      chart.rows.push_back(row);
       std::string name = s.node.size() > 27 ? s.node.substr(0, 27) : s.node;
-      std::cout << std::left << std::setw(28) << name << std::setw(8) << s.op << std::right
+      std::cout << std::left << std::setw(28) << name << std::setw(13) << s.op << std::right
                 << std::setw(12) << static_cast<uint64_t>(cycles) << std::setw(12)
                 << static_cast<uint64_t>(ideal) << std::setw(7) << std::fixed
                 << std::setprecision(1) << util * 100 << "%" << std::setw(10)
@@ -139,6 +158,23 @@ Runner addProfile(CLI::App& app) {
     f << nlohmann::json({{"traceEvents", meta}, {"displayTimeUnit", "ms"}}).dump() << "\n";
     if (!f) throw Error("cannot write " + trace);
     std::cout << "wrote    " << trace << " (open in Perfetto or chrome://tracing)\n";
+    std::string plot = o->plot.empty() ? o->package + "/profile.svg" : o->plot;
+    if (plot.size() < 4 || plot.substr(plot.size() - 4) != ".svg") plot += ".svg";
+    const std::string png = plot.substr(0, plot.size() - 4) + ".png";
+    std::filesystem::path dir = std::filesystem::path(o->package).lexically_normal();
+    if (dir.filename().empty()) dir = dir.parent_path();
+    chart.title = "kiln profile: " + dir.filename().string() + " on the accelerator (" +
+                  cfg.name() + ", " + o->device + ")";
+    std::ostringstream sub;
+    sub << chart.rows.size() << " layers on the device: " << static_cast<uint64_t>(totalCycles)
+        << " cycles = " << std::setprecision(2) << std::fixed << totalCycles / mhz / 1000
+        << " ms at " << std::setprecision(0) << mhz << " MHz, " << std::setprecision(2)
+        << (totalIdeal > 0 ? totalCycles / totalIdeal : 0) << "x the ideal; host steps " << cpuMs
+        << " ms on this CPU";
+    chart.subtitle = sub.str();
+    writeProfileSvg(chart, plot);
+    writeProfilePng(chart, png);
+    std::cout << "wrote    " << plot << " and " << png << " (cycles per layer against the ideal)\n";
     return 0;
   };
 }

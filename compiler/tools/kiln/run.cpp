@@ -90,8 +90,10 @@ Runner addRun(CLI::App& app) {
     bool int8 = false;
     std::string rpc, rpcTokenFile;
     std::vector<std::string> calibrate;
+    std::string calibration = "max";
     bool dumpIr = false;
     bool dumpLLVM = false;
+    bool noFuseEpilogues = false;
     int timeoutMs = 60000;
     bool profile = false;
     bool dumpSource = false;
@@ -147,6 +149,10 @@ Runner addRun(CLI::App& app) {
   sub->add_option("--calibrate", o->calibrate,
                   "With --int8: calibration inputs (images or .npy) for the model's single input "
                   "(default: the --input)");
+  sub->add_option("--calibration", o->calibration,
+                  "With --int8: how activation ranges are chosen: max (default), percentile "
+                  "(99.99th) or entropy (least KL divergence)")
+      ->check(CLI::IsMember({"max", "percentile", "entropy"}));
   sub->add_option("--timeout", o->timeoutMs,
                   "Milliseconds to wait for each accelerator step before reporting a hung device")
       ->check(CLI::Range(1, 100000000));
@@ -154,6 +160,9 @@ Runner addRun(CLI::App& app) {
                 "With --target llvm: print every kernel's loop IR after each lowering pass");
   sub->add_flag("--dump-llvm", o->dumpLLVM,
                 "With --target llvm: print the optimized LLVM IR of all kernels");
+  sub->add_flag("--no-fuse-epilogues", o->noFuseEpilogues,
+                "With --target llvm: compute each convolution whole before its epilogue, as "
+                "before epilogue fusion (to measure what the fusion gives)");
   sub->add_flag("--dump-source", o->dumpSource,
                 "With --target opencl or cuda: print the generated kernel source");
   return [o]() {
@@ -388,10 +397,12 @@ Runner addRun(CLI::App& app) {
       }
       optimizeGraph(g);
       QuantizeReport report;
-      g = quantizeGraph(g, calibrate(g, samples), &report);
+      CalibrationOptions cal;
+      cal.method = parseCalibrationMethod(o->calibration);
+      g = quantizeGraph(g, calibrate(g, samples, cal), &report);
       quantized = " (int8: " + std::to_string(report.quantized) + " operators quantized, " +
-                  std::to_string(report.floatOps) + " left in float; calibrated on " +
-                  std::to_string(samples.size()) + " input(s))";
+                  std::to_string(report.floatOps) + " left in float; " + o->calibration +
+                  " calibration on " + std::to_string(samples.size()) + " input(s))";
     }
 
     std::unique_ptr<codegen::CompiledGraph> compiled;
@@ -401,9 +412,10 @@ Runner addRun(CLI::App& app) {
       // The standard graph pipeline (constant and batch-norm folding, fusion into groups),
       // then one kernel per fused group.
       optimizeGraph(g);
-      compiled = std::make_unique<codegen::CompiledGraph>(
-          g, codegen::CompileOptions{o->dumpIr ? &std::cout : nullptr,
-                                     o->dumpLLVM ? &std::cout : nullptr});
+      codegen::CompileOptions copt{o->dumpIr ? &std::cout : nullptr,
+                                   o->dumpLLVM ? &std::cout : nullptr};
+      copt.fuseConvEpilogues = !o->noFuseEpilogues;
+      compiled = std::make_unique<codegen::CompiledGraph>(g, copt);
       std::ostringstream d;
       d << "llvm " << compiled->target() << " (" << compiled->kernelCount()
         << " kernels compiled in " << std::fixed << std::setprecision(1) << msSince(tc) << " ms)";
@@ -524,12 +536,19 @@ Runner addRun(CLI::App& app) {
       times.push_back(msSince(t));
     }
     std::sort(times.begin(), times.end());
+    auto fixedMs = [](double ms) {
+      std::ostringstream s;
+      s << std::fixed << std::setprecision(2) << ms;
+      return s.str();
+    };
 
     std::cout << "model    " << o->model << " (loaded in " << std::fixed << std::setprecision(1)
               << loadMs << " ms)\n";
     std::cout << "device   " << device << "\n";
     std::cout << "time     " << std::setprecision(2) << times[times.size() / 2] << " ms"
-              << (times.size() > 1 ? " (median of " + std::to_string(times.size()) + ")" : "")
+              << (times.size() > 1 ? " (median of " + std::to_string(times.size()) + ", min " +
+                                         fixedMs(times.front()) + " ms)"
+                                   : std::string())
               << "\n";
     if (o->profile) {
       // Kernels by time, slowest first: wall and calling-thread CPU ms per run, and the

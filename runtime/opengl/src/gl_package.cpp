@@ -137,25 +137,25 @@ struct GLPackage::Impl {
     glGenTextures(1, &t);
     textures.push_back(t);
     glBindTexture(GL_TEXTURE_2D, t);
-    glTexStorage2D(GL_TEXTURE_2D, 1, GL_R32F, w, h);
+    glTexStorage2D(GL_TEXTURE_2D, 1, GL_RGBA32F, w, h);
     glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
     glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-    if (data) glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, w, h, GL_RED, GL_FLOAT, data);
+    if (data) glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, w, h, GL_RGBA, GL_FLOAT, data);
     checkGL("creating a " + std::to_string(w) + " x " + std::to_string(h) + " float texture");
     return t;
   }
 
-  // `data` of n floats, padded to the texture's w x h.
+  // `data` of n floats, four per texel, padded to the texture's w x h texels.
   void upload(GLuint t, int w, int h, const float* data, size_t n) {
-    const size_t texels = size_t(w) * size_t(h);
+    const size_t floats = size_t(w) * size_t(h) * 4;
     const float* src = data;
-    if (n < texels) {
-      staging.assign(texels, 0.0f);
+    if (n < floats) {
+      staging.assign(floats, 0.0f);
       std::memcpy(staging.data(), data, n * sizeof(float));
       src = staging.data();
     }
     glBindTexture(GL_TEXTURE_2D, t);
-    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, w, h, GL_RED, GL_FLOAT, src);
+    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, w, h, GL_RGBA, GL_FLOAT, src);
   }
 
   GLuint compile(GLenum kind, const std::string& source, const std::string& name) {
@@ -229,6 +229,10 @@ Expected<std::unique_ptr<GLPackage>> GLPackage::open(const FileReader& read,
       if (kind != "webgl")
         throw Error("the package targets '" + kind +
                     "'; the opengl device runs packages compiled with --target webgl");
+      if (m.at("target").value("texel", "") != "rgba32f")
+        throw Error(
+            "the package stores one float per texel (compiled by an older kiln); this runtime "
+            "reads RGBA32F packages: recompile the model with --target webgl");
       std::unique_ptr<GLPackage> p(new GLPackage());
       Impl& g = *p->impl_;
       g.openContext();
@@ -249,10 +253,10 @@ Expected<std::unique_ptr<GLPackage>> GLPackage::open(const FileReader& read,
         val.height = v.at("texture").at(1);
         const size_t numel = size_t(shapeNumel(val.tensor.shape));
         if (val.width < 1 || val.height < 1 || val.width > 4096 || val.height > 4096 ||
-            size_t(val.width) * size_t(val.height) < numel)
+            size_t(val.width) * size_t(val.height) * 4 < numel)
           throw Error("value '" + val.tensor.name + "': texture " + std::to_string(val.width) +
                       " x " + std::to_string(val.height) + " cannot hold " + std::to_string(numel) +
-                      " elements");
+                      " elements (four per texel)");
         const std::string storage = v.at("storage");
         val.texture = g.texture(val.width, val.height, nullptr);
         if (storage == "const") {
@@ -362,8 +366,9 @@ Expected<std::unique_ptr<GLPackage>> GLPackage::open(const FileReader& read,
         if (!checked.insert(ps.output).second) continue;
         glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, ps.output, 0);
         if (glCheckFramebufferStatus(GL_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE)
-          throw Error("OpenGL: cannot render into an R32F texture of " + std::to_string(ps.width) +
-                      " x " + std::to_string(ps.height) + " (framebuffer incomplete)");
+          throw Error("OpenGL: cannot render into an RGBA32F texture of " +
+                      std::to_string(ps.width) + " x " + std::to_string(ps.height) +
+                      " (framebuffer incomplete)");
       }
       return p;
     } catch (const json::exception& e) {
@@ -409,13 +414,13 @@ std::vector<NDArray> GLPackage::run(const std::map<std::string, NDArray>& inputs
   for (size_t id : g.outputIds) {
     const Impl::Value& v = g.values[id];
     glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, v.texture, 0);
-    // RGBA/FLOAT is the read format every float color buffer supports.
+    // Four elements per texel, in order; RGBA/FLOAT is the read format every float color
+    // buffer supports.
     g.staging.resize(size_t(v.width) * size_t(v.height) * 4);
     glReadPixels(0, 0, v.width, v.height, GL_RGBA, GL_FLOAT, g.staging.data());
     checkGL("reading output '" + v.tensor.name + "'");
     NDArray o(DType::F32, v.tensor.shape);
-    float* dst = o.data<float>();
-    for (int64_t i = 0; i < o.numel(); ++i) dst[i] = g.staging[size_t(i) * 4];
+    std::memcpy(o.data<float>(), g.staging.data(), size_t(o.numel()) * sizeof(float));
     outs.push_back(std::move(o));
   }
   return outs;

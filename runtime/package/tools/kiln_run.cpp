@@ -1,5 +1,9 @@
 // kiln-run: runs a compiled model package with the runtime alone — the program a board runs.
 //   kiln-run PACKAGE_DIR --input x.npy [--output y.npy] [--repeat N] [--device-time N]
+//            [--device board --board B.yaml | --device sim-func]
+// An accelerator package runs on the device named: on a board, --device board (its FPGA,
+// through /dev/mem and u-dma-buf, as the board file describes); anywhere, --device sim-func
+// (the driver's functional reference). kiln-rpc attaches its device the same way.
 // --device-time N (GPU packages): after the runs, time N more runs on the inputs already on
 // the device (no copies; a CUDA package replays its graph), as GPU benchmarks measure.
 #include <CLI/CLI.hpp>
@@ -10,6 +14,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "kiln/runtime/accel_device.h"
 #include "kiln/runtime/npy.h"
 #include "kiln/runtime/package.h"
 
@@ -32,11 +37,15 @@ int main(int argc, char** argv) {
                  "GPU packages: time every kernel launch on its own (N launches each) and list "
                  "them, slowest first")
       ->check(CLI::Range(1, 100000));
+  kiln::AccelDevice device;
+  device.addOptions(app);
   CLI11_PARSE(app, argc, argv);
   try {
+    device.open();
     auto pkg = kiln::Package::load(dir);
     if (!pkg) throw pkg.error();
     kiln::Package& p = **pkg;
+    const std::string on = device.attach(p);
     if (inputs.size() != p.inputs().size())
       throw kiln::Error("the package has " + std::to_string(p.inputs().size()) + " input(s), got " +
                         std::to_string(inputs.size()));
@@ -53,6 +62,9 @@ int main(int argc, char** argv) {
     std::sort(times.begin(), times.end());
     std::cout << "package  " << dir << " (" << p.target() << ", " << p.kernelCount()
               << " kernels)\n";
+    if (p.accelConfig())
+      std::cout << "device   " << on << " (" << p.accelStepCount()
+                << " steps on the accelerator)\n";
     std::cout << "time     " << std::fixed << std::setprecision(2) << times[times.size() / 2]
               << " ms\n";
     if (deviceRuns > 0)

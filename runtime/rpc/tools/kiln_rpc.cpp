@@ -18,12 +18,11 @@
 #include <optional>
 
 #include "kiln/rpc/server.h"
+#include "kiln/runtime/accel_device.h"
 #include "kiln/runtime/package.h"
 #if KILN_RPC_ACCEL
 #include "kiln/boards/board.h"
 #include "kiln/driver/bitstream.h"
-#include "kiln/driver/board_backend.h"
-#include "kiln/driver/sim_func.h"
 #endif
 
 namespace {
@@ -34,11 +33,8 @@ int main(int argc, char** argv) {
   CLI::App app{"kiln-rpc: serve Kiln's RPC protocol (see docs/rpc.md)"};
   app.require_subcommand(1);
   kiln::rpc::ServerOptions o;
-  std::string tokenFile, workDir = "/tmp/kiln-rpc", device = "none", boardName;
-  int timeoutMs = 2000;
-#if KILN_RPC_ACCEL
-  kiln::driver::BoardPaths paths;
-#endif
+  std::string tokenFile, workDir = "/tmp/kiln-rpc";
+  kiln::AccelDevice device;
   CLI::App* serve =
       app.add_subcommand("serve", "Accept connections and serve requests until interrupted");
   serve->add_option("--bind", o.bind,
@@ -47,23 +43,7 @@ int main(int argc, char** argv) {
   serve->add_option("--token-file", tokenFile,
                     "File holding the token clients must present (else KILN_RPC_TOKEN)");
   serve->add_option("--work-dir", workDir, "Where session files go");
-  serve
-      ->add_option("--device", device,
-                   "Where accelerator packages run: board (this board's FPGA, see --board), "
-                   "sim-func (the functional reference) or none (refuse them; the default)")
-      ->check(CLI::IsMember({"none", "board", "sim-func"}));
-  serve->add_option("--board", boardName,
-                    "With --device board: the board description (a boards/*.yaml file)");
-  serve->add_option("--timeout-ms", timeoutMs,
-                    "Milliseconds to wait for each accelerator step before reporting a hung "
-                    "device (default 2000)");
-#if KILN_RPC_ACCEL
-  serve->add_option("--devmem", paths.devmem, "With --device board: the memory device (/dev/mem)");
-  serve->add_option("--udmabuf", paths.udmabuf,
-                    "With --device board: the u-dma-buf device (/dev/udmabuf0)");
-  serve->add_option("--udmabuf-sysfs", paths.udmabufSysfs,
-                    "With --device board: its sysfs directory (/sys/class/u-dma-buf/udmabuf0)");
-#endif
+  device.addOptions(*serve);
   std::string bitstream, loadBoardName;
   CLI::App* loadBit = app.add_subcommand(
       "load-bitstream", "Program this board's FPGA with a .bit file (as root; the FPGA manager)");
@@ -93,47 +73,9 @@ int main(int argc, char** argv) {
       o.token = t;
     }
     o.workDir = workDir;
-#if KILN_RPC_ACCEL
-    // The board is read (and checked) once, at start-up: a wrong file is reported at once.
-    std::optional<kiln::boards::Board> board;
-    if (device == "board") {
-      if (boardName.empty())
-        throw kiln::Error("--device board needs --board FILE (the board's boards/*.yaml)");
-      auto b = kiln::boards::findBoard(boardName);
-      if (!b) throw b.error();
-      board = *b;
-    } else if (!boardName.empty()) {
-      throw kiln::Error("--board applies to --device board");
-    }
+    device.open();  // the board is read (and checked) once, at start-up
     // Attaches the server's device to an accelerator package; other packages need none.
-    auto attach = [&device, &board, &paths, timeoutMs](kiln::Package& p) {
-      if (!p.accelConfig()) return std::string("cpu");
-      if (device == "none")
-        throw kiln::Error("this package runs on the accelerator (config " +
-                          p.accelConfig()->name() +
-                          "), but this server has no device: start it with --device board "
-                          "(on a board) or --device sim-func");
-      p.setAccelTimeout(std::chrono::milliseconds(timeoutMs));
-      if (device == "sim-func") {
-        p.attachAccelerator(
-            kiln::driver::makeSimFuncBackend(*p.accelConfig(), p.accelMemoryBytes()));
-      } else {
-        auto b = kiln::driver::openBoardBackend(*board, paths);
-        if (!b) throw b.error();
-        p.attachAccelerator(std::move(*b));
-      }
-      return device;
-    };
-#else
-    if (device != "none")
-      throw kiln::Error("--device " + device +
-                        ": this kiln-rpc was built without the driver (yaml-cpp for the target "
-                        "was missing at build time)");
-    auto attach = [](kiln::Package& p) {
-      (void)p;  // Package::run refuses an accelerator package, saying why
-      return std::string("cpu");
-    };
-#endif
+    auto attach = [&device](kiln::Package& p) { return device.attach(p); };
     auto server = kiln::rpc::Server::listen(o);
     if (!server) throw server.error();
     // One loaded package per session directory (a session starts with a fresh directory).
@@ -180,7 +122,7 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, [](int) { stopRequested = true; });
     std::signal(SIGTERM, [](int) { stopRequested = true; });
     std::cout << "kiln-rpc: listening on " << o.bind << ":" << (*server)->port()
-              << ", accelerator packages on " << device << std::endl;
+              << ", accelerator packages on " << device.name() << std::endl;
     (*server)->serve(stopRequested);
     return 0;
   } catch (const kiln::Error& e) {

@@ -5,8 +5,10 @@
 //
 // loadBoard checks a description on its own (known family, CPU architecture, ports and address
 // windows that exist on that family) and against its accelerator config (the config exists,
-// its buffers fit the part's block RAM, its clock and AXI width are the board's). Errors name
-// the file and the field, and say what to change.
+// its buffers fit the part's block RAM and UltraRAM, its clock and AXI width are the board's),
+// and the resources Yosys measured for that config on that part (accelerator.yosys, written by
+// scripts/synth.sh --board NAME) against the part's. Errors name the file and the field, and
+// say what to change.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +41,14 @@ struct Board {
     int64_t lut = 0, ff = 0, dsp = 0, bram36 = 0, uram = 0;
   } resources;
   std::string acceleratorConfig;  // a built-in config name or a path relative to hw/configs
-  std::string origin;             // the file it was read from
+  // What the config takes on this part as Yosys maps it (scripts/synth.sh --board NAME):
+  // LUTs, flip-flops, DSP slices, BRAM36 (RAMB18 counted as halves), UltraRAMs.
+  struct Synthesis {
+    int64_t lut = 0, ff = 0, dsp = 0;
+    double bram36 = 0;
+    int64_t uram = 0;
+  } synthesis;
+  std::string origin;  // the file it was read from
 };
 
 Expected<Board> parseBoard(const std::string& yaml, const std::string& origin);

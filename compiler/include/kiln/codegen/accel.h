@@ -1,5 +1,5 @@
-// Kiln's accelerator as a compiler target: an int8 graph operator (QConv, QGemm, QAdd)
-// becomes an instruction stream for one accelerator config.
+// Kiln's accelerator as a compiler target: an int8 graph operator (QConv, QGemm, QAdd,
+// QMaxPool, QAveragePool) becomes an instruction stream for one accelerator config.
 //
 // The path is the one every target takes: the operator's tensor-expression definition on
 // the blocked layout (topi/quantized.cpp), an accelerator schedule (tiles sized to the

@@ -1,10 +1,11 @@
 // The GLSL back end: loop-IR kernels -> GLSL ES 3.00 fragment shaders, for OpenGL ES 3 (the
 // runtime's opengl device) and WebGL2 (runtime/web).
 //
-// Every tensor is a float32 texture (R32F) of width min(numel, 4096), filled row by row:
-// element i is texel (i % width, i / width). A kernel becomes one render pass per stage it
-// stores (see schedule/gl_schedule.h): the pass draws one fragment per output element, the
-// fragment's position is the element's index, its reduction runs in a register, and what
+// Every tensor is an RGBA32F texture holding four consecutive elements per texel, of width
+// min(texels, 4096), filled row by row: element i is component i % 4 of texel t = i / 4, at
+// (t % width, t / width). A kernel becomes one render pass per stage it stores (see
+// schedule/gl_schedule.h): the pass draws one fragment per output texel, the fragment's
+// position is the texel's index, it computes the texel's four elements in registers, and what
 // it reads comes from the input textures through texelFetch. A kernel's intermediates (a
 // softmax's row maximum and sum) are textures of their own, written by an earlier pass.
 #pragma once
@@ -19,12 +20,14 @@ namespace kiln::codegen {
 
 // The largest texture side every WebGL2 implementation supports.
 inline constexpr int64_t kGLMaxTextureSide = 4096;
+// Elements per texel (RGBA32F).
+inline constexpr int64_t kGLTexelElements = 4;
 
 struct GLTextureShape {
   int64_t width = 1, height = 1;
 };
-// The texture of a tensor of `numel` float32 elements; throws kiln::Error naming `what` when
-// it needs more than 4096 x 4096 texels.
+// The texture of a tensor of `numel` float32 elements, four per texel; throws kiln::Error
+// naming `what` when it needs more than 4096 x 4096 texels.
 GLTextureShape glTextureShape(int64_t numel, const std::string& what);
 
 struct GLSLBuffer {

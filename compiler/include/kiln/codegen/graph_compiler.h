@@ -40,6 +40,8 @@ struct CompileOptions {
   // Convolutions (group 1) read their constant weights packed at compile time into blocks of
   // one vector of output channels (topi::packConvWeights) and compute in the NCHWc form.
   bool packConvWeights = true;
+  // A convolution is computed inside its epilogue's tile (schedule::fuseConvEpilogueCpu).
+  bool fuseConvEpilogues = true;
 };
 
 // A graph lowered to loop-IR kernels, and the order to call them in: step i calls kernel

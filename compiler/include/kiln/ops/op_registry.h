@@ -23,6 +23,10 @@
 //          x:i8, w:i8, bias:i32? -> i8
 //   QGemm  {multiplier[], shift[], out_min, out_max}  a:i8 [M,K], b:i8 [N,K], bias:i32? -> i8
 //   QAdd   {a_mul, b_mul, multiplier, shift, out_min, out_max}  a:i8, b:i8 (same shape) -> i8
+//   QMaxPool     {kernel_shape[2], strides[2], pads[4]}  x:i8 -> i8 (same scale; padding
+//                never wins: the window's maximum over the image)
+//   QAveragePool {kernel_shape[2], strides[2], pads[4], multiplier, shift}  x:i8 -> i8:
+//                requantize(sum of the whole window, padding read as 0)
 // Axes are always non-negative after import.
 #pragma once
 

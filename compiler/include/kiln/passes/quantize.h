@@ -8,7 +8,8 @@
 //   Gemm (+ Relu / Clip)        -> QGemm   (transA = 0, alpha = beta = 1, constant B)
 //   Add of two equal shapes (+ Relu / Clip) -> QAdd: both operands scaled to a common int32
 //                                          representation, added, requantized
-// Activations are per-tensor symmetric int8 (scale = max |x| / 127); an activation clamp is
+// Activations are per-tensor symmetric int8 (scale = range / 127, the range calibrated: see
+// CalibrationOptions); an activation clamp is
 // folded into the operator's output range. Everything else stays float, with
 // QuantizeLinear / DequantizeLinear where int8 and float meet; graph outputs stay float.
 #pragma once
@@ -26,9 +27,25 @@ struct QuantizeReport {
   int floatOps = 0;   // operators left in float
 };
 
-// The largest |value| of every activation over the calibration inputs.
+// How an activation's range (the |x| that maps to 127) is chosen from the calibration runs:
+//   max         the largest |x| seen (nothing saturates; outliers cost resolution);
+//   percentile  the |x| below which `percentile` percent of the values lie (the rest saturate);
+//   entropy     the range whose int8 histogram is closest (least KL divergence) to the float
+//               one, as TensorRT and onnxruntime's entropy calibrator choose it.
+// Percentile and entropy histogram every activation's |x| (2048 bins up to its maximum) in a
+// second pass over the samples.
+enum class CalibrationMethod { Max, Percentile, Entropy };
+struct CalibrationOptions {
+  CalibrationMethod method = CalibrationMethod::Max;
+  double percentile = 99.99;
+};
+// "max", "percentile" or "entropy" -> the method; throws kiln::Error naming the choices.
+CalibrationMethod parseCalibrationMethod(const std::string& name);
+
+// The range of every activation over the calibration inputs.
 std::map<std::string, float> calibrate(const Graph& g,
-                                       const std::vector<std::map<std::string, NDArray>>& samples);
+                                       const std::vector<std::map<std::string, NDArray>>& samples,
+                                       const CalibrationOptions& options = {});
 
 // Returns the quantized graph; `g` (optimised: batch norms folded) is not modified. Throws
 // kiln::Error when `ranges` lacks a value the rewrite needs.

@@ -42,7 +42,25 @@ void scheduleConv2dNchwcCpu(Stage& s, const CpuTarget& target);
 void scheduleMatmulCpu(Stage& s, const CpuTarget& target);
 void scheduleReductionCpu(Stage& s, const CpuTarget& target);
 
+// A convolution (conv2d or conv2d_nchwc) computed inside the tile of its elementwise
+// epilogue o (the output, every stage between them inlined): o is tiled as the convolution's
+// register tile (ocBlock or ocVecs x lanes channels x owBlock columns, parallel over
+// (n, channel tiles, rows), columns vectorized), and r is computed at o's column-tile loop,
+// reduction outside and tile inside, so the sums reach the output through the epilogue
+// without a round trip through memory. False (nothing changed) when the tiles do not divide.
+bool fuseConvEpilogueCpu(Stage& o, Stage& r, const CpuTarget& target);
+
+// After fuseConvEpilogueCpu, a depthwise convolution's padded (stride-phase-split) input is
+// built per tile too, at the same loop, into a buffer that stays in L1, instead of a whole
+// padded copy of the input written to and read back from memory. False when r is not a
+// depthwise convolution with a padded input read by it alone.
+bool attachDepthwisePadCpu(Schedule& sch, Stage& o, Stage& r);
+
 // A schedule of the outputs with the CPU schedules above (defaults for the other families).
-Schedule cpuSchedule(const std::vector<Tensor>& outputs, const CpuTarget& target = {});
+// `inlined`: elementwise values computed inline where they are read (a fused group's
+// intermediate values); a convolution whose only reader is its epilogue is computed in the
+// epilogue's tile (fuseConvEpilogueCpu) unless fuseEpilogues is false.
+Schedule cpuSchedule(const std::vector<Tensor>& outputs, const CpuTarget& target = {},
+                     const std::vector<Tensor>& inlined = {}, bool fuseEpilogues = true);
 
 }  // namespace kiln::schedule

@@ -151,4 +151,7 @@ class Schedule {
   std::vector<Stage> stages_;
 };
 
+// The computed tensors t reads, looking through stages that are computed inline, each once.
+void readsThroughInline(const Schedule& sch, const Tensor& t, std::vector<Tensor>* out);
+
 }  // namespace kiln::schedule

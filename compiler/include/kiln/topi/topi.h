@@ -61,6 +61,11 @@ Tensor softmax(const Tensor& x, int64_t axis, const std::string& name);
 Tensor concat(const std::vector<Tensor>& xs, int64_t axis, const std::string& name);
 Tensor transpose(const Tensor& x, const std::vector<int64_t>& perm, const std::string& name);
 Tensor reshape(const Tensor& x, const Shape& shape, const std::string& name);
+// NCHW <-> NCHW[b]c: [N, C, H, W] -> [N, C / b, H, W, b] (channels in blocks of b, the block
+// innermost) and back; tag "layout_transform". How the GLSL back end keeps activations
+// between kernels: one RGBA texel holds the four channels of a pixel.
+Tensor toChannelBlocks(const Tensor& x, int64_t block, const std::string& name);
+Tensor fromChannelBlocks(const Tensor& xb, const std::string& name);
 // pads = {begin..., end...}; negative pads crop.
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value,
            const std::string& name);
@@ -96,6 +101,16 @@ Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mul
 // QAdd: requantize(a * aMul + b * bMul), clamped; mult [B, BO] int32, one shift for the tensor.
 Tensor qaddPacked(const Tensor& a, const Tensor& b, int64_t aMul, int64_t bMul, const Tensor& mult,
                   int64_t shift, int64_t lo, int64_t hi, const std::string& name);
+
+// int8 pooling over dims 2 and 3 (quantized_pool.cpp; NCHW or the blocked layout): max keeps
+// the scale (the window's maximum, padding read as padValue); average sums the window in int32
+// and requantizes by mult and shift ([B, BC] int32, one per-tensor factor).
+Tensor qmaxPool2d(const Tensor& x, const std::vector<int64_t>& kernel,
+                  const std::vector<int64_t>& strides, const std::vector<int64_t>& pads,
+                  int64_t padValue, const std::string& name);
+Tensor qavgPool2dPacked(const Tensor& x, const std::vector<int64_t>& kernel,
+                        const std::vector<int64_t>& strides, const std::vector<int64_t>& pads,
+                        const Tensor& mult, const Tensor& shift, const std::string& name);
 
 // QuantizeLinear / DequantizeLinear with a per-tensor scale (the host side of an int8 graph).
 Tensor quantizeLinear(const Tensor& x, double scale, const std::string& name);

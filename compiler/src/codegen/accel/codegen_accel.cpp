@@ -225,9 +225,10 @@ class Generator {
           if (const te::Load* aux = c->args[3].as<te::Load>()) auxBuffers.insert(aux->buffer.get());
         if (c->name == "accel.alu.mac" && c->args.size() > 2)
           if (const te::Load* aux = c->args[2].as<te::Load>()) auxBuffers.insert(aux->buffer.get());
-        // (MAC accumulates into its output; the others work in place over their first operand.)
+        // (MAC, sum and maxacc accumulate into their output; the others work in place over
+        // their first operand.)
         if (c->name.rfind("accel.alu.", 0) == 0 && c->name != "accel.alu.mac" &&
-            c->args.size() >= 2) {
+            c->name != "accel.alu.sum" && c->name != "accel.alu.maxacc" && c->args.size() >= 2) {
           const te::Load* d = c->args[0].as<te::Load>();
           const te::Load* x = c->args[1].as<te::Load>();
           if (d && x && d->buffer != x->buffer)
@@ -427,7 +428,6 @@ class Generator {
 
   void compute(const std::vector<LoopInfo>& loops, const te::Call* c) {
     const std::string& n = c->name;
-    const bool gemm = n == "accel.gemm" || n == "accel.gemm.reset";
     Insn base;
     std::vector<Operand> ops;  // dst, src (inp or acc), wgt or aux
     std::vector<Buf> bufs;
@@ -447,6 +447,27 @@ class Generator {
       ops = {operand(c->args[0], loops, kAccB, n), operand(c->args[1], loops, kAccB, n),
              operand(c->args[2], loops, kAccB, n)};
       bufs = {kAccB, kAccB, kAccB};
+    } else if (n == "accel.alu.sum" || n == "accel.alu.maxacc") {
+      // Pooling: accumulate a tile into the output (ADD, MAX with the tile as operand).
+      base.opcode = Opcode::kAlu;
+      base.alu_op = n == "accel.alu.sum" ? accel::AluOp::kAdd : accel::AluOp::kMax;
+      ops = {operand(c->args[0], loops, kAccB, n), operand(c->args[1], loops, kAccB, n)};
+      bufs = {kAccB, kAccB};
+    } else if (n == "accel.alu.max.reset") {
+      // Max's identity, INT32_MIN, which no ALU immediate holds: zero, add 1, shift left 31.
+      ops = {operand(c->args[0], loops, kAccB, n)};
+      bufs = {kAccB};
+      base.opcode = Opcode::kAlu;
+      base.reset = true;
+      issue(loops, base, ops, bufs);
+      base.reset = false;
+      base.use_imm = true;
+      base.alu_op = accel::AluOp::kAdd;
+      base.imm = 1;
+      issue(loops, base, ops, bufs);
+      base.alu_op = accel::AluOp::kShr;
+      base.imm = -31;
+      return issue(loops, base, ops, bufs);
     } else {
       base.opcode = Opcode::kAlu;
       Operand dst = operand(c->args[0], loops, kAccB, n);
@@ -491,6 +512,13 @@ class Generator {
         throw Error("accel codegen: unknown accelerator intrinsic '" + n + "'");
       }
     }
+    issue(loops, base, ops, bufs);
+  }
+
+  // One GEMM or ALU operation over the loop nest `loops`: instructions and micro-ops.
+  void issue(const std::vector<LoopInfo>& loops, const Insn& base, const std::vector<Operand>& ops,
+             const std::vector<Buf>& bufs) {
+    const bool gemm = base.opcode == Opcode::kGemm;
     // Which loops can be the instruction's own two loops: factors that fit their fields
     // (an ALU's aux operand has none, so it must stay put).
     const accel::Format& fmt = config_.layout().format(base.opcode);

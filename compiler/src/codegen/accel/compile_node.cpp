@@ -20,6 +20,7 @@
 #include <cmath>
 #include <limits>
 
+#include "compile_pool.h"
 #include "intrinsics.h"
 #include "kiln/codegen/accel.h"
 #include "kiln/runtime/accel_layout.h"
@@ -346,6 +347,7 @@ bool accelSupports(const Node& n, const accel::Config& config, std::string* why)
     if (n.i("a_mul") > 32767 || n.i("b_mul") > 32767) return no("operand scales beyond 16 bits");
     return true;
   }
+  if (n.op == "QMaxPool" || n.op == "QAveragePool") return poolSupported(n, config, why);
   return no("no accelerator definition for " + n.op);
 }
 
@@ -370,6 +372,7 @@ AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::os
   const std::string name = "accel_" + n.name;
 
   if (n.op == "QConv" && n.i("group") > 1) return compileDepthwise(n, config, lo);
+  if (n.op == "QMaxPool" || n.op == "QAveragePool") return compilePool(n, config, lo);
   if (n.op == "QConv" || n.op == "QGemm") {
     const bool conv = n.op == "QConv";
     const NDArray& w = *n.inputs[1]->constant;

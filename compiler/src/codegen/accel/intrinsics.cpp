@@ -98,4 +98,26 @@ TensorIntrin aluMacIntrin(const accel::Params& p) {
   return {"accel.alu.mac", out, "accel.gemm.reset", {}};
 }
 
+namespace {
+// A reduction update with no axes of its own over one int8 tile (the window's taps are the
+// loops around it).
+TensorIntrin accumulate(const accel::Params& p, ReduceKind kind, const char* name,
+                        const char* reset) {
+  Tensor x = placeholder("x", DType::I8, accTile(p));
+  Tensor out = compute(name, accTile(p), [&](const Indices& o) {
+    return Expr(
+        std::make_shared<Reduce>(kind, cast(DType::I32, read(x, o)), std::vector<IterVar>{}));
+  });
+  return {name, out, reset, {}};
+}
+}  // namespace
+
+TensorIntrin aluSumIntrin(const accel::Params& p) {
+  return accumulate(p, ReduceKind::Sum, "accel.alu.sum", "accel.gemm.reset");
+}
+
+TensorIntrin aluMaxAccIntrin(const accel::Params& p) {
+  return accumulate(p, ReduceKind::Max, "accel.alu.maxacc", "accel.alu.max.reset");
+}
+
 }  // namespace kiln::codegen::accel_target

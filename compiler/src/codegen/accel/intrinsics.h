@@ -10,6 +10,10 @@
 //   accel.alu.muladd  out = x + int32(y) * imm     ALU MAC with an immediate (y int8 or int32)
 //   accel.alu.max / accel.alu.min  out = max / min(x, imm)
 //   accel.alu.mac  out += int32(x) * int32(w)     ALU MAC (depthwise; reset: accel.gemm.reset)
+//   accel.alu.sum  out += int32(x)                ALU ADD, x from a tile (average pooling;
+//                                                 reset: accel.gemm.reset)
+//   accel.alu.maxacc  out = max(out, int32(x))    ALU MAX, x from a tile (max pooling; reset:
+//                                                 accel.alu.max.reset, max's identity INT32_MIN)
 // The ALU works in place: the code generator gives `out` the storage of `x`.
 #pragma once
 
@@ -31,5 +35,7 @@ schedule::TensorIntrin aluMulAddIntrin(const accel::Params& p, DType y, int64_t 
 schedule::TensorIntrin aluMaxIntrin(const accel::Params& p, int64_t imm);
 schedule::TensorIntrin aluMinIntrin(const accel::Params& p, int64_t imm);
 schedule::TensorIntrin aluMacIntrin(const accel::Params& p);
+schedule::TensorIntrin aluSumIntrin(const accel::Params& p);
+schedule::TensorIntrin aluMaxAccIntrin(const accel::Params& p);
 
 }  // namespace kiln::codegen::accel_target

@@ -38,7 +38,8 @@ class Config {
                                 std::shared_ptr<const Spec> spec = Spec::builtin());
   static Expected<Config> load(const std::string& path,
                                std::shared_ptr<const Spec> spec = Spec::builtin());
-  // The configs built into the library: "pynq-z1" (the default), "small", "ultrascale".
+  // The configs built into the library: "pynq-z1" (the default), "small", "ultrascale",
+  // "kv260".
   static Expected<Config> builtin(std::string_view name);
   static std::vector<std::string> builtinNames();
   // A built-in config's name, or else a path to a config file.

@@ -3,7 +3,7 @@
 //
 // Grammar (C precedence): numbers (decimal, 0x hex), names, + - * / %, < <= > >= == !=,
 // && ||, unary - and !, parentheses, and the functions clog2(x), max(a, ...), min(a, ...),
-// is_pow2(x) and bram36(width_bits, depth).
+// is_pow2(x), bram36(width_bits, depth) and uram288(width_bits, depth).
 #pragma once
 
 #include <cstdint>
@@ -44,5 +44,8 @@ int clog2(int64_t x);
 // 36-Kbit block RAMs (RAMB36, 32 Kbit of data) a memory of depth entries of width_bits needs,
 // in the best of the aspect ratios 32Kx1 .. 512x64.
 int64_t bram36Blocks(int64_t width_bits, int64_t depth);
+// UltraRAMs (URAM288: 4096 x 72 bits, one aspect ratio) a memory of depth entries of width_bits
+// needs.
+int64_t uram288Blocks(int64_t width_bits, int64_t depth);
 
 }  // namespace kiln::accel
