@@ -91,8 +91,12 @@ Tensor depthwiseConv2dPacked(const Tensor& x, const Tensor& w, const std::vector
       "depthwise_conv2d");
 }
 
-Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mult,
-                        const Tensor& shift, int64_t lo, int64_t hi, const std::string& name) {
+namespace {
+
+// requantizePacked's stages, the shift per channel (a tensor) or per tensor (an immediate,
+// as a QAdd's: the stage is then tagged "requant.imm").
+Tensor requantStages(const Tensor& acc, const Tensor& bias, const Tensor& mult, const Tensor& shift,
+                     int64_t shiftImm, int64_t lo, int64_t hi, const std::string& name) {
   // bias, mult, shift: [OC / BO, B, BO] int32 (or [B, BO] for a per-tensor scale), one
   // accumulator entry per block of channels.
   auto perChannel = [&](const Tensor& t, const Indices& i) {
@@ -106,9 +110,10 @@ Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mul
   y = compute(
       name + ".requant", acc->shape,
       [&](const Indices& i) {
-        return call("requantize", {read(y, i), perChannel(mult, i), perChannel(shift, i)});
+        Expr s = shift ? perChannel(shift, i) : intImm(shiftImm, DType::I32);
+        return call("requantize", {read(y, i), perChannel(mult, i), s});
       },
-      "requant");
+      shift ? "requant" : "requant.imm");
   // requantize() saturates to int8 already: only a narrower range needs a clamp.
   if (lo > -128)
     y = compute(
@@ -121,20 +126,26 @@ Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mul
   return compute(name, acc->shape, [&](const Indices& i) { return cast(DType::I8, read(y, i)); });
 }
 
+}  // namespace
+
+Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mult,
+                        const Tensor& shift, int64_t lo, int64_t hi, const std::string& name) {
+  return requantStages(acc, bias, mult, shift, 0, lo, hi, name);
+}
+
 Tensor qaddPacked(const Tensor& a, const Tensor& b, int64_t aMul, int64_t bMul, const Tensor& mult,
-                  const Tensor& shift, int64_t lo, int64_t hi, const std::string& name) {
+                  int64_t shift, int64_t lo, int64_t hi, const std::string& name) {
   if (a->shape != b->shape || a->dtype != DType::I8 || b->dtype != DType::I8)
     throw Error("'" + name + "': a quantized add needs two int8 tensors of one shape, got " +
                 shapeStr(a->shape) + " and " + shapeStr(b->shape));
+  // a scaled, then b's scaled values added to it: one multiply-accumulate by an immediate.
   Tensor sa = compute(name + ".a", a->shape, [&](const Indices& i) {
     return cast(DType::I32, read(a, i)) * intImm(aMul, DType::I32);
   });
-  Tensor sb = compute(name + ".b", b->shape, [&](const Indices& i) {
-    return cast(DType::I32, read(b, i)) * intImm(bMul, DType::I32);
+  Tensor s = compute(name + ".sum", a->shape, [&](const Indices& i) {
+    return read(sa, i) + cast(DType::I32, read(b, i)) * intImm(bMul, DType::I32);
   });
-  Tensor s =
-      compute(name + ".sum", a->shape, [&](const Indices& i) { return read(sa, i) + read(sb, i); });
-  return requantizePacked(s, nullptr, mult, shift, lo, hi, name);
+  return requantStages(s, nullptr, mult, nullptr, shift, lo, hi, name);
 }
 
 Tensor quantizeLinear(const Tensor& x, double scale, const std::string& name) {

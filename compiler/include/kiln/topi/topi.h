@@ -98,9 +98,9 @@ Tensor depthwiseConv2dPacked(const Tensor& x, const Tensor& w, const std::vector
 // clamp to [lo, hi]; bias, mult and shift are [OC/BO, B, BO] or [B, BO] int32.
 Tensor requantizePacked(const Tensor& acc, const Tensor& bias, const Tensor& mult,
                         const Tensor& shift, int64_t lo, int64_t hi, const std::string& name);
-// QAdd: requantize(a * aMul + b * bMul), clamped.
+// QAdd: requantize(a * aMul + b * bMul), clamped; mult [B, BO] int32, one shift for the tensor.
 Tensor qaddPacked(const Tensor& a, const Tensor& b, int64_t aMul, int64_t bMul, const Tensor& mult,
-                  const Tensor& shift, int64_t lo, int64_t hi, const std::string& name);
+                  int64_t shift, int64_t lo, int64_t hi, const std::string& name);
 
 // int8 pooling over dims 2 and 3 (quantized_pool.cpp; NCHW or the blocked layout): max keeps
 // the scale (the window's maximum, padding read as padValue); average sums the window in int32

@@ -490,6 +490,18 @@ class Generator {
         base.alu_op = n == "accel.alu.max" ? accel::AluOp::kMax : accel::AluOp::kMin;
         base.use_imm = true;
         base.imm = static_cast<int32_t>(imm(2));
+      } else if (n == "accel.alu.muladd") {
+        base.alu_op = accel::AluOp::kMac;
+        base.use_imm = true;
+        base.imm = static_cast<int32_t>(imm(3));
+        ops.push_back(operand(c->args[2], loops, kAccB, n));
+        bufs.push_back(kAccB);
+      } else if (n == "accel.alu.requantize_imm") {
+        base.alu_op = accel::AluOp::kRequant;
+        base.use_imm = true;
+        base.imm = static_cast<int32_t>(imm(3));
+        ops.push_back(operand(c->args[2], loops, kAccB, n));
+        bufs.push_back(kAccB);
       } else if (n == "accel.alu.requantize") {
         base.alu_op = accel::AluOp::kRequant;
         ops.push_back(operand(c->args[2], loops, kAccB, n));

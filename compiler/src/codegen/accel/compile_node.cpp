@@ -171,13 +171,13 @@ struct Built {
   std::vector<size_t> inputs;
 };
 
-// The epilogue stages of requantizePacked, from the output back: min, max, requant, bias.
-// The epilogue stages of requantizePacked (by their tags), from the output back to `until`
-// (the accumulation): each computed in the acc buffer, tensorized onto one ALU operation.
-// Returns the stage the epilogue starts from.
+// The epilogue stages of requantizePacked (by their tags: min, max, requant or requant.imm
+// with the shift `shiftImm`, bias), from the output back to the accumulation: each computed
+// in the acc buffer, tensorized onto one ALU operation. Returns the stage the epilogue
+// starts from.
 Tensor scheduleEpilogue(Schedule& s, const Tensor& out, const std::vector<Tensor>& constants,
                         const te::Var& at, const accel::Params& p, int64_t lo, int64_t hi,
-                        const te::Var* constantsAt = nullptr) {
+                        const te::Var* constantsAt = nullptr, int64_t shiftImm = 0) {
   std::vector<std::pair<Tensor, schedule::TensorIntrin>> alu;
   Tensor t = out->op->inputs[0];
   for (;; t = t->op->inputs[0]) {
@@ -185,6 +185,8 @@ Tensor scheduleEpilogue(Schedule& s, const Tensor& out, const std::vector<Tensor
       alu.emplace_back(t, aluAddIntrin(p));
     else if (t->tag == "requant")
       alu.emplace_back(t, aluRequantIntrin(p));
+    else if (t->tag == "requant.imm")
+      alu.emplace_back(t, aluRequantImmIntrin(p, shiftImm));
     else if (t->tag == "requant.max")
       alu.emplace_back(t, aluMaxIntrin(p, lo));
     else if (t->tag == "requant.min")
@@ -473,27 +475,28 @@ AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::os
   Tensor a = te::placeholder("a", DType::I8, ps);
   Tensor b = te::placeholder("b", DType::I8, ps);
   Tensor mult = te::placeholder("mult", DType::I32, {B, BO});
-  Tensor shift = te::placeholder("shift", DType::I32, {B, BO});
   const int64_t am = n.i("a_mul"), bm = n.i("b_mul");
-  Tensor out = topi::qaddPacked(a, b, am, bm, mult, shift, n.i("out_min"), n.i("out_max"), name);
+  Tensor out =
+      topi::qaddPacked(a, b, am, bm, mult, n.i("shift"), n.i("out_min"), n.i("out_max"), name);
   // Rows per tile: the two operands, twice over, in what the acc buffer has left.
   const int64_t rowEntries = ps[3];
   int64_t th = 1;
   for (int64_t d : divisors(ps[2]))
-    if (2 * 2 * d * rowEntries + 2 <= p.acc_depth) th = d;
-  if (2 * 2 * th * rowEntries + 2 > p.acc_depth)
+    if (2 * 2 * d * rowEntries + 1 <= p.acc_depth) th = d;
+  if (2 * 2 * th * rowEntries + 1 > p.acc_depth)
     throw Error("accelerator: a row of '" + n.name + "' does not fit config '" + config.name() +
                 "''s acc buffer");
   Schedule s({out});
   auto& so = s[out];
   auto [ho, hi] = so.split(so.axis(2), th);
   so.reorder({so.axis(0), so.axis(1), ho, hi, so.axis(3), so.axis(4), so.axis(5)});
-  const Tensor sum = scheduleEpilogue(s, out, {mult, shift}, ho, p, n.i("out_min"), n.i("out_max"));
-  const Tensor sa = sum->op->inputs[0], sb = sum->op->inputs[1];
+  // The sum: a's scaled values in place (MUL), then b's added (MAC by an immediate); the
+  // requantization's shift is an immediate too (one read of the accumulator port fewer).
+  const Tensor sum = scheduleEpilogue(s, out, {mult}, ho, p, n.i("out_min"), n.i("out_max"),
+                                      nullptr, n.i("shift"));
+  const Tensor sa = sum->op->inputs[0];
   for (auto [t, intrin] : std::vector<std::pair<Tensor, schedule::TensorIntrin>>{
-           {sum, aluAddIntrin(p)},
-           {sa, aluMulIntrin(p, DType::I8, am)},
-           {sb, aluMulIntrin(p, DType::I8, bm)}}) {
+           {sum, aluMulAddIntrin(p, DType::I8, bm)}, {sa, aluMulIntrin(p, DType::I8, am)}}) {
     Tensor c = s.cacheWrite(t, kScopeAcc);
     s[t].computeInline();
     s[c].computeAt(s[out], ho);
@@ -503,7 +506,7 @@ AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::os
     Tensor c = s.cacheRead(in, kScopeAcc);
     s[c].computeAt(s[out], ho);
   }
-  std::vector<Tensor> args{a, b, mult, shift, out};
+  std::vector<Tensor> args{a, b, mult, out};
   tir::Kernel kern = tir::lower(s, args, name, lo);
   std::vector<AccelRegion> regions(args.size());
   regions[0].name = n.inputs[0]->name;
@@ -513,15 +516,12 @@ AccelKernel compileAccelNode(const Node& n, const accel::Config& config, std::os
   regions[2].name = n.name + ".multiplier";
   regions[2].data =
       perChannelEntries(std::vector<int64_t>(static_cast<size_t>(BO), n.i("multiplier")), 1, B, BO);
-  regions[3].name = n.name + ".shift";
-  regions[3].data =
-      perChannelEntries(std::vector<int64_t>(static_cast<size_t>(BO), n.i("shift")), 1, B, BO);
-  regions[4].name = n.outputs[0]->name;
-  regions[4].packedShape = ps;
+  regions[3].name = n.outputs[0]->name;
+  regions[3].packedShape = ps;
   k = generateAccel(kern, config, regions);
   k.inputs = {k.constants[0], k.constants[1]};
-  k.output = k.constants[4];
-  k.constants.erase(k.constants.begin() + 4);
+  k.output = k.constants[3];
+  k.constants.erase(k.constants.begin() + 3);
   k.constants.erase(k.constants.begin(), k.constants.begin() + 2);
   return k;
 }

@@ -52,6 +52,26 @@ TensorIntrin aluRequantIntrin(const accel::Params& p) {
   return {"accel.alu.requantize", out, "", {}};
 }
 
+TensorIntrin aluRequantImmIntrin(const accel::Params& p, int64_t shift) {
+  Tensor x = placeholder("x", DType::I32, accTile(p));
+  Tensor m = placeholder("m", DType::I32, accTile(p));
+  Tensor out = compute("requant", accTile(p), [&](const Indices& o) {
+    return call("requantize", {read(x, o), read(m, o), intImm(shift, DType::I32)});
+  });
+  return {"accel.alu.requantize_imm", out, "", {intImm(shift, DType::I32)}};
+}
+
+TensorIntrin aluMulAddIntrin(const accel::Params& p, DType yt, int64_t imm) {
+  Tensor x = placeholder("x", DType::I32, accTile(p));
+  Tensor y = placeholder("y", yt, accTile(p));
+  Tensor out = compute("muladd", accTile(p), [&](const Indices& o) {
+    Expr v = read(y, o);
+    if (yt != DType::I32) v = cast(DType::I32, v);
+    return read(x, o) + v * intImm(imm, DType::I32);
+  });
+  return {"accel.alu.muladd", out, "", {intImm(imm, DType::I32)}};
+}
+
 TensorIntrin aluMaxIntrin(const accel::Params& p, int64_t imm) {
   Tensor x = placeholder("x", DType::I32, accTile(p));
   Tensor out = compute("max", accTile(p),

@@ -6,6 +6,8 @@
 //   accel.alu.add  out = x + y                    ALU ADD, y from a tile
 //   accel.alu.mul  out = int32(x) * imm           ALU MUL with an immediate (x int8 or int32)
 //   accel.alu.requantize  out = requantize(x, m, s)  ALU REQUANT, m and s from tiles
+//   accel.alu.requantize_imm  out = requantize(x, m, imm)  ALU REQUANT, one shift (use_imm)
+//   accel.alu.muladd  out = x + int32(y) * imm     ALU MAC with an immediate (y int8 or int32)
 //   accel.alu.max / accel.alu.min  out = max / min(x, imm)
 //   accel.alu.mac  out += int32(x) * int32(w)     ALU MAC (depthwise; reset: accel.gemm.reset)
 //   accel.alu.sum  out += int32(x)                ALU ADD, x from a tile (average pooling;
@@ -28,6 +30,8 @@ schedule::TensorIntrin gemmIntrin(const accel::Params& p);
 schedule::TensorIntrin aluAddIntrin(const accel::Params& p);
 schedule::TensorIntrin aluMulIntrin(const accel::Params& p, DType x, int64_t imm);
 schedule::TensorIntrin aluRequantIntrin(const accel::Params& p);
+schedule::TensorIntrin aluRequantImmIntrin(const accel::Params& p, int64_t shift);
+schedule::TensorIntrin aluMulAddIntrin(const accel::Params& p, DType y, int64_t imm);
 schedule::TensorIntrin aluMaxIntrin(const accel::Params& p, int64_t imm);
 schedule::TensorIntrin aluMinIntrin(const accel::Params& p, int64_t imm);
 schedule::TensorIntrin aluMacIntrin(const accel::Params& p);
