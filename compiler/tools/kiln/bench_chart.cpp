@@ -153,6 +153,12 @@ void layout(const Chart& c, Painter& p) {
   p.text((x0 + x1) / 2, plotBottom + 38,
          std::string("latency per inference, ms (batch 1") + (axis.log ? ", log scale)" : ")"),
          Face::Small, kInk, Align::Center);
+  // Published figures first, so that the bars and their values are drawn over them.
+  for (const ChartLine& l : c.lines) {
+    p.line(X(l.ms), plotTop - 6, X(l.ms), plotBottom, kLine, true);
+    p.text(X(l.ms), plotTop - 10, l.label + ": " + fmtMs(l.ms) + " ms", Face::Small, kLine,
+           X(l.ms) > (x0 + x1) / 2 ? Align::Right : Align::Left);
+  }
   for (size_t i = 0; i < c.bars.size(); ++i) {
     const ChartBar& b = c.bars[i];
     const double top = plotTop + kRow * static_cast<double>(i), mid = top + kRow / 2.0;
@@ -177,17 +183,14 @@ void layout(const Chart& c, Painter& p) {
     }
     // The ideal (accelerator): a dark mark across the bar, its value after the bar's.
     if (b.idealMs > 0) p.rect(X(b.idealMs) - 1.5, top + 5, 3, kRow - 10, kInk);
-    p.text(labelX + 6, mid + 4,
-           fmtMs(b.ms) + " ms" + (b.idealMs > 0 ? " (ideal " + fmtMs(b.idealMs) + " ms)" : ""),
-           Face::Small, kInk, Align::Left);
+    // The value on a white ground, legible where a reference line crosses it.
+    const std::string value =
+        fmtMs(b.ms) + " ms" + (b.idealMs > 0 ? " (ideal " + fmtMs(b.idealMs) + " ms)" : "");
+    p.rect(labelX + 3, mid - 10, textWidth(value, Face::Small) + 6, 19, kWhite);
+    p.text(labelX + 6, mid + 4, value, Face::Small, kInk, Align::Left);
   }
   p.line(x0, plotTop, x0, plotBottom, kInk, false);
   p.line(x0, plotBottom, x1, plotBottom, kInk, false);
-  for (const ChartLine& l : c.lines) {
-    p.line(X(l.ms), plotTop - 6, X(l.ms), plotBottom, kLine, true);
-    p.text(X(l.ms), plotTop - 10, l.label + ": " + fmtMs(l.ms) + " ms", Face::Small, kLine,
-           X(l.ms) > (x0 + x1) / 2 ? Align::Right : Align::Left);
-  }
   // Legend, wrapped onto a second line when it does not fit.
   const std::vector<LegendItem> items = legendItems(c);
   double lx = 16, ly = plotBottom + 66;
