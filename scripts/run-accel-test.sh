@@ -24,8 +24,9 @@ CAL="$MODELS/resblock_in0.npy" IN="$MODELS/resblock_in1.npy"
 "$KILN" compile "$MODELS/resblock.onnx" --target accel --config pynq-z1 --calibrate "$CAL" \
   -o "$WORK/host.pkg" > /dev/null
 "${RUN[@]}" "$WORK/board.pkg" --device sim-func -i "$IN" -o "$WORK/board.npy" | tee "$WORK/run.log"
-# The number of device steps the compiler placed (kiln info's split) is what kiln-run must attach.
-STEPS="$("$KILN" info "$WORK/board.pkg" | sed -n 's/^split *\([0-9][0-9]*\) steps on the accelerator.*/\1/p')"
+# The number of device steps the compiler placed (kiln info's split of the same compile for
+# this machine; kiln info reads only packages for this CPU) is what kiln-run must attach.
+STEPS="$("$KILN" info "$WORK/host.pkg" | sed -n 's/^split *\([0-9][0-9]*\) steps on the accelerator.*/\1/p')"
 [ -n "$STEPS" ] && [ "$STEPS" -gt 0 ] || { echo "kiln info did not report the package's split" >&2; exit 1; }
 grep -q "^device   sim-func ($STEPS steps on the accelerator)" "$WORK/run.log" || {
   echo "kiln-run did not report the device and its $STEPS accelerator steps" >&2
