@@ -12,8 +12,8 @@
 #include "accel_test_run.h"
 #include "kiln/codegen/graph_compiler.h"
 #include "kiln/ops/op_registry.h"
-#include "kiln/passes/quantize.h"
 #include "kiln/passes/partition.h"
+#include "kiln/passes/quantize.h"
 #include "kiln/ref/executor.h"
 
 namespace kiln {
