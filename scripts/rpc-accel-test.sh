@@ -31,19 +31,5 @@ for _ in $(seq 100); do grep -q listening "$WORK/server.log" 2> /dev/null && bre
 for dev in sim-func sim-cycle; do
   "$KILN" run "$WORK/host.pkg" --device "$dev" -i "$IN" -o "$WORK/$dev.npy" > /dev/null
 done
-/usr/bin/python3 - "$WORK" "$CPU" <<'PY'
-import sys, numpy as np
-w, cpu = sys.argv[1], sys.argv[2]
-rpc = np.load(w + "/rpc.npy")
-if np.ptp(rpc) == 0:
-    sys.exit(f"the output over RPC is constant ({rpc.ravel()[:4]}...): nothing was computed")
-for dev in ("sim-func", "sim-cycle"):
-    ref = np.load(f"{w}/{dev}.npy")
-    same = rpc.shape == ref.shape and rpc.tobytes() == ref.tobytes()
-    diff = np.abs(rpc - ref).max() if rpc.shape == ref.shape else "shapes differ"
-    print(f"resblock on {cpu} over RPC vs this machine's {dev}: "
-          f"{'bit-identical' if same else 'DIFFERENT'} ({rpc.size} values, max |diff| {diff})")
-    if not same:
-        sys.exit(f"the board's output differs from {dev} on this machine")
-PY
+/usr/bin/python3 "$(dirname "$0")/compare-accel-output.py" "$WORK/rpc.npy" "$WORK" "resblock on $CPU over RPC"
 echo "rpc accel package: bit-identical"

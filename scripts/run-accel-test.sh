@@ -35,21 +35,7 @@ grep -q "^device   sim-func ($STEPS steps on the accelerator)" "$WORK/run.log" |
 for dev in sim-func sim-cycle; do
   "$KILN" run "$WORK/host.pkg" --device "$dev" -i "$IN" -o "$WORK/$dev.npy" > /dev/null
 done
-/usr/bin/python3 - "$WORK" "$CPU" <<'PY'
-import sys, numpy as np
-w, cpu = sys.argv[1], sys.argv[2]
-got = np.load(w + "/board.npy")
-if np.ptp(got) == 0:
-    sys.exit(f"kiln-run's output is constant ({got.ravel()[:4]}...): nothing was computed")
-for dev in ("sim-func", "sim-cycle"):
-    ref = np.load(f"{w}/{dev}.npy")
-    same = got.shape == ref.shape and got.tobytes() == ref.tobytes()
-    diff = np.abs(got - ref).max() if got.shape == ref.shape else "shapes differ"
-    print(f"resblock on {cpu}, kiln-run --device sim-func vs this machine's {dev}: "
-          f"{'bit-identical' if same else 'DIFFERENT'} ({got.size} values, max |diff| {diff})")
-    if not same:
-        sys.exit(f"kiln-run's output differs from {dev} on this machine")
-PY
+/usr/bin/python3 "$(dirname "$0")/compare-accel-output.py" "$WORK/board.npy" "$WORK" "resblock on $CPU, kiln-run --device sim-func"
 # Each refusal: a non-zero exit and a message that says what to pass.
 refused() {
   local want="$1"
