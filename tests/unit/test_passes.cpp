@@ -103,6 +103,39 @@ TEST(SimplifyGraph, ConstantGemmWeightsReadTransposedAreTransposedOnce) {
   EXPECT_EQ(ref::Executor(g).run({{"x", in}})[0].toFloatVector(), want);
 }
 
+TEST(SimplifyGraph, ZeroSpatialPadBecomesTheConvolutionsPadding) {
+  // TF.js's ZeroPadding2D (bottom/right by one) before a 3x3 stride-2 convolution that pads
+  // (1, 1, 0, 0) itself: the Pad is gone, the convolution pads (1, 1, 1, 1), same answer. A
+  // Pad with a nonzero value is left alone.
+  for (double value : {0.0, 0.5}) {
+    Graph g;
+    Value* x = g.addInput("x", DType::F32, {1, 2, 6, 6});
+    Value* p =
+        addOpNode(g, "Pad", {x},
+                  {{"pads", std::vector<int64_t>{0, 0, 0, 0, 0, 0, 1, 1}}, {"value", value}}, "p");
+    NDArray w(DType::F32, {3, 2, 3, 3});
+    for (int64_t i = 0; i < w.numel(); ++i)
+      w.data<float>()[i] = 0.03f * static_cast<float>(i % 11) - 0.1f;
+    auto attrs = conv1x1();
+    attrs["kernel_shape"] = std::vector<int64_t>{3, 3};
+    attrs["strides"] = std::vector<int64_t>{2, 2};
+    attrs["pads"] = std::vector<int64_t>{1, 1, 0, 0};
+    g.markOutput(addOpNode(g, "Conv", {p, g.addConstant("w", w)}, attrs, "y"));
+    NDArray in(DType::F32, {1, 2, 6, 6});
+    for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = static_cast<float>(i % 5) - 2;
+    const auto want = ref::Executor(g).run({{"x", in}})[0].toFloatVector();
+    simplifyGraph(g);
+    g.eliminateDeadCode();
+    if (value == 0.0) {
+      ASSERT_EQ(g.nodes().size(), 1u);
+      EXPECT_EQ(g.nodes()[0]->ints("pads"), (std::vector<int64_t>{1, 1, 1, 1}));
+    } else {
+      EXPECT_EQ(g.nodes().size(), 2u) << "a Pad with a nonzero value stays";
+    }
+    EXPECT_EQ(ref::Executor(g).run({{"x", in}})[0].toFloatVector(), want);
+  }
+}
+
 TEST(PassManager, UnknownDisabledPassIsAnError) {
   Graph g;
   g.markOutput(addOpNode(g, "Relu", {g.addInput("x", DType::F32, {2})}, {}, "y"));

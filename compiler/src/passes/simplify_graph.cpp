@@ -2,7 +2,9 @@
 // the layout, a Clip with infinite bounds) are removed and their users read the input. A
 // Gemm reading a constant B transposed (transB = 1, how PyTorch exports Linear) gets B
 // transposed once here, so its kernel reads rows of B, consecutive in memory, for
-// consecutive outputs instead of one element per row.
+// consecutive outputs instead of one element per row. A zero Pad of the spatial dimensions
+// read only by convolutions (TF.js's ZeroPadding2D before a strided layer) becomes part of
+// their padding, so no back end runs it as a step of its own.
 #include <cmath>
 
 #include "graph_edit.h"
@@ -43,6 +45,28 @@ void simplifyGraph(Graph& g) {
       n->inputs[1] = g.addConstant(n->inputs[1]->name + ".T", std::move(t));
       n->attrs["transB"] = int64_t{0};
     }
+  }
+  const auto readers = consumers(g);
+  for (Node* n : g.nodes()) {
+    if (n->op != "Pad" || n->outputs.size() != 1 || !n->input(0) || n->f("value", 0.0) != 0.0)
+      continue;
+    const auto& p = n->ints("pads");
+    if (n->input(0)->shape.size() != 4 || p.size() != 8 || p[0] || p[1] || p[4] || p[5]) continue;
+    if (p[2] < 0 || p[3] < 0 || p[6] < 0 || p[7] < 0 || isGraphOutput(g, n->outputs[0])) continue;
+    auto it = readers.find(n->outputs[0]);
+    if (it == readers.end() || it->second.empty()) continue;
+    bool convsOnly = true;
+    for (const Node* r : it->second)
+      convsOnly = convsOnly && r->op == "Conv" && r->inputs[0] == n->outputs[0] &&
+                  r->ints("pads").size() == 4;
+    if (!convsOnly) continue;
+    for (Node* r : it->second) {
+      std::vector<int64_t> pads = r->ints("pads");  // top, left, bottom, right
+      pads[0] += p[2], pads[1] += p[3], pads[2] += p[6], pads[3] += p[7];
+      r->attrs["pads"] = pads;
+      r->inputs[0] = n->inputs[0];
+    }
+    g.removeNode(n);
   }
   for (Node* n : g.nodes()) {
     if (!isNoOp(*n)) continue;
