@@ -14,6 +14,30 @@ namespace kiln::topi {
 
 using namespace te;  // NOLINT: definitions read as math
 
+namespace {
+
+// A packed int8 tensor [N/B, C/BC, H, W, B, BC] with the rows and columns its windows reach,
+// PH x PW: pads[0] rows above and pads[1] columns left of the image, zero outside it.
+Tensor padPacked(const Tensor& x, const std::vector<int64_t>& pads, int64_t PH, int64_t PW,
+                 const std::string& name) {
+  const int64_t NB = x->shape[0], CB = x->shape[1], B = x->shape[4], BC = x->shape[5];
+  return compute(
+      name + ".pad", {NB, CB, PH, PW, B, BC},
+      [&](const Indices& i) {
+        return guardedRead(x, {i[0], i[1], i[2] - pads[0], i[3] - pads[1], i[4], i[5]},
+                           {{0, NB - 1},
+                            {0, CB - 1},
+                            {-pads[0], PH - 1 - pads[0]},
+                            {-pads[1], PW - 1 - pads[1]},
+                            {0, B - 1},
+                            {0, BC - 1}},
+                           intImm(0, DType::I8));
+      },
+      "conv2d.pad");
+}
+
+}  // namespace
+
 Tensor conv2dPacked(const Tensor& x, const Tensor& w, const std::vector<int64_t>& st,
                     const std::vector<int64_t>& pads, const std::string& name) {
   if (x->rank() != 6 || w->rank() != 6 || x->dtype != DType::I8 || w->dtype != DType::I8)
@@ -30,19 +54,7 @@ Tensor conv2dPacked(const Tensor& x, const Tensor& w, const std::vector<int64_t>
   const int64_t OW = (W + pads[1] + pads[3] - KW) / st[1] + 1;
   // The rows and columns the windows reach, zero outside the image.
   const int64_t PH = (OH - 1) * st[0] + KH, PW = (OW - 1) * st[1] + KW;
-  Tensor xp = compute(
-      name + ".pad", {NB, CB, PH, PW, B, BI},
-      [&](const Indices& i) {
-        return guardedRead(x, {i[0], i[1], i[2] - pads[0], i[3] - pads[1], i[4], i[5]},
-                           {{0, NB - 1},
-                            {0, CB - 1},
-                            {-pads[0], PH - 1 - pads[0]},
-                            {-pads[1], PW - 1 - pads[1]},
-                            {0, B - 1},
-                            {0, BI - 1}},
-                           intImm(0, DType::I8));
-      },
-      "conv2d.pad");
+  Tensor xp = padPacked(x, pads, PH, PW, name);
   IterVar rc = makeAxis(name + ".rc", CB), ry = makeAxis(name + ".ry", KH),
           rx = makeAxis(name + ".rx", KW), ri = makeAxis(name + ".ri", BI);
   return compute(
@@ -67,19 +79,7 @@ Tensor depthwiseConv2dPacked(const Tensor& x, const Tensor& w, const std::vector
   const int64_t OH = (H + pads[0] + pads[2] - KH) / st[0] + 1;
   const int64_t OW = (W + pads[1] + pads[3] - KW) / st[1] + 1;
   const int64_t PH = (OH - 1) * st[0] + KH, PW = (OW - 1) * st[1] + KW;
-  Tensor xp = compute(
-      name + ".pad", {NB, CB, PH, PW, B, BC},
-      [&](const Indices& i) {
-        return guardedRead(x, {i[0], i[1], i[2] - pads[0], i[3] - pads[1], i[4], i[5]},
-                           {{0, NB - 1},
-                            {0, CB - 1},
-                            {-pads[0], PH - 1 - pads[0]},
-                            {-pads[1], PW - 1 - pads[1]},
-                            {0, B - 1},
-                            {0, BC - 1}},
-                           intImm(0, DType::I8));
-      },
-      "conv2d.pad");
+  Tensor xp = padPacked(x, pads, PH, PW, name);
   IterVar ry = makeAxis(name + ".ry", KH), rx = makeAxis(name + ".rx", KW);
   return compute(
       name + ".conv", {NB, CB, OH, OW, B, BC},
