@@ -92,32 +92,32 @@ Value* Graph::addInput(std::string name, DType dtype, Shape shape) {
   return v;
 }
 
-Node* Graph::addNode(std::string op, std::string name, std::vector<Value*> inputs,
-                     std::vector<Value*> outputs) {
+namespace {
+std::unique_ptr<Node> makeNode(std::string op, std::string name, std::vector<Value*> inputs,
+                               std::vector<Value*> outputs) {
   auto n = std::make_unique<Node>();
   n->op = std::move(op);
   n->name = std::move(name);
   n->inputs = std::move(inputs);
   n->outputs = std::move(outputs);
   for (Value* o : n->outputs) o->producer = n.get();
-  Node* p = n.get();
-  nodes_.push_back(std::move(n));
-  return p;
+  return n;
+}
+}  // namespace
+
+Node* Graph::addNode(std::string op, std::string name, std::vector<Value*> inputs,
+                     std::vector<Value*> outputs) {
+  nodes_.push_back(makeNode(std::move(op), std::move(name), std::move(inputs), std::move(outputs)));
+  return nodes_.back().get();
 }
 
 Node* Graph::insertNode(const Node* before, std::string op, std::string name,
                         std::vector<Value*> inputs, std::vector<Value*> outputs) {
   auto at = std::find_if(nodes_.begin(), nodes_.end(), [&](auto& n) { return n.get() == before; });
   if (at == nodes_.end()) throw Error("insertNode: the node to insert before is not in the graph");
-  auto n = std::make_unique<Node>();
-  n->op = std::move(op);
-  n->name = std::move(name);
-  n->inputs = std::move(inputs);
-  n->outputs = std::move(outputs);
-  for (Value* o : n->outputs) o->producer = n.get();
-  Node* p = n.get();
-  nodes_.insert(at, std::move(n));
-  return p;
+  return nodes_
+      .insert(at, makeNode(std::move(op), std::move(name), std::move(inputs), std::move(outputs)))
+      ->get();
 }
 
 std::vector<Node*> Graph::nodes() const {
