@@ -27,31 +27,35 @@ std::unique_ptr<Device> openOpenCLDevice() {
 
 namespace {
 
-// The entry points Kiln uses, resolved from the ICD loader.
+// The entry points Kiln uses, resolved from the ICD loader: listed once, declared and bound
+// by applying X to each.
+#define KILN_CL_FUNCTIONS(X)   \
+  X(clGetPlatformIDs)          \
+  X(clGetPlatformInfo)         \
+  X(clGetDeviceIDs)            \
+  X(clGetDeviceInfo)           \
+  X(clCreateContext)           \
+  X(clReleaseContext)          \
+  X(clCreateCommandQueue)      \
+  X(clReleaseCommandQueue)     \
+  X(clCreateBuffer)            \
+  X(clReleaseMemObject)        \
+  X(clEnqueueWriteBuffer)      \
+  X(clEnqueueReadBuffer)       \
+  X(clCreateProgramWithSource) \
+  X(clBuildProgram)            \
+  X(clGetProgramBuildInfo)     \
+  X(clReleaseProgram)          \
+  X(clCreateKernel)            \
+  X(clReleaseKernel)           \
+  X(clSetKernelArg)            \
+  X(clEnqueueNDRangeKernel)    \
+  X(clFinish)
+
 struct CLApi {
   void* lib = nullptr;
 #define KILN_CL_FN(name) decltype(&::name) name = nullptr;
-  KILN_CL_FN(clGetPlatformIDs)
-  KILN_CL_FN(clGetPlatformInfo)
-  KILN_CL_FN(clGetDeviceIDs)
-  KILN_CL_FN(clGetDeviceInfo)
-  KILN_CL_FN(clCreateContext)
-  KILN_CL_FN(clReleaseContext)
-  KILN_CL_FN(clCreateCommandQueue)
-  KILN_CL_FN(clReleaseCommandQueue)
-  KILN_CL_FN(clCreateBuffer)
-  KILN_CL_FN(clReleaseMemObject)
-  KILN_CL_FN(clEnqueueWriteBuffer)
-  KILN_CL_FN(clEnqueueReadBuffer)
-  KILN_CL_FN(clCreateProgramWithSource)
-  KILN_CL_FN(clBuildProgram)
-  KILN_CL_FN(clGetProgramBuildInfo)
-  KILN_CL_FN(clReleaseProgram)
-  KILN_CL_FN(clCreateKernel)
-  KILN_CL_FN(clReleaseKernel)
-  KILN_CL_FN(clSetKernelArg)
-  KILN_CL_FN(clEnqueueNDRangeKernel)
-  KILN_CL_FN(clFinish)
+  KILN_CL_FUNCTIONS(KILN_CL_FN)
 #undef KILN_CL_FN
 };
 
@@ -73,28 +77,9 @@ const CLApi& api() {
 #define KILN_CL_FN(name)                                              \
   a.name = reinterpret_cast<decltype(a.name)>(::dlsym(a.lib, #name)); \
   if (!a.name && failure.empty()) failure = std::string("opencl: the ICD loader has no ") + #name;
-    KILN_CL_FN(clGetPlatformIDs)
-    KILN_CL_FN(clGetPlatformInfo)
-    KILN_CL_FN(clGetDeviceIDs)
-    KILN_CL_FN(clGetDeviceInfo)
-    KILN_CL_FN(clCreateContext)
-    KILN_CL_FN(clReleaseContext)
-    KILN_CL_FN(clCreateCommandQueue)
-    KILN_CL_FN(clReleaseCommandQueue)
-    KILN_CL_FN(clCreateBuffer)
-    KILN_CL_FN(clReleaseMemObject)
-    KILN_CL_FN(clEnqueueWriteBuffer)
-    KILN_CL_FN(clEnqueueReadBuffer)
-    KILN_CL_FN(clCreateProgramWithSource)
-    KILN_CL_FN(clBuildProgram)
-    KILN_CL_FN(clGetProgramBuildInfo)
-    KILN_CL_FN(clReleaseProgram)
-    KILN_CL_FN(clCreateKernel)
-    KILN_CL_FN(clReleaseKernel)
-    KILN_CL_FN(clSetKernelArg)
-    KILN_CL_FN(clEnqueueNDRangeKernel)
-    KILN_CL_FN(clFinish)
+    KILN_CL_FUNCTIONS(KILN_CL_FN)
 #undef KILN_CL_FN
+#undef KILN_CL_FUNCTIONS
   });
   if (!failure.empty()) throw Error(failure);
   return a;
