@@ -228,7 +228,8 @@ std::vector<NDArray> batchNorm(const Node& n, const Args& in) {
               *mean = in[3]->data<float>(), *var = in[4]->data<float>();
   const double eps = n.f("epsilon");
   NDArray y(DType::F32, x.shape());
-  const int64_t N = x.shape()[0], C = x.shape()[1], inner = x.numel() / (N * C);
+  // An empty batch or channel dimension leaves nothing to normalize (and no inner size).
+  const int64_t N = x.shape()[0], C = x.shape()[1], inner = N * C ? x.numel() / (N * C) : 0;
   for (int64_t nn = 0; nn < N; ++nn)
     for (int64_t c = 0; c < C; ++c) {
       const double a = scale[c] / std::sqrt(double(var[c]) + eps);
