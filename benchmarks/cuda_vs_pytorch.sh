@@ -3,32 +3,18 @@
 # benchmarks/cuda_prepare.sh) against the reference outputs, then timed beside PyTorch on the
 # same GPU in the same run.
 #   benchmarks/cuda_vs_pytorch.sh PKGDIR [torch [MODEL...]]
-# Builds kiln-run from the runtime's sources alone (g++; the runtime needs neither the
-# compiler nor the CUDA toolkit: it opens libcuda and libnvrtc at run time), then for each
+# Builds kiln-run from the runtime's sources alone (build_kiln_run.sh), then for each
 # package: the outputs against the reference (max |kiln - ref| <= 1e-4 * max |ref|; for the
 # operator tests' packages, ops-*, 1e-4 * max(1, max |ref|)), and
 # `kiln-run --device-time 200` (mean of 200 replays of the network's CUDA graph on inputs
 # already on the GPU, after the warm-up runs). With "torch": PyTorch's eager, CUDA-graph and
 # torch.compile times for ResNet-18/50 at batch 1 and 16 (benchmarks/pytorch_resnet.py).
-# KILN_PROFILE=N also lists each package's slowest kernels (kiln-run --profile N).
+# KILN_PROFILE=N also lists each package's slowest launches against their ideal (kiln-run
+# --profile N, read by gpu_profile.py).
 set -euo pipefail
 PKG="$1"
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
-BIN="${KILN_RUN_BIN:-/tmp/kiln-run-gpu}"
-if [ ! -x "$BIN" ]; then
-  inc=(-I"$HERE/runtime/include" -I"$HERE/runtime/package/include" -I"$HERE/runtime/package/src")
-  [ -d "${KILN_EXTRA_INCLUDE:-}" ] && inc+=(-I"$KILN_EXTRA_INCLUDE")
-  [ -d /usr/local/cuda/include ] && inc+=(-I/usr/local/cuda/include)
-  objs=()
-  for src in "$HERE"/runtime/src/{dtype,ndarray,npy,thread_pool}.cpp "$HERE"/runtime/src/devices/*.cpp \
-             "$HERE"/runtime/package/src/*.cpp "$HERE"/runtime/package/tools/kiln_run.cpp; do
-    o="/tmp/kiln-obj-$(basename "$src" .cpp).o"
-    g++ -O2 -std=c++20 "${inc[@]}" -c "$src" -o "$o" &
-    objs+=("$o")
-  done
-  wait
-  g++ "${objs[@]}" -ldl -lpthread -rdynamic -o "$BIN"
-fi
+BIN="$(bash "$HERE/benchmarks/build_kiln_run.sh")"
 for p in "$PKG"/resnet50-b1; do  # join parameters that travelled in halves
   [ -f "$p/params.bin.part0" ] && [ -f "$p/params.bin.part1" ] && cat "$p"/params.bin.part{0,1} > "$p/params.bin"
 done
@@ -50,7 +36,7 @@ PY
   prof=()
   [ -n "${KILN_PROFILE:-}" ] && prof=(--profile "$KILN_PROFILE")
   "$BIN" "$dir" "${ins[@]}" "${outs[@]}" --repeat 20 --device-time 200 "${prof[@]}" > "$dir.log" 2>&1 || { cat "$dir.log"; status=1; continue; }
-  [ -n "${KILN_PROFILE:-}" ] && grep -A12 '^profile' "$dir.log"
+  [ -n "${KILN_PROFILE:-}" ] && python3 "$HERE/benchmarks/gpu_profile.py" "$dir" "$dir.log" | head -25 || true
   printf '%-22s %s | %s\n' "$(basename "$dir")" "$(grep '^time' "$dir.log")" "$(grep '^device' "$dir.log")"
   python3 - "$dir" <<'PY' || status=1
 import glob, sys, numpy as np

@@ -24,6 +24,7 @@
 #include "kiln/runtime/package.h"
 #include "kiln/schedule/gpu_schedule.h"
 #include "kiln/tir/lower.h"
+#include "kiln/tir/printer.h"
 #include "kiln/topi/topi.h"
 
 namespace kiln {
@@ -148,6 +149,57 @@ TEST(CodegenC, FloorDivisionOnlyWhereTheDividendMayBeNegative) {
       << m.source;
   EXPECT_NE(m.source.find(" * 5) % 12)]"), std::string::npos) << m.source;
   EXPECT_EQ(m.source.find("kiln_fmod(("), std::string::npos) << m.source;
+}
+
+// A register tile with its 3x3 window unrolled also unrolls 8 input channels per step (each
+// channel's window weights are consecutive, so 8 channels' start 16-byte aligned), and the CUDA
+// kernel promises the compiler 16-byte aligned buffers, so it loads them as float4s; OpenCL
+// C gets no such promise.
+TEST(CodegenC, TileUnrollsEightChannelsAndCudaPromisesAlignedBuffers) {
+  Tensor x = placeholder("x", DType::F32, {1, 16, 8, 8});
+  Tensor w = placeholder("w", DType::F32, {8, 16, 3, 3});
+  Tensor b = placeholder("b", DType::F32, {8});
+  Tensor y = compute("y", {1, 8, 8, 8}, [&](const Indices& i) {
+    return max(read(topi::conv2d(x, w, b, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, "c"), i), Expr(0.0f));
+  });
+  schedule::GpuTarget t;
+  t.fillThreads = 16;  // 512 outputs in 8 x 4 tiles
+  t.minBlocks = 1;
+  const tir::Kernel k = tir::lower(schedule::gpuSchedule({y}, t), {x, w, b, y}, "tile");
+  const std::string ir = tir::printKernel(k);
+  // 16 channels: 2 steps, each 8 channels unrolled (no loop left over them)
+  EXPECT_NE(ir.find("for (c.rc.o, 0, 2) {"), std::string::npos) << ir;
+  EXPECT_EQ(ir.find("(c.rc.i,"), std::string::npos) << ir;
+  const codegen::GpuModule cu = codegen::emitC({k}, codegen::CDialect::CUDA);
+  // the last of the step's 72 consecutive weights of the tile's first channel
+  EXPECT_NE(cu.source.find("w[((((((c_rc_o * 8) + 7) * 3) + 2) * 3) + 2)]"), std::string::npos)
+      << cu.source;
+  for (const char* p : {"x = (const float*)__builtin_assume_aligned(x, 16);",
+                        "w = (const float*)__builtin_assume_aligned(w, 16);",
+                        "y = (float*)__builtin_assume_aligned(y, 16);"})
+    EXPECT_NE(cu.source.find(p), std::string::npos) << p << "\n" << cu.source;
+  const codegen::GpuModule cl = codegen::emitC({k}, codegen::CDialect::OpenCL);
+  EXPECT_EQ(cl.source.find("assume_aligned"), std::string::npos) << cl.source;
+}
+
+// KILN_GPU_TUNE's parser: the named fields set, anything else a clear error naming the entry.
+TEST(CodegenC, GpuTuningSetsTheNamedFieldsAndRefusesTheRest) {
+  schedule::GpuTarget t;
+  schedule::parseGpuTuning("oc=16,ow=2,rc=4,fill=1000,threads=128", &t);
+  EXPECT_EQ(t.maxOcBlock, 16);
+  EXPECT_EQ(t.maxOwBlock, 2);
+  EXPECT_EQ(t.rcUnroll, 4);
+  EXPECT_EQ(t.fillThreads, 1000);
+  EXPECT_EQ(t.threadsPerBlock, 128);
+  for (const char* bad : {"rc=x", "rc=4x", "oc=0", "tile=8", "threads=100", "rc"}) {
+    try {
+      schedule::parseGpuTuning(bad, &t);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("'" + std::string(bad) + "'"), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 // Shared-memory tiles: a convolution (bias, ReLU) whose blocks copy their input rows and

@@ -180,6 +180,8 @@ LoweredGraph lowerGraph(const Graph& graph, const CompileOptions& options) {
                         : t == "registers" ? schedule::GpuTarget::ConvTiles::Registers
                                            : schedule::GpuTarget::ConvTiles::Auto;
       }
+      // KILN_GPU_TUNE=oc=8,ow=4,...: tile sizes for measuring schedules (parseGpuTuning).
+      if (const char* tune = std::getenv("KILN_GPU_TUNE")) schedule::parseGpuTuning(tune, &gpu);
       schedule::Schedule sch =
           onCpu ? schedule::cpuSchedule(outs, cpu, inlined, options.fuseConvEpilogues)
           : options.schedule == ScheduleFamily::Gpu

@@ -64,7 +64,17 @@ struct GpuTarget {
   // each 7x7 layer, 5.30 -> 4.43 ms in all).
   bool fullRows = true;
   int64_t sharedFloats = 6144;  // shared memory a block's tiles may take (24 KiB)
+  // Input channels per unrolled step of a register tile's reduction (1x1 windows, or 3x3
+  // windows unrolled): a channel's window weights are consecutive, so 8 channels' start on a
+  // 16-byte boundary and load as float4s (H100, batch 16: ResNet-18 4.42 -> 3.69 ms,
+  // ResNet-50 11.49 -> 9.33 ms, with the kernels' alignment promise; 4 channels: 3.92, 10.27).
+  int64_t rcUnroll = 8;
 };
+
+// Sets the fields named in `spec`, "key=value,...", keys oc (maxOcBlock), ow (maxOwBlock),
+// rc (rcUnroll), fill (fillThreads), threads (threadsPerBlock); for measuring schedules
+// (KILN_GPU_TUNE). Throws an Error naming the bad entry.
+void parseGpuTuning(const std::string& spec, GpuTarget* target);
 
 // Binds the stage's spatial loops to blockIdx.x / threadIdx.x (the default for any family).
 void scheduleGpuDefault(Stage& s, const GpuTarget& target);
