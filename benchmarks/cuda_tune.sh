@@ -6,7 +6,8 @@
 # fails or outlasts LOAD_TIMEOUT seconds, default 300, marks the package no-load), then timed
 # alone, one after another (kiln-run --device-time 200: mean of 200 CUDA-graph replays on
 # inputs already on the GPU), and its output checked against the first variant's
-# (max |diff| <= 1e-4 x max |first|), the first's at batch 1 against the reference executor.
+# (max |diff| <= 1e-4 x max |first|), the first's against the reference executor at batch 1
+# and the LLVM CPU back end at larger batches.
 #   benchmarks/cuda_tune.sh OUT VARIANT...
 # MODELS (default "resnet18 resnet50"), BATCHES (default "1 16"), TARGET (default cuda; opencl
 # tries the script on PoCL); KILN_BUILD=DIR uses
@@ -34,6 +35,9 @@ np.save(sys.argv[1], np.random.default_rng(7).uniform(-1, 1, (int(sys.argv[2]), 
 PY
     if [ "$b" = 1 ]; then
       "$KILN" run "$MODELS_DIR/$m.onnx" -i "$OUT/$m-b$b-in.npy" -o "$OUT/$m-b$b-ref.npy" > /dev/null
+    else  # the LLVM CPU back end (the reference executor is slow at batch 16)
+      "$KILN" run "$MODELS_DIR/$m.onnx" --target llvm --shape "input=${b}x3x224x224" \
+        -i "$OUT/$m-b$b-in.npy" -o "$OUT/$m-b$b-ref.npy" > /dev/null
     fi
     for v in "${!variants[@]}"; do
       env ${variants[$v]} "$KILN" compile "$MODELS_DIR/$m.onnx" --target "${TARGET:-cuda}" \
@@ -66,7 +70,7 @@ for v in "${!variants[@]}"; do
         continue
       fi
       ref="$OUT/$m-b$b-v0-out.npy"
-      [ "$v" = 0 ] && [ -f "$OUT/$m-b$b-ref.npy" ] && ref="$OUT/$m-b$b-ref.npy"
+      [ "$v" = 0 ] && ref="$OUT/$m-b$b-ref.npy"
       ok=$("$PY" - "$d-out.npy" "$ref" <<'PY'
 import sys, numpy as np
 got, want = (np.load(f).astype(np.float64) for f in sys.argv[1:3])

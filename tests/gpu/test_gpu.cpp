@@ -46,6 +46,7 @@ struct ConvCase {
     schedule::GpuTarget t;
     t.fillThreads = 64;
     t.minBlocks = 1;
+    t.fullRows = false;  // 8 x 1 tiles, not 4 x 5 (half of a 10-wide row)
     return tir::lower(schedule::gpuSchedule({y}, t), {x, w, b, y}, name);
   }
 };
@@ -185,13 +186,15 @@ TEST(CodegenC, TileUnrollsEightChannelsAndCudaPromisesAlignedBuffers) {
 // KILN_GPU_TUNE's parser: the named fields set, anything else a clear error naming the entry.
 TEST(CodegenC, GpuTuningSetsTheNamedFieldsAndRefusesTheRest) {
   schedule::GpuTarget t;
-  schedule::parseGpuTuning("oc=16,ow=2,rc=4,fill=1000,threads=128", &t);
+  schedule::parseGpuTuning("oc=16,ow=2,rc=4,fill=1000,threads=128,rows=0", &t);
+  EXPECT_FALSE(t.fullRows);
   EXPECT_EQ(t.maxOcBlock, 16);
   EXPECT_EQ(t.maxOwBlock, 2);
   EXPECT_EQ(t.rcUnroll, 4);
   EXPECT_EQ(t.fillThreads, 1000);
   EXPECT_EQ(t.threadsPerBlock, 128);
-  for (const char* bad : {"rc=x", "rc=4x", "oc=0", "tile=8", "threads=100", "rc"}) {
+  for (const char* bad :
+       {"rc=x", "rc=4x", "oc=0", "tile=8", "threads=100", "rc", "rows=2", "rows=x"}) {
     try {
       schedule::parseGpuTuning(bad, &t);
       ADD_FAILURE() << "accepted '" << bad << "'";

@@ -57,11 +57,12 @@ struct GpuTarget {
   // whose register tiles are small, as at batch 1), registers elsewhere.
   enum class ConvTiles { Auto, Registers, Shared };
   ConvTiles convTiles = ConvTiles::Auto;
-  // A short row that no column count up to maxOwBlock divides (7, ResNet's last stage) is
-  // one register tile whole, with fewer channels (and half the threads fillThreads asks):
-  // 8 x 1 tiles load one input per 8 multiply-adds; 2 x 7 tiles with the 3x3 window
-  // unrolled reuse each input 6 times (ResNet-18 batch 16 on an H100: 0.67 -> 0.40 ms for
-  // each 7x7 layer, 5.30 -> 4.43 ms in all).
+  // A row that no column count from 4 up to maxOwBlock divides (7 and 14, ResNet's last two
+  // stages) is tiled by its largest divisor up to twice that (7), with fewer channels (and
+  // half the threads fillThreads asks), where the window is wider than 1: 8 x 1 tiles load
+  // one input per 8 multiply-adds; 2 x 7 tiles with the 3x3 window unrolled reuse each input
+  // 6 times (ResNet-18 batch 16 on an H100: 0.67 -> 0.40 ms for each 7x7 layer, 5.30 -> 4.43
+  // ms in all).
   bool fullRows = true;
   int64_t sharedFloats = 6144;  // shared memory a block's tiles may take (24 KiB)
   // Input channels per unrolled step of a register tile's reduction (1x1 windows, or 3x3
@@ -72,7 +73,8 @@ struct GpuTarget {
 };
 
 // Sets the fields named in `spec`, "key=value,...", keys oc (maxOcBlock), ow (maxOwBlock),
-// rc (rcUnroll), fill (fillThreads), threads (threadsPerBlock); for measuring schedules
+// rc (rcUnroll), fill (fillThreads), threads (threadsPerBlock), rows (fullRows, 0 or 1); for
+// measuring schedules
 // (KILN_GPU_TUNE). Throws an Error naming the bad entry.
 void parseGpuTuning(const std::string& spec, GpuTarget* target);
 
