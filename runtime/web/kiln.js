@@ -1,15 +1,22 @@
 // Kiln's browser runtime: runs a package compiled with `kiln compile MODEL --target webgl`
 // (manifest.json, params.bin, shaders/*.frag) in WebGL2. No dependencies; an ES module.
 //
-//   const model = await KilnModel.load('./');            // fetches, compiles every shader once
+//   const model = await KilnModel.load('./');            // fetch, compile, warm up (see below)
 //   const [scores] = await model.run({ input: float32 }); // Float32Array per output
 //   model.dispose();                                      // textures and programs released
 //
 // Every tensor is an RGBA32F texture (the layout is in the manifest: width x height texels,
 // element i is component i % 4 of texel t = i / 4, at (t % width, t / width)); each kernel is
-// a list of render passes drawing one fragment per output texel. Textures and programs are created once at load and reused
-// by every run, so memory does not grow across runs. A lost context and a missing
-// EXT_color_buffer_float are reported as errors that say so.
+// a list of render passes drawing one fragment per output texel. Textures and programs are
+// created once at load and reused by every run, so memory does not grow across runs. A lost
+// context and a missing EXT_color_buffer_float are reported as errors that say so.
+//
+// The first inference is mostly the driver's compiling, so load() keeps it small and early:
+// passes whose shader source is the same share one program (the package already stores each
+// distinct source once); shaders are handed to the driver as they arrive, compiled in
+// parallel where KHR_parallel_shader_compile is offered; and each program is drawn once at
+// load (prepare()), because ANGLE and SwiftShader do the real compile at a program's first
+// draw. { timing: true } records where the time went (timingReport()).
 
 const VERSION = 1;
 
@@ -27,8 +34,11 @@ async function fetchOk(url, kind) {
 }
 
 export class KilnModel {
-  // base: the package's URL (ending in '/'); options.canvas: a canvas to draw with (else an
-  // OffscreenCanvas, or a detached <canvas>).
+  // base: the package's URL (ending in '/'). options.canvas: a canvas to draw with (else an
+  // OffscreenCanvas, or a detached <canvas>); options.timing: record where loading and the
+  // first run spend their time (model.timing, printed by model.timingReport()); it adds a
+  // synchronisation after every warm-up draw and every pass of the first run, so the times
+  // it records are what each step costs, and the first run is a little slower.
   static async load(base, options = {}) {
     return KilnModel.open((name, kind) => fetchOk(new URL(name, base), kind), options);
   }
@@ -44,8 +54,13 @@ export class KilnModel {
     }, options);
   }
 
-  // read(name, 'json' | 'text' | 'binary') -> the package file.
+  // read(name, 'json' | 'text' | 'binary') -> the package file. Resolves once the model is
+  // ready to run at full speed: every program compiled, linked and drawn once (prepare()),
+  // every texture made and the constants uploaded. The work overlaps where it can: params.bin
+  // downloads while the shaders arrive, and each shader is handed to the driver as it arrives
+  // (with KHR_parallel_shader_compile the driver compiles it on its own threads meanwhile).
   static async open(read, options = {}) {
+    const t0 = performance.now();
     const manifest = await read('manifest.json', 'json');
     if (manifest.format !== 'kiln-package') throw new KilnError('manifest.json is not a Kiln package');
     if (manifest.version !== VERSION)
@@ -54,14 +69,35 @@ export class KilnModel {
       throw new KilnError(`the package targets '${manifest.target?.kind}'; compile it with --target webgl`);
     if (manifest.target.texel !== 'rgba32f')
       throw new KilnError('the package stores one float per texel (compiled by an older kiln); recompile it with --target webgl');
-    const files = new Set([manifest.vertex_shader]);
-    for (const k of manifest.kernels) for (const p of k.passes) files.add(p.shader);
-    const [params, ...sources] = await Promise.all([
-      read(manifest.params, 'binary'),
-      ...[...files].map((f) => read(f, 'text')),
-    ]);
-    const shaders = new Map([...files].map((f, i) => [f, sources[i]]));
-    return new KilnModel(manifest, params, shaders, options);
+    const since = () => performance.now() - t0;
+    const params = read(manifest.params, 'binary');
+    params.catch(() => {});  // awaited below; a failure is reported there
+    const model = new KilnModel(manifest, options);
+    const timing = model.timing;
+    try {
+      if (timing) timing.manifest_ms = since();
+      model.#compileVertex(await read(manifest.vertex_shader, 'text'));
+      const files = new Set();
+      for (const k of manifest.kernels) for (const p of k.passes) files.add(p.shader);
+      await Promise.all([...files].map(async (f) => model.#compile(f, await read(f, 'text'))));
+      if (timing) timing.shaders_ms = since();
+      model.#bindPasses();
+      // Links, and the warm-up draws, go on while params.bin downloads; the constants are
+      // uploaded when it is in (a warm-up draw that ran before read zeros: it only compiles).
+      const prepared = model.prepare();
+      prepared.catch(() => {});  // awaited below
+      const data = await params;
+      if (timing) timing.params_ms = since();
+      model.#upload(data);
+      await prepared;
+      await model.#finish();
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    model.loadMs = since();
+    if (timing) timing.load_ms = model.loadMs;
+    return model;
   }
 
   // The renderer's name (what the RPC page reports as its device).
@@ -71,9 +107,12 @@ export class KilnModel {
     return d ? gl.getParameter(d.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
   }
 
-  constructor(manifest, params, shaders, options = {}) {
+  // Makes the context and one texture per tensor (empty). Use load / fromFiles / open.
+  constructor(manifest, options = {}) {
     this.manifest = manifest;
     this.lost = false;
+    this.timing = options.timing ? { programs: [], context_ms: 0, textures_ms: 0, compile_ms: 0, upload_ms: 0 } : null;
+    const t = performance.now();
     const canvas =
       options.canvas ??
       (typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(1, 1) : document.createElement('canvas'));
@@ -85,103 +124,243 @@ export class KilnModel {
     if (!gl) throw new KilnError('this browser has no WebGL2 (needed to run Kiln packages)');
     if (!gl.getExtension('EXT_color_buffer_float'))
       throw new KilnError('WebGL2 here cannot render into float textures (EXT_color_buffer_float is missing)');
+    // Lets the driver compile and link on threads of its own: compile and link calls return at
+    // once, and prepare() polls for completion instead of blocking on each program in turn.
+    this.parallel = gl.getExtension('KHR_parallel_shader_compile');
     this.gl = gl;
     this.textures = [];
-    this.programs = new Map();
-    const t0 = performance.now();
-
-    const texture = (w, h, data) => {
-      const t = gl.createTexture();
-      this.textures.push(t);
-      gl.bindTexture(gl.TEXTURE_2D, t);
-      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA32F, w, h);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
-      if (data) gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, w, h, gl.RGBA, gl.FLOAT, data);
-      return t;
-    };
-    const padded = (data, w, h) => {
-      if (data.length === w * h * 4) return data;
-      const p = new Float32Array(w * h * 4);
-      p.set(data);
-      return p;
-    };
-    this.values = manifest.values.map((v) => {
-      const [w, h] = v.texture;
-      const numel = v.shape.reduce((a, b) => a * b, 1);
-      let data = null;
-      if (v.storage === 'const') {
-        if (v.offset + numel * 4 > params.byteLength)
-          throw new KilnError(`value '${v.name}' lies outside params.bin (corrupt or truncated package)`);
-        data = padded(new Float32Array(params, v.offset, numel), w, h);
-      }
-      return { ...v, numel, width: w, height: h, tex: texture(w, h, data) };
-    });
-    this.inputs = manifest.inputs.map((i) => this.values[i]);
-    this.outputs = manifest.outputs.map((i) => this.values[i]);
-
-    const compile = (kind, name) => {
-      const s = gl.createShader(kind);
-      gl.shaderSource(s, shaders.get(name));
-      gl.compileShader(s);
-      if (!gl.getShaderParameter(s, gl.COMPILE_STATUS) && !gl.isContextLost())
-        throw new KilnError(`WebGL rejected shader ${name}: ${gl.getShaderInfoLog(s)}`);
-      return s;
-    };
-    const vs = compile(gl.VERTEX_SHADER, manifest.vertex_shader);
-    this.passes = [];
-    for (const step of manifest.steps) {
-      const k = manifest.kernels[step.kernel];
-      if (!k || step.args.length !== k.params)
-        throw new KilnError(`step for node '${step.node}' does not match its kernel`);
-      const buffers = step.args.map((id) => this.values[id]);
-      for (const t of k.temps) {
-        const [w, h] = t.texture;
-        buffers.push({ width: w, height: h, tex: texture(w, h, null) });
-      }
-      for (const pass of k.passes) {
-        let prog = this.programs.get(pass.shader);
-        if (!prog) {
-          const fs = compile(gl.FRAGMENT_SHADER, pass.shader);
-          prog = gl.createProgram();
-          gl.attachShader(prog, vs);
-          gl.attachShader(prog, fs);
-          gl.linkProgram(prog);
-          gl.deleteShader(fs);
-          if (!gl.getProgramParameter(prog, gl.LINK_STATUS) && !gl.isContextLost())
-            throw new KilnError(`WebGL cannot link ${pass.shader}: ${gl.getProgramInfoLog(prog)}`);
-          this.programs.set(pass.shader, prog);
-        }
-        const out = buffers[pass.output];
-        this.passes.push({
-          prog,
-          samplers: pass.samplers.map(([u, b]) => [gl.getUniformLocation(prog, u), buffers[b].tex]),
-          out: out.tex,
-          width: out.width,
-          height: out.height,
-        });
-      }
-    }
-    gl.deleteShader(vs);
+    this.programs = new Map();  // fragment shader source -> program, shared by every pass using it
+    this.byFile = new Map();  // shader file -> program
+    this.vs = null;
+    this.vsName = manifest.vertex_shader;
     this.fbo = gl.createFramebuffer();
     this.vao = gl.createVertexArray();
     this.readBuffer = null;
-    this.loadMs = performance.now() - t0;
+    this.prepared = null;
+    if (this.timing) this.timing.context_ms = performance.now() - t;
+    this.#time('textures_ms', () => {
+      this.values = manifest.values.map((v) => {
+        const [w, h] = v.texture;
+        const numel = v.shape.reduce((a, b) => a * b, 1);
+        return { ...v, numel, width: w, height: h, tex: this.#texture(w, h) };
+      });
+    });
+    this.inputs = manifest.inputs.map((i) => this.values[i]);
+    this.outputs = manifest.outputs.map((i) => this.values[i]);
+  }
+
+  // Runs fn, adding its time to timing[key] when timing.
+  #time(key, fn) {
+    const t = performance.now();
+    const r = fn();
+    if (this.timing) this.timing[key] += performance.now() - t;
+    return r;
+  }
+
+  #texture(w, h) {
+    const gl = this.gl;
+    const t = gl.createTexture();
+    this.textures.push(t);
+    gl.bindTexture(gl.TEXTURE_2D, t);
+    gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA32F, w, h);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    return t;
+  }
+
+  #compileVertex(source) {
+    const gl = this.gl;
+    this.#time('compile_ms', () => {
+      this.vs = gl.createShader(gl.VERTEX_SHADER);
+      gl.shaderSource(this.vs, source);
+      gl.compileShader(this.vs);
+    });
+  }
+
+  // Starts compiling and linking the program of one fragment shader file, unless a file with
+  // the same source already has one.
+  #compile(file, source) {
+    const gl = this.gl;
+    this.#time('compile_ms', () => {
+      let prog = this.programs.get(source);
+      if (!prog) {
+        const fs = gl.createShader(gl.FRAGMENT_SHADER);
+        gl.shaderSource(fs, source);
+        gl.compileShader(fs);
+        const handle = gl.createProgram();
+        gl.attachShader(handle, this.vs);
+        gl.attachShader(handle, fs);
+        gl.linkProgram(handle);
+        prog = { handle, fs, name: file, passes: 0, locations: new Map() };
+        this.programs.set(source, prog);
+      }
+      this.byFile.set(file, prog);
+    });
+  }
+
+  // The render passes in order, each with its program, the textures its samplers read and
+  // the texture it writes; a kernel's temporaries get textures of their own.
+  #bindPasses() {
+    this.passes = [];
+    this.#time('textures_ms', () => {
+      for (const step of this.manifest.steps) {
+        const k = this.manifest.kernels[step.kernel];
+        if (!k || step.args.length !== k.params)
+          throw new KilnError(`step for node '${step.node}' does not match its kernel`);
+        const buffers = step.args.map((id) => this.values[id]);
+        for (const tmp of k.temps) {
+          const [w, h] = tmp.texture;
+          buffers.push({ width: w, height: h, tex: this.#texture(w, h) });
+        }
+        for (const pass of k.passes) {
+          const prog = this.byFile.get(pass.shader);
+          prog.passes += 1;
+          const out = buffers[pass.output];
+          this.passes.push({
+            prog,
+            samplers: pass.samplers.map(([u, b]) => [u, buffers[b].tex]),
+            out: out.tex,
+            width: out.width,
+            height: out.height,
+          });
+        }
+      }
+    });
+  }
+
+  // Uploads the constants from params.bin into their textures.
+  #upload(params) {
+    const gl = this.gl;
+    let bytes = 0;
+    this.#time('upload_ms', () => {
+      for (const v of this.values) {
+        if (v.storage !== 'const') continue;
+        if (v.offset + v.numel * 4 > params.byteLength)
+          throw new KilnError(`value '${v.name}' lies outside params.bin (corrupt or truncated package)`);
+        let data = new Float32Array(params, v.offset, v.numel);
+        if (v.numel !== v.width * v.height * 4) {
+          const p = new Float32Array(v.width * v.height * 4);  // the last texels' padding is zero
+          p.set(data);
+          data = p;
+        }
+        gl.bindTexture(gl.TEXTURE_2D, v.tex);
+        gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, v.width, v.height, gl.RGBA, gl.FLOAT, data);
+        bytes += data.byteLength;
+      }
+    });
+    if (this.timing) this.timing.upload_bytes = bytes;
+  }
+
+  // Waits until every program is linked (reporting a shader the browser rejects, with its
+  // log), then draws each distinct program once into a single texel of its output, so that
+  // a driver which translates a program only when it is first drawn (ANGLE, SwiftShader)
+  // does so now and not in the first run. load() calls it; calling it again does nothing.
+  prepare() {
+    this.prepared ??= this.#prepare();
+    return this.prepared;
+  }
+
+  async #prepare() {
+    const gl = this.gl;
+    const timing = this.timing;
+    let t = performance.now();
+    const programs = [...this.programs.values()];
+    if (this.parallel) {
+      const done = (p) => gl.getProgramParameter(p.handle, this.parallel.COMPLETION_STATUS_KHR);
+      while (!gl.isContextLost() && !programs.every(done)) await new Promise((r) => setTimeout(r, 1));
+    }
+    for (const p of programs) {
+      if (!gl.getProgramParameter(p.handle, gl.LINK_STATUS) && !gl.isContextLost()) {
+        if (!gl.getShaderParameter(this.vs, gl.COMPILE_STATUS))
+          throw new KilnError(`WebGL rejected shader ${this.vsName}: ${gl.getShaderInfoLog(this.vs)}`);
+        if (!gl.getShaderParameter(p.fs, gl.COMPILE_STATUS))
+          throw new KilnError(`WebGL rejected shader ${p.name}: ${gl.getShaderInfoLog(p.fs)}`);
+        throw new KilnError(`WebGL cannot link ${p.name}: ${gl.getProgramInfoLog(p.handle)}`);
+      }
+      gl.deleteShader(p.fs);
+      p.fs = null;
+    }
+    gl.deleteShader(this.vs);
+    this.vs = null;
+    if (timing) {
+      timing.link_wait_ms = performance.now() - t;
+      timing.parallel_compile = !!this.parallel;
+    }
+    this.checkContext();
+
+    // One draw of each program into one texel of the first pass that uses it. The texel is
+    // overwritten by every run (each pass writes its whole output), so this changes nothing.
+    t = performance.now();
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
+    gl.bindVertexArray(this.vao);
+    gl.disable(gl.BLEND);
+    gl.disable(gl.DEPTH_TEST);
+    const seen = new Set();
+    const probe = new Float32Array(4);
+    for (const p of this.passes) {
+      if (seen.has(p.prog)) continue;
+      seen.add(p.prog);
+      const t1 = performance.now();
+      this.#draw(p, 1, 1);
+      if (timing) {
+        gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, probe);  // waits for the draw
+        timing.programs.push({ shader: p.prog.name, passes: p.prog.passes, warm_ms: performance.now() - t1 });
+      }
+    }
+    await this.#finish();
+    if (timing) timing.warm_ms = performance.now() - t;
     this.checkContext();
   }
 
+  // Resolves when the driver has done everything asked of it so far, without blocking the
+  // page meanwhile (a fence polled between tasks; downloads and input go on).
+  async #finish() {
+    const gl = this.gl;
+    const sync = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
+    gl.flush();
+    while (!gl.isContextLost() && gl.getSyncParameter(sync, gl.SYNC_STATUS) !== gl.SIGNALED)
+      await new Promise((r) => setTimeout(r, 1));
+    gl.deleteSync(sync);
+  }
+
+  // Draws pass p into its output over a viewport of w x h texels.
+  #draw(p, w, h) {
+    const gl = this.gl;
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, p.out, 0);
+    gl.viewport(0, 0, w, h);
+    const prog = p.prog;
+    gl.useProgram(prog.handle);
+    p.samplers.forEach(([name, tex], u) => {
+      let loc = prog.locations.get(name);
+      if (loc === undefined) prog.locations.set(name, (loc = gl.getUniformLocation(prog.handle, name)));
+      gl.activeTexture(gl.TEXTURE0 + u);
+      gl.bindTexture(gl.TEXTURE_2D, tex);
+      gl.uniform1i(loc, u);
+    });
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
+  }
+
   checkContext() {
+    if (!this.gl) throw new KilnError('the model was disposed');
     if (this.lost || this.gl.isContextLost())
       throw new KilnError('the WebGL context was lost (the GPU was reset or reclaimed); load the model again');
-    if (!this.gl) throw new KilnError('the model was disposed');
+  }
+
+  // The number of distinct programs the passes share (at most one per distinct shader source).
+  get programCount() {
+    return this.programs.size;
   }
 
   // inputs: { name: Float32Array } (or an array in input order). Resolves to one Float32Array
   // per output, in order.
   async run(inputs) {
-    if (!this.gl) throw new KilnError('the model was disposed');
+    this.checkContext();
+    await this.prepare();
     this.checkContext();
     const gl = this.gl;
+    const timing = this.timing && !this.timing.first_run ? (this.timing.first_run = { passes: [] }) : null;
+    let t = performance.now();
+    const t0 = t;
     this.inputs.forEach((v, i) => {
       const data = Array.isArray(inputs) ? inputs[i] : inputs[v.name];
       if (!data) throw new KilnError(`no value given for input '${v.name}'`);
@@ -200,17 +379,23 @@ export class KilnModel {
     gl.bindVertexArray(this.vao);
     gl.disable(gl.BLEND);
     gl.disable(gl.DEPTH_TEST);
-    for (const p of this.passes) {
-      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, p.out, 0);
-      gl.viewport(0, 0, p.width, p.height);
-      gl.useProgram(p.prog);
-      p.samplers.forEach(([loc, tex], u) => {
-        gl.activeTexture(gl.TEXTURE0 + u);
-        gl.bindTexture(gl.TEXTURE_2D, tex);
-        gl.uniform1i(loc, u);
-      });
-      gl.drawArrays(gl.TRIANGLES, 0, 3);
+    const probe = timing ? new Float32Array(4) : null;
+    if (timing) {
+      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, this.inputs[0].tex, 0);
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, probe);  // waits for the upload
+      timing.upload_ms = performance.now() - t;
+      t = performance.now();
     }
+    for (const p of this.passes) {
+      this.#draw(p, p.width, p.height);
+      if (timing) {
+        gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, probe);  // waits for the pass
+        const now = performance.now();
+        timing.passes.push({ shader: p.prog.name, ms: now - t });
+        t = now;
+      }
+    }
+    if (timing) timing.draw_ms = timing.passes.reduce((a, p) => a + p.ms, 0);
     const results = this.outputs.map((v) => {
       gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, v.tex, 0);
       const n = v.width * v.height * 4;
@@ -218,10 +403,41 @@ export class KilnModel {
       gl.readPixels(0, 0, v.width, v.height, gl.RGBA, gl.FLOAT, this.readBuffer);
       return this.readBuffer.slice(0, v.numel);  // four elements per texel, in order
     });
+    if (timing) {
+      timing.read_ms = performance.now() - t;
+      timing.total_ms = performance.now() - t0;
+    }
     this.checkContext();
     const err = gl.getError();
     if (err !== gl.NO_ERROR) throw new KilnError(`WebGL error 0x${err.toString(16)} while running the model`);
     return results;
+  }
+
+  // With options.timing: where loading and the first run went, as lines of text.
+  timingReport() {
+    const tm = this.timing;
+    if (!tm) return 'load the model with { timing: true } to record its timing';
+    const f = (x) => (x ?? 0).toFixed(1).padStart(8);
+    const mib = (tm.upload_bytes / 1048576).toFixed(1);
+    const lines = [
+      `load ${f(tm.load_ms)} ms, from its start: manifest at ${f(tm.manifest_ms)}, every shader fetched and handed to ` +
+        `the driver at ${f(tm.shaders_ms)}, params.bin at ${f(tm.params_ms)}`,
+      `  main-thread work: context ${f(tm.context_ms)}, ${this.textures.length} textures made ${f(tm.textures_ms)}, ` +
+        `compile/link calls ${f(tm.compile_ms)}, constants uploaded ${f(tm.upload_ms)} (${mib} MiB)`,
+      `  then: waiting for the links ${f(tm.link_wait_ms)}${tm.parallel_compile ? ' (KHR_parallel_shader_compile)' : ''}, ` +
+        `warm-up draws ${f(tm.warm_ms)} (the driver's own compile, which it defers to a program's first draw)`,
+      `programs: ${this.programs.size} for ${this.passes.length} passes`,
+    ];
+    const r = tm.first_run;
+    if (r) {
+      lines.push(`first run ${f(r.total_ms)} ms: upload ${f(r.upload_ms)}, passes ${f(r.draw_ms)}, readback ${f(r.read_ms)}`);
+      const byProgram = new Map();
+      for (const p of r.passes) byProgram.set(p.shader, (byProgram.get(p.shader) ?? 0) + p.ms);
+      lines.push('  program                                   passes  warm-up ms  first-run ms');
+      for (const p of tm.programs)
+        lines.push(`  ${p.shader.padEnd(40)} ${String(p.passes).padStart(6)} ${f(p.warm_ms)}    ${f(byProgram.get(p.shader))}`);
+    }
+    return lines.join('\n');
   }
 
   // Frees every texture, program and buffer; the model cannot run afterwards.
@@ -229,7 +445,11 @@ export class KilnModel {
     const gl = this.gl;
     if (!gl) return;
     for (const t of this.textures) gl.deleteTexture(t);
-    for (const p of this.programs.values()) gl.deleteProgram(p);
+    for (const p of this.programs.values()) {
+      gl.deleteProgram(p.handle);
+      if (p.fs) gl.deleteShader(p.fs);
+    }
+    if (this.vs) gl.deleteShader(this.vs);
     gl.deleteFramebuffer(this.fbo);
     gl.deleteVertexArray(this.vao);
     this.textures = [];
