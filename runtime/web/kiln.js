@@ -55,10 +55,11 @@ export class KilnModel {
   }
 
   // read(name, 'json' | 'text' | 'binary') -> the package file. Resolves once the model is
-  // ready to run at full speed: every program compiled, linked and drawn once (prepare()),
-  // every texture made and the constants uploaded. The work overlaps where it can: params.bin
-  // downloads while the shaders arrive, and each shader is handed to the driver as it arrives
-  // (with KHR_parallel_shader_compile the driver compiles it on its own threads meanwhile).
+  // ready to run at full speed: every program compiled, linked and drawn once, every texture
+  // made and the constants uploaded. The steps overlap: params.bin downloads while the
+  // shaders arrive; each shader goes to the driver as it arrives (compiled on the driver's
+  // threads where KHR_parallel_shader_compile is offered) and its program is drawn once as
+  // soon as it is linked (see prepare()), while the rest still download.
   static async open(read, options = {}) {
     const t0 = performance.now();
     const manifest = await read('manifest.json', 'json');
@@ -76,21 +77,22 @@ export class KilnModel {
     const timing = model.timing;
     try {
       if (timing) timing.manifest_ms = since();
-      model.#compileVertex(await read(manifest.vertex_shader, 'text'));
-      const files = new Set();
-      for (const k of manifest.kernels) for (const p of k.passes) files.add(p.shader);
-      await Promise.all([...files].map(async (f) => model.#compile(f, await read(f, 'text'))));
-      if (timing) timing.shaders_ms = since();
       model.#bindPasses();
-      // Links, and the warm-up draws, go on while params.bin downloads; the constants are
-      // uploaded when it is in (a warm-up draw that ran before read zeros: it only compiles).
-      const prepared = model.prepare();
-      prepared.catch(() => {});  // awaited below
+      model.#compileVertex(await read(manifest.vertex_shader, 'text'));
+      const warm = await Promise.allSettled(
+        [...model.firstPass.keys()].map(async (file) => {
+          const source = await read(file, 'text');
+          if (timing) timing.shaders_ms = since();
+          model.#compile(file, source);
+          return model.#warm(file);
+        }),
+      );
+      const failed = warm.find((w) => w.status === 'rejected');
+      if (failed) throw failed.reason;
       const data = await params;
       if (timing) timing.params_ms = since();
       model.#upload(data);
-      await prepared;
-      await model.#finish();
+      await model.prepare();
     } catch (e) {
       model.dispose();
       throw e;
@@ -131,6 +133,7 @@ export class KilnModel {
     this.textures = [];
     this.programs = new Map();  // fragment shader source -> program, shared by every pass using it
     this.byFile = new Map();  // shader file -> program
+    this.firstPass = new Map();  // shader file -> the first pass that draws it
     this.vs = null;
     this.vsName = manifest.vertex_shader;
     this.fbo = gl.createFramebuffer();
@@ -191,7 +194,7 @@ export class KilnModel {
         gl.attachShader(handle, this.vs);
         gl.attachShader(handle, fs);
         gl.linkProgram(handle);
-        prog = { handle, fs, name: file, passes: 0, locations: new Map() };
+        prog = { handle, fs, name: file, passes: 0, locations: new Map(), warm: null };
         this.programs.set(source, prog);
       }
       this.byFile.set(file, prog);
@@ -213,16 +216,17 @@ export class KilnModel {
           buffers.push({ width: w, height: h, tex: this.#texture(w, h) });
         }
         for (const pass of k.passes) {
-          const prog = this.byFile.get(pass.shader);
-          prog.passes += 1;
           const out = buffers[pass.output];
-          this.passes.push({
-            prog,
+          const p = {
+            file: pass.shader,
+            prog: null,  // set when its shader has arrived
             samplers: pass.samplers.map(([u, b]) => [u, buffers[b].tex]),
             out: out.tex,
             width: out.width,
             height: out.height,
-          });
+          };
+          if (!this.firstPass.has(p.file)) this.firstPass.set(p.file, p);
+          this.passes.push(p);
         }
       }
     });
@@ -251,65 +255,77 @@ export class KilnModel {
     if (this.timing) this.timing.upload_bytes = bytes;
   }
 
-  // Waits until every program is linked (reporting a shader the browser rejects, with its
-  // log), then draws each distinct program once into a single texel of its output, so that
-  // a driver which translates a program only when it is first drawn (ANGLE, SwiftShader)
-  // does so now and not in the first run. load() calls it; calling it again does nothing.
+  // Waits until every program is linked (a shader the browser rejects is reported with its
+  // log) and has been drawn once, into a single texel of the first pass that uses it: ANGLE
+  // and SwiftShader translate a program only when it is first drawn, and this makes them do
+  // it now rather than in the first run. The texel is overwritten by every run (a pass writes
+  // its whole output), so this changes no answer. load() does it as the shaders arrive.
   prepare() {
-    this.prepared ??= this.#prepare();
+    this.prepared ??= (async () => {
+      const t = performance.now();
+      for (const file of this.firstPass.keys())
+        if (!this.byFile.has(file)) throw new KilnError(`shader ${file} was never compiled`);
+      await Promise.all([...this.firstPass.keys()].map((f) => this.#warm(f)));
+      for (const p of this.passes) (p.prog = this.byFile.get(p.file)).passes += 1;
+      for (const prog of this.programs.values()) {
+        this.#checkLink(prog);
+        this.gl.deleteShader(prog.fs);
+        prog.fs = null;
+      }
+      if (this.vs) this.gl.deleteShader(this.vs);
+      this.vs = null;
+      await this.#finish();
+      if (this.timing) this.timing.prepare_ms = performance.now() - t;
+      this.checkContext();
+    })();
     return this.prepared;
   }
 
-  async #prepare() {
-    const gl = this.gl;
-    const timing = this.timing;
-    let t = performance.now();
-    const programs = [...this.programs.values()];
-    if (this.parallel) {
-      const done = (p) => gl.getProgramParameter(p.handle, this.parallel.COMPLETION_STATUS_KHR);
-      while (!gl.isContextLost() && !programs.every(done)) await new Promise((r) => setTimeout(r, 1));
-    }
-    for (const p of programs) {
-      if (!gl.getProgramParameter(p.handle, gl.LINK_STATUS) && !gl.isContextLost()) {
-        if (!gl.getShaderParameter(this.vs, gl.COMPILE_STATUS))
-          throw new KilnError(`WebGL rejected shader ${this.vsName}: ${gl.getShaderInfoLog(this.vs)}`);
-        if (!gl.getShaderParameter(p.fs, gl.COMPILE_STATUS))
-          throw new KilnError(`WebGL rejected shader ${p.name}: ${gl.getShaderInfoLog(p.fs)}`);
-        throw new KilnError(`WebGL cannot link ${p.name}: ${gl.getProgramInfoLog(p.handle)}`);
+  // Draws the program of one shader file once (once per program), without waiting for the
+  // driver: no query that needs the link's result (a query would stall the page, and the
+  // downloads with it, until the driver caught up), so its samplers keep their default
+  // unit 0, where one of its textures is bound (the compiled code is the same whatever they
+  // read). prepare() checks the links afterwards.
+  #warm(file) {
+    const prog = this.byFile.get(file);
+    prog.warm ??= (async () => {
+      const gl = this.gl;
+      if (this.parallel)
+        while (!gl.isContextLost() && !gl.getProgramParameter(prog.handle, this.parallel.COMPLETION_STATUS_KHR))
+          await new Promise((r) => setTimeout(r, 1));
+      this.checkContext();
+      const t = performance.now();
+      const p = this.firstPass.get(file);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
+      gl.bindVertexArray(this.vao);
+      gl.disable(gl.BLEND);
+      gl.disable(gl.DEPTH_TEST);
+      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, p.out, 0);
+      gl.viewport(0, 0, 1, 1);
+      gl.useProgram(prog.handle);
+      gl.activeTexture(gl.TEXTURE0);
+      gl.bindTexture(gl.TEXTURE_2D, p.samplers[0]?.[1] ?? null);
+      gl.drawArrays(gl.TRIANGLES, 0, 3);
+      if (this.timing) {
+        gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, new Float32Array(4));  // waits for the draw
+        const ms = performance.now() - t;
+        this.timing.programs.push({ shader: prog.name, warm_ms: ms, prog });
+        this.timing.warm_ms = (this.timing.warm_ms ?? 0) + ms;
       }
-      gl.deleteShader(p.fs);
-      p.fs = null;
-    }
-    gl.deleteShader(this.vs);
-    this.vs = null;
-    if (timing) {
-      timing.link_wait_ms = performance.now() - t;
-      timing.parallel_compile = !!this.parallel;
-    }
-    this.checkContext();
+    })();
+    return prog.warm;
+  }
 
-    // One draw of each program into one texel of the first pass that uses it. The texel is
-    // overwritten by every run (each pass writes its whole output), so this changes nothing.
-    t = performance.now();
-    gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
-    gl.bindVertexArray(this.vao);
-    gl.disable(gl.BLEND);
-    gl.disable(gl.DEPTH_TEST);
-    const seen = new Set();
-    const probe = new Float32Array(4);
-    for (const p of this.passes) {
-      if (seen.has(p.prog)) continue;
-      seen.add(p.prog);
-      const t1 = performance.now();
-      this.#draw(p, 1, 1);
-      if (timing) {
-        gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, probe);  // waits for the draw
-        timing.programs.push({ shader: p.prog.name, passes: p.prog.passes, warm_ms: performance.now() - t1 });
-      }
-    }
-    await this.#finish();
-    if (timing) timing.warm_ms = performance.now() - t;
+  // Throws, with the browser's log, if a program did not link.
+  #checkLink(prog) {
+    const gl = this.gl;
+    if (gl.getProgramParameter(prog.handle, gl.LINK_STATUS)) return;
     this.checkContext();
+    if (!gl.getShaderParameter(this.vs, gl.COMPILE_STATUS))
+      throw new KilnError(`WebGL rejected shader ${this.vsName}: ${gl.getShaderInfoLog(this.vs)}`);
+    if (!gl.getShaderParameter(prog.fs, gl.COMPILE_STATUS))
+      throw new KilnError(`WebGL rejected shader ${prog.name}: ${gl.getShaderInfoLog(prog.fs)}`);
+    throw new KilnError(`WebGL cannot link ${prog.name}: ${gl.getProgramInfoLog(prog.handle)}`);
   }
 
   // Resolves when the driver has done everything asked of it so far, without blocking the
@@ -323,12 +339,11 @@ export class KilnModel {
     gl.deleteSync(sync);
   }
 
-  // Draws pass p into its output over a viewport of w x h texels.
-  #draw(p, w, h) {
+  // Draws pass p with program prog into its output over a viewport of w x h texels.
+  #draw(p, prog, w, h) {
     const gl = this.gl;
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, p.out, 0);
     gl.viewport(0, 0, w, h);
-    const prog = p.prog;
     gl.useProgram(prog.handle);
     p.samplers.forEach(([name, tex], u) => {
       let loc = prog.locations.get(name);
@@ -387,7 +402,7 @@ export class KilnModel {
       t = performance.now();
     }
     for (const p of this.passes) {
-      this.#draw(p, p.width, p.height);
+      this.#draw(p, p.prog, p.width, p.height);
       if (timing) {
         gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, probe);  // waits for the pass
         const now = performance.now();
@@ -420,12 +435,12 @@ export class KilnModel {
     const f = (x) => (x ?? 0).toFixed(1).padStart(8);
     const mib = (tm.upload_bytes / 1048576).toFixed(1);
     const lines = [
-      `load ${f(tm.load_ms)} ms, from its start: manifest at ${f(tm.manifest_ms)}, every shader fetched and handed to ` +
-        `the driver at ${f(tm.shaders_ms)}, params.bin at ${f(tm.params_ms)}`,
-      `  main-thread work: context ${f(tm.context_ms)}, ${this.textures.length} textures made ${f(tm.textures_ms)}, ` +
+      `load ${f(tm.load_ms)} ms; from its start: manifest at ${f(tm.manifest_ms)}, the last shader fetched at ` +
+        `${f(tm.shaders_ms)}, params.bin at ${f(tm.params_ms)}, then ${f(tm.prepare_ms)} until every program is warm`,
+      `  on the page's thread: context ${f(tm.context_ms)}, ${this.textures.length} textures made ${f(tm.textures_ms)}, ` +
         `compile/link calls ${f(tm.compile_ms)}, constants uploaded ${f(tm.upload_ms)} (${mib} MiB)`,
-      `  then: waiting for the links ${f(tm.link_wait_ms)}${tm.parallel_compile ? ' (KHR_parallel_shader_compile)' : ''}, ` +
-        `warm-up draws ${f(tm.warm_ms)} (the driver's own compile, which it defers to a program's first draw)`,
+      `  in the driver: warm-up draws ${f(tm.warm_ms)} (its own compile, deferred to a program's first draw), ` +
+        `as the shaders arrived; links ${this.parallel ? 'on its threads (KHR_parallel_shader_compile)' : 'one at a time'}`,
       `programs: ${this.programs.size} for ${this.passes.length} passes`,
     ];
     const r = tm.first_run;
@@ -435,7 +450,7 @@ export class KilnModel {
       for (const p of r.passes) byProgram.set(p.shader, (byProgram.get(p.shader) ?? 0) + p.ms);
       lines.push('  program                                   passes  warm-up ms  first-run ms');
       for (const p of tm.programs)
-        lines.push(`  ${p.shader.padEnd(40)} ${String(p.passes).padStart(6)} ${f(p.warm_ms)}    ${f(byProgram.get(p.shader))}`);
+        lines.push(`  ${p.shader.padEnd(40)} ${String(p.prog.passes).padStart(6)} ${f(p.warm_ms)}    ${f(byProgram.get(p.shader))}`);
     }
     return lines.join('\n');
   }
