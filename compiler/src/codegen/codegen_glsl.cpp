@@ -35,13 +35,26 @@ namespace kiln::codegen {
 GLTextureShape glTextureShape(int64_t numel, const std::string& what) {
   const int64_t n = (std::max<int64_t>(numel, 1) + kGLTexelElements - 1) / kGLTexelElements;
   GLTextureShape t;
-  t.width = std::min(n, kGLMaxTextureSide);
+  // The narrowest power-of-two width that keeps the texture no taller than wide: a square
+  // rather than one long row, because rasterizers shade 2 x 2 quads (a one-row pass leaves
+  // half of each quad idle) and CPU ones split the rows between threads.
+  t.width = 1;
+  while (t.width < kGLMaxTextureSide && t.width * t.width < n) t.width *= 2;
   t.height = (n + t.width - 1) / t.width;
   if (t.height > kGLMaxTextureSide)
     throw Error("'" + what + "' has " + std::to_string(numel) +
                 " elements, more than a 4096 x 4096 RGBA32F texture holds (67108864)");
   return t;
 }
+
+namespace {
+// log2 of a power of two.
+int log2(int64_t pow2) {
+  int k = 0;
+  while ((int64_t{1} << k) < pow2) ++k;
+  return k;
+}
+}  // namespace
 
 const char* glslVertexShader() {
   return "#version 300 es\n"
@@ -167,11 +180,13 @@ class ShaderWriter {
              "0.284496736) * t + 0.254829592) * t * exp(-x * x);\n"
           << "  return x < 0.0 ? -y : y;\n}\n";
     for (size_t b : samplersUsed_) {
-      // One row, or rows of 4096: texel t by a mask and a shift; element i is component
+      // Rows of a power-of-two width: texel t by a mask and a shift; element i is component
       // i & 3 of texel i >> 2.
       const GLTextureShape& t = buffers_[b].texture;
       src << "vec4 kiln_texel" << b << "(int t) { return texelFetch(t" << b << ", "
-          << (t.height == 1 ? std::string("ivec2(t, 0)") : "ivec2(t & 4095, t >> 12)")
+          << (t.height == 1 ? std::string("ivec2(t, 0)")
+                            : "ivec2(t & " + std::to_string(t.width - 1) + ", t >> " +
+                                  std::to_string(log2(t.width)) + ")")
           << ", 0); }\n";
       // Component i & 3 by selects: a vector indexed by a variable is very slow on
       // SwiftShader (Chromium's CPU WebGL).
