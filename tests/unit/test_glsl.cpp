@@ -103,7 +103,8 @@ TEST_P(GlScheduleOnCpu, PackageBuilds) {
 
 // A 3x3 convolution between NCHW4c activations with blocked weights reads whole texels only:
 // each input texel (four channels) and weight texel (four output channels) is fetched once
-// as a vec4 and feeds four multiply-adds, and no read goes through a scalar helper.
+// as a vec4 and feeds four multiply-adds, and no read goes through a scalar helper; the
+// padding's guards are not repeated per multiply-add.
 TEST(GlslPacking, ConvolutionReadsWholeTexels) {
   const fs::path model = fs::path(KILN_MODELS_DIR) / "resnet18.onnx";
   Expected<Graph> g = importOnnx(model.string());
@@ -122,6 +123,12 @@ TEST(GlslPacking, ConvolutionReadsWholeTexels) {
   for (size_t at = 0; (at = conv->find(" * f", at)) != std::string::npos; ++at) ++macs;
   EXPECT_EQ(macs, 9u * 16u) << *conv;         // 3x3 taps unrolled, 16 per tap
   EXPECT_LE(fetches, 9u * 5u + 1u) << *conv;  // + the bias texel
+  // A padded tap's input element is selected (element or zero) once, not once per output
+  // lane, and whether the tap is in the padding is decided once per fragment (a bool).
+  size_t selects = 0;
+  for (size_t at = 0; (at = conv->find(" ? f", at)) != std::string::npos; ++at) ++selects;
+  EXPECT_LE(selects, 9u * 4u) << *conv;
+  EXPECT_NE(conv->find("  bool c"), std::string::npos) << *conv;
 }
 
 // Textures are about square (a power-of-two width, not below the height, at most 4096), not

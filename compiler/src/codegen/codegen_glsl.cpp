@@ -348,6 +348,23 @@ class ShaderWriter {
     return n + "[" + expr(idx) + "]";
   }
 
+  // e reads no local variable and not the output's register (kiln_acc): its value cannot
+  // change while the scope lasts, so it may be computed once and reused.
+  bool readsNoRegister(const Expr& e) const {
+    struct Check : IRVisitor {
+      const ShaderWriter* w;
+      bool ok = true;
+      using IRVisitor::visit;
+      void visit(const Load* op) override {
+        if (w->isLocal(op->buffer.get()) || op->buffer.get() == w->out_) ok = false;
+        IRVisitor::visit(op);
+      }
+    } c;
+    c.w = this;
+    c.visitExpr(e);
+    return c.ok;
+  }
+
   // e reads no buffer and no variable but the fragment index.
   bool onlyFragment(const Expr& e) const {
     if (asConstInt(e)) return true;
@@ -483,13 +500,14 @@ class ShaderWriter {
           if (const auto c = constant(e))
             return *c < 0 ? "(" + std::to_string(*c) + ")" : std::to_string(*c);
         // Index arithmetic on the fragment's position alone (its coordinates: divisions, which
-        // a CPU rasterizer runs lane by lane) is computed once, at the top of the shader.
-        if (fragVar_ && e.type() == DType::I64 && onlyFragment(e)) {
+        // a CPU rasterizer runs lane by lane), and conditions on it (whether a window tap
+        // falls in the padding), are computed once, at the top of the shader.
+        if (fragVar_ && (e.type() == DType::I64 || e.type() == DType::Bool) && onlyFragment(e)) {
           const std::string value = binary(e.as<Binary>());
           const std::string key = "i:" + value;
           if (auto f = scopes_.front().find(key); f != scopes_.front().end()) return f->second;
           const std::string n = "c" + std::to_string(header_.size());
-          header_.push_back("int " + n + " = " + value + ";");
+          header_.push_back((e.type() == DType::Bool ? "bool " : "int ") + n + " = " + value + ";");
           scopes_.front()[key] = n;
           return n;
         }
@@ -498,7 +516,13 @@ class ShaderWriter {
         return "(!" + expr(e.as<Not>()->a) + ")";
       case ExprKind::Select: {
         const auto* s = e.as<Select>();
-        return "(" + expr(s->cond) + " ? " + expr(s->t) + " : " + expr(s->f) + ")";
+        const std::string value =
+            "(" + expr(s->cond) + " ? " + expr(s->t) + " : " + expr(s->f) + ")";
+        // A guarded read (an input element or zero in the padding) feeds one multiply-add per
+        // output lane: selected once per scope, not once per use (SwiftShader's JIT does not
+        // eliminate the repeats).
+        if (isFloat(e.type()) && readsNoRegister(e)) return cached("float", "?:", value);
+        return value;
       }
       case ExprKind::Cast: {
         const auto* c = e.as<Cast>();
