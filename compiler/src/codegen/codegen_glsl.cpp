@@ -226,6 +226,114 @@ class ShaderWriter {
     --indent_;
   }
 
+  // An integer expression as sum(coefficient * atom) + constant, where an atom is a loop
+  // variable or an expression on the fragment's position alone (named by its hoisted
+  // variable); nullopt when it is not affine in those (a loop variable under a min, a
+  // division).
+  struct Affine {
+    std::map<std::string, int64_t> frag, loop;  // atom -> coefficient, by kind of atom
+    int64_t constant = 0;
+  };
+  std::optional<Affine> affine(const Expr& e) {
+    Affine a;
+    if (const int64_t* c = asConstInt(e)) {
+      a.constant = *c;
+      return a;
+    }
+    if (const auto* v = e.as<VarNode>()) {
+      if (!loopVars_.count(v) && v != fragVar_) return std::nullopt;
+      (v == fragVar_ ? a.frag : a.loop)[name(v)] = 1;
+      return a;
+    }
+    const auto* b = e.as<Binary>();
+    if (!b || isFloat(e.type()) || e.type() == DType::Bool) return std::nullopt;
+    if (fragVar_ && onlyFragment(e)) {
+      if (const auto c = constant(e)) {
+        a.constant = *c;
+      } else {
+        a.frag[expr(e)] = 1;  // hoisted to the top of the shader
+      }
+      return a;
+    }
+    auto scaled = [](Affine x, int64_t k) {
+      for (auto& [atom, c] : x.frag) c *= k;
+      for (auto& [atom, c] : x.loop) c *= k;
+      x.constant *= k;
+      return x;
+    };
+    switch (b->op) {
+      case BinOp::Add:
+      case BinOp::Sub: {
+        auto x = affine(b->a), y = affine(b->b);
+        if (!x || !y) return std::nullopt;
+        const int64_t sign = b->op == BinOp::Add ? 1 : -1;
+        for (const auto& [atom, c] : y->frag) x->frag[atom] += sign * c;
+        for (const auto& [atom, c] : y->loop) x->loop[atom] += sign * c;
+        x->constant += sign * y->constant;
+        return x;
+      }
+      case BinOp::Mul: {
+        if (const int64_t* k = asConstInt(b->b))
+          if (auto x = affine(b->a)) return scaled(*x, *k);
+        if (const int64_t* k = asConstInt(b->a))
+          if (auto x = affine(b->b)) return scaled(*x, *k);
+        return std::nullopt;
+      }
+      default:
+        return std::nullopt;
+    }
+  }
+
+  // `e`, an element index affine in the loops and the fragment's position with every
+  // coefficient a multiple of 4, as its texel (base + constant: the base computed once per
+  // scope, its part on the fragment's position once per shader) and component. Subzero
+  // neither hoists nor shares index arithmetic, so the unrolled taps of a window, which
+  // differ only by a constant, would otherwise each recompute the whole index.
+  bool affineTexel(const Expr& e, std::string& texel, int64_t& component) {
+    const auto a = affine(e);
+    if (!a) return false;
+    auto sum = [](const std::map<std::string, int64_t>& terms, std::string& part) {
+      for (const auto& [atom, c] : terms) {
+        if (c == 0) continue;
+        if (c % kGLTexelElements != 0) return false;
+        const int64_t q = c / kGLTexelElements;
+        const std::string term = q == 1 ? atom : "(" + atom + " * " + std::to_string(q) + ")";
+        part = part.empty() ? term : "(" + part + " + " + term + ")";
+      }
+      return true;
+    };
+    std::string fragPart, loopPart;
+    if (!sum(a->frag, fragPart) || !sum(a->loop, loopPart)) return false;
+    component = ((a->constant % kGLTexelElements) + kGLTexelElements) % kGLTexelElements;
+    const int64_t rest = (a->constant - component) / kGLTexelElements;
+    if (fragPart.find(' ') != std::string::npos) {  // a sum or a product: hoisted
+      const std::string key = "i:" + fragPart;
+      if (auto f = scopes_.front().find(key); f != scopes_.front().end()) {
+        fragPart = f->second;
+      } else {
+        const std::string n = "c" + std::to_string(header_.size());
+        header_.push_back("int " + n + " = " + fragPart + ";");
+        scopes_.front()[key] = n;
+        fragPart = n;
+      }
+    }
+    std::string base = fragPart;
+    if (!loopPart.empty()) {
+      // (the loop part once per scope too: the taps of a window share it)
+      if (loopPart.find(' ') != std::string::npos) loopPart = cached("int", "b:", loopPart);
+      base = fragPart.empty() ? loopPart
+                              : cached("int", "b:", "(" + fragPart + " + " + loopPart + ")");
+    }
+    if (base.empty()) {
+      texel = std::to_string(rest);
+    } else if (rest == 0) {
+      texel = base;
+    } else {
+      texel = "(" + base + (rest < 0 ? " - " : " + ") + std::to_string(std::abs(rest)) + ")";
+    }
+    return true;
+  }
+
   // `e` as a sum of terms that are multiples of 4 plus a constant: the GLSL of sum / 4 and
   // the constant in [0, 4). False when a term is not a provable multiple of 4.
   bool splitTexel(const Expr& e, std::string& texel, int64_t& component) {
@@ -334,7 +442,7 @@ class ShaderWriter {
       samplersUsed_.push_back(it->second);
     std::string texel;
     int64_t component = 0;
-    if (splitTexel(op->index, texel, component))
+    if (affineTexel(op->index, texel, component) || splitTexel(op->index, texel, component))
       return fetch(it->second, texel) + "." + "xyzw"[component];
     scalarLoads_.insert(it->second);
     return cached("float", "s" + std::to_string(it->second) + ":",
