@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 
+#include "kiln/codegen/codegen_glsl.h"
 #include "kiln/codegen/glsl_package.h"
 #include "kiln/codegen/graph_compiler.h"
 #include "kiln/frontend/onnx.h"
@@ -146,7 +147,8 @@ TEST(GlslPackage, RepeatedLayersShareOneShader) {
 
 // A 3x3 convolution between NCHW4c activations with blocked weights reads whole texels only:
 // each input texel (four channels) and weight texel (four output channels) is fetched once
-// as a vec4 and feeds four multiply-adds, and no read goes through a scalar helper.
+// as a vec4 and feeds four multiply-adds, and no read goes through a scalar helper; the
+// padding's guards are not repeated per multiply-add.
 TEST(GlslPacking, ConvolutionReadsWholeTexels) {
   const fs::path model = fs::path(KILN_MODELS_DIR) / "resnet18.onnx";
   Expected<Graph> g = importOnnx(model.string());
@@ -164,6 +166,32 @@ TEST(GlslPacking, ConvolutionReadsWholeTexels) {
   for (size_t at = 0; (at = conv->find(" * f", at)) != std::string::npos; ++at) ++macs;
   EXPECT_EQ(macs, 9u * 16u) << *conv;         // 3x3 taps unrolled, 16 per tap
   EXPECT_LE(fetches, 9u * 5u + 1u) << *conv;  // + the bias texel
+  // A padded tap's input element is selected (element or zero) once, not once per output
+  // lane, and whether the tap is in the padding is decided once per fragment (a bool).
+  size_t selects = 0;
+  for (size_t at = 0; (at = conv->find(" ? f", at)) != std::string::npos; ++at) ++selects;
+  EXPECT_LE(selects, 9u * 4u) << *conv;
+  EXPECT_NE(conv->find("  bool c"), std::string::npos) << *conv;
+}
+
+// Textures are about square (a power-of-two width, not below the height, at most 4096), not
+// one long row: rasterizers shade 2 x 2 quads and CPU ones split rows between threads.
+TEST(GlslPacking, TexturesAreAboutSquare) {
+  auto shape = [](int64_t numel) {
+    const codegen::GLTextureShape t = codegen::glTextureShape(numel, "x");
+    return std::pair{t.width, t.height};
+  };
+  EXPECT_EQ(shape(1), (std::pair<int64_t, int64_t>{1, 1}));
+  EXPECT_EQ(shape(8), (std::pair<int64_t, int64_t>{2, 1}));
+  EXPECT_EQ(shape(7 * 7 * 320), (std::pair<int64_t, int64_t>{64, 62}));  // 3920 texels
+  EXPECT_EQ(shape(112 * 112 * 96), (std::pair<int64_t, int64_t>{1024, 294}));
+  EXPECT_EQ(shape(4 * 4096 * 4096), (std::pair<int64_t, int64_t>{4096, 4096}));
+  try {
+    codegen::glTextureShape(4 * 4096 * 4096 + 1, "huge");
+    ADD_FAILURE() << "a tensor over 4096 x 4096 texels was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'huge'"), std::string::npos) << e.what();
+  }
 }
 
 #ifdef KILN_HAVE_OPENGL
