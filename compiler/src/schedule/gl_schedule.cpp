@@ -140,7 +140,7 @@ Schedule glSchedule(const std::vector<Tensor>& outputs, bool bindFragments) {
       } else {
         order.push_back(rv);
         // A 3-tap window axis is unrolled: its taps' offsets become constants.
-        if (a > 0 && ext <= 3) s.unroll(rv);
+        if (a > 0 && ext <= 7) s.unroll(rv);
       }
     }
     order.insert(order.end(), inner.begin(), inner.end());
