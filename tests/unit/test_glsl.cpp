@@ -9,7 +9,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "kiln/codegen/codegen_glsl.h"
 #include "kiln/codegen/glsl_package.h"
@@ -56,6 +58,25 @@ void expectClose(const std::vector<NDArray>& got, const std::vector<NDArray>& wa
   }
 }
 
+// The shader file of each pass in a package's manifest, by the name of the tensor it writes
+// (a kernel's temporaries by their own names).
+std::map<std::string, std::string> shaderByOutput(const codegen::GLPackageFiles& p) {
+  const auto m = nlohmann::json::parse(p.files.at("manifest.json"));
+  std::map<std::string, std::string> files;
+  for (const auto& step : m.at("steps")) {
+    const auto& k = m.at("kernels").at(step.at("kernel").get<size_t>());
+    const size_t params = k.at("params");
+    for (const auto& pass : k.at("passes")) {
+      const size_t out = pass.at("output");
+      const std::string name =
+          out < params ? m.at("values").at(step.at("args").at(out).get<size_t>()).at("name")
+                       : k.at("temps").at(out - params).at("name");
+      files[name] = pass.at("shader");
+    }
+  }
+  return files;
+}
+
 class GlScheduleOnCpu : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GlScheduleOnCpu, MatchesReference) {
@@ -79,8 +100,8 @@ INSTANTIATE_TEST_SUITE_P(Models, GlScheduleOnCpu,
                                            "softmax_opset11", "avgpool_pad", "gemm_variants",
                                            "grouped_dilated", "concat_reshape", "broadcast_ops"));
 
-// Every model compiles to a package whose shaders are GLSL ES 3.00 fragment shaders, one per
-// pass, reading only what the manifest binds to them.
+// Every model compiles to a package whose shaders are GLSL ES 3.00 fragment shaders, one file
+// per distinct source, every pass naming one of them.
 TEST_P(GlScheduleOnCpu, PackageBuilds) {
   const fs::path model = fs::path(KILN_MODELS_DIR) / (GetParam() + ".onnx");
   Expected<Graph> g = importOnnx(model.string());
@@ -89,16 +110,39 @@ TEST_P(GlScheduleOnCpu, PackageBuilds) {
   codegen::GLPackageFiles p = codegen::buildGLPackage(*g);
   EXPECT_GT(p.kernels, 0u);
   EXPECT_GE(p.passes, p.kernels);
-  size_t shaders = 0;
+  std::set<std::string> sources;
   for (const auto& [name, text] : p.files) {
     if (name.size() < 5 || name.substr(name.size() - 5) != ".frag") continue;
-    ++shaders;
+    EXPECT_TRUE(sources.insert(text).second) << name << " repeats another file's source";
     EXPECT_EQ(text.rfind("#version 300 es\n", 0), 0u) << name;
     EXPECT_NE(text.find("out vec4 kiln_out;"), std::string::npos) << name;
     if (std::getenv("KILN_TEST_DUMP_IR")) std::cout << "== " << name << "\n" << text;
   }
-  EXPECT_EQ(shaders, p.passes);
+  EXPECT_EQ(sources.size(), p.shaders);
+  EXPECT_LE(p.shaders, p.passes);
   ASSERT_TRUE(p.files.count("manifest.json"));
+  for (const auto& [out, file] : shaderByOutput(p))
+    EXPECT_TRUE(p.files.count(file)) << "the pass writing " << out << " names a missing " << file;
+}
+
+// Layers that compute the same thing on the same shapes share one shader file (and so one
+// program in a runtime): ResNet-18's layer1 has four identical 3x3 convolutions with bias,
+// two of them followed by ReLU; MobileNet v2 repeats whole blocks.
+TEST(GlslPackage, RepeatedLayersShareOneShader) {
+  for (const char* name : {"resnet18", "mobilenetv2"}) {
+    const fs::path model = fs::path(KILN_MODELS_DIR) / (std::string(name) + ".onnx");
+    Expected<Graph> g = importOnnx(model.string());
+    ASSERT_TRUE(g) << g.message();
+    optimizeGraph(*g);
+    codegen::GLPackageFiles p = codegen::buildGLPackage(*g);
+    EXPECT_LT(p.shaders, p.passes) << name << ": no two passes share a shader";
+    if (std::string(name) == "resnet18") {
+      const auto files = shaderByOutput(p);
+      ASSERT_TRUE(files.count("Relu_1") && files.count("Relu_3"));
+      // layer1.0.conv1 + bn1 + relu and layer1.1.conv1 + bn1 + relu: 64 -> 64 channels, 56x56
+      EXPECT_EQ(files.at("Relu_1"), files.at("Relu_3"));
+    }
+  }
 }
 
 // A 3x3 convolution between NCHW4c activations with blocked weights reads whole texels only:
@@ -111,10 +155,9 @@ TEST(GlslPacking, ConvolutionReadsWholeTexels) {
   ASSERT_TRUE(g) << g.message();
   optimizeGraph(*g);
   codegen::GLPackageFiles p = codegen::buildGLPackage(*g);
-  const std::string* conv = nullptr;
-  for (const auto& [name, text] : p.files)
-    if (text.find("writes Relu_1.nchw4c") != std::string::npos) conv = &text;
-  ASSERT_NE(conv, nullptr) << "no pass writes Relu_1 (layer1.0.conv1) in NCHW4c";
+  const auto files = shaderByOutput(p);
+  ASSERT_TRUE(files.count("Relu_1")) << "no pass writes Relu_1 (layer1.0.conv1)";
+  const std::string* conv = &p.files.at(files.at("Relu_1"));
   EXPECT_EQ(conv->find("kiln_load"), std::string::npos) << *conv;
   EXPECT_NE(conv->find("out vec4 kiln_out;"), std::string::npos);
   // per input-channel block and tap: one input texel, four weight texels, 16 multiply-adds

@@ -148,8 +148,11 @@ class ShaderWriter {
 
     std::ostringstream src;
     src << "#version 300 es\n"
-        << "// Kiln kernel " << kernel_ << ": writes " << out->name << " (" << out->numel
-        << " elements, texture " << ob.texture.width << " x " << ob.texture.height << ")\n"
+        // Nothing in the source names the layer (identifiers are numbered, the manifest says
+        // which tensors a pass reads and writes), so layers that compute the same thing on
+        // the same shapes get the same source, and one program serves them all.
+        << "// Kiln: writes " << out->numel << " elements (texture " << ob.texture.width << " x "
+        << ob.texture.height << ")\n"
         << "precision highp float;\nprecision highp int;\nprecision highp sampler2D;\n";
     // WebGL2 promises 16 texture units to a fragment shader, and no more.
     if (samplersUsed_.size() > 16)
@@ -159,9 +162,8 @@ class ShaderWriter {
     GLSLPass pass;
     pass.output = index_.at(out);
     for (size_t b : samplersUsed_) {
-      const GLSLBuffer& buf = buffers_[b];
       std::string s = "t" + std::to_string(b);
-      src << "uniform highp sampler2D " << s << ";  // " << buf.name << "\n";
+      src << "uniform highp sampler2D " << s << ";\n";
       pass.samplers.emplace_back(s, b);
     }
     src << "out vec4 kiln_out;\n";
@@ -433,15 +435,7 @@ class ShaderWriter {
   std::string name(const VarNode* v) {
     auto it = names_.find(v);
     if (it != names_.end()) return it->second;
-    std::string n = "v" + std::to_string(names_.size()) + "_";
-    for (char c : v->name) n += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-    if (n.find("__") != std::string::npos) {  // reserved in GLSL
-      std::string m;
-      for (char c : n)
-        if (!(c == '_' && !m.empty() && m.back() == '_')) m += c;
-      n = m;
-    }
-    return names_[v] = n;
+    return names_[v] = "v" + std::to_string(names_.size());
   }
 
   // Provably >= 0: constants, loop variables, and sums, products, quotients of them.
@@ -789,7 +783,6 @@ class ShaderWriter {
           fail("'" + b->name + "' (" + std::to_string(b->numel) +
                " elements) is too large for a fragment's registers");
         std::string n = "l" + std::to_string(locals_.size()) + "_";
-        for (char c : b->name) n += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
         locals_[b] = n;
         // In a block of its own: an unrolled loop allocates it once per copy.
         line("{");
