@@ -51,11 +51,11 @@ window.profile = async (runs) => {
       // bound as KilnModel.run binds it
       gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, p.out, 0);
       gl.viewport(0, 0, p.width, p.height);
-      gl.useProgram(p.prog);
-      p.samplers.forEach(([loc, tex], u) => {
+      gl.useProgram(p.prog.handle);
+      p.samplers.forEach(([name, tex], u) => {
         gl.activeTexture(gl.TEXTURE0 + u);
         gl.bindTexture(gl.TEXTURE_2D, tex);
-        gl.uniform1i(loc, u);
+        gl.uniform1i(gl.getUniformLocation(p.prog.handle, name), u);
       });
       gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, px);
       t = performance.now();

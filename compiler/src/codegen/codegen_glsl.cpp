@@ -308,17 +308,7 @@ class ShaderWriter {
     if (!sum(a->frag, fragPart) || !sum(a->loop, loopPart)) return false;
     component = ((a->constant % kGLTexelElements) + kGLTexelElements) % kGLTexelElements;
     const int64_t rest = (a->constant - component) / kGLTexelElements;
-    if (fragPart.find(' ') != std::string::npos) {  // a sum or a product: hoisted
-      const std::string key = "i:" + fragPart;
-      if (auto f = scopes_.front().find(key); f != scopes_.front().end()) {
-        fragPart = f->second;
-      } else {
-        const std::string n = "c" + std::to_string(header_.size());
-        header_.push_back("int " + n + " = " + fragPart + ";");
-        scopes_.front()[key] = n;
-        fragPart = n;
-      }
-    }
+    if (fragPart.find(' ') != std::string::npos) fragPart = hoist("int", fragPart);  // a sum
     std::string base = fragPart;
     if (!loopPart.empty()) {
       // (the loop part once per scope too: the taps of a window share it)
@@ -334,6 +324,51 @@ class ShaderWriter {
       texel = "(" + base + (rest < 0 ? " - " : " + ") + std::to_string(std::abs(rest)) + ")";
     }
     return true;
+  }
+
+  // A header variable holding `value` (integer or bool arithmetic on the fragment's position),
+  // computed once at the top of the shader.
+  std::string hoist(const char* type, const std::string& value) {
+    const std::string key = "i:" + value;
+    if (auto f = scopes_.front().find(key); f != scopes_.front().end()) return f->second;
+    const std::string n = "c" + std::to_string(header_.size());
+    header_.push_back(std::string(type) + " " + n + " = " + value + ";");
+    scopes_.front()[key] = n;
+    return n;
+  }
+
+  // One element of buffer b whose index is affine with loop coefficients that are multiples
+  // of 4 but whose part on the fragment's position is not (the taps of a window over a plain
+  // NCHW input, a strided read): the texel and the component are found from the fragment's
+  // position once per shader, and the component picked by selects on bools computed there
+  // too. nullopt when the index is not of that form.
+  std::optional<std::string> affineElement(size_t b, const Expr& index) {
+    if (!fragVar_) return std::nullopt;
+    const auto a = affine(index);
+    if (!a) return std::nullopt;
+    std::string loopPart, fragPart;
+    for (const auto& [atom, c] : a->loop) {
+      if (c == 0) continue;
+      if (c % kGLTexelElements != 0) return std::nullopt;
+      const int64_t q = c / kGLTexelElements;
+      const std::string term = q == 1 ? atom : "(" + atom + " * " + std::to_string(q) + ")";
+      loopPart = loopPart.empty() ? term : "(" + loopPart + " + " + term + ")";
+    }
+    for (const auto& [atom, c] : a->frag) {
+      if (c == 0) continue;
+      const std::string term = c == 1 ? atom : "(" + atom + " * " + std::to_string(c) + ")";
+      fragPart = fragPart.empty() ? term : "(" + fragPart + " + " + term + ")";
+    }
+    if (fragPart.empty()) return std::nullopt;  // constant component: splitTexel's case
+    if (a->constant != 0) fragPart = "(" + fragPart + " + " + std::to_string(a->constant) + ")";
+    const std::string texel = hoist("int", "(" + fragPart + " >> 2)");
+    const std::string comp = hoist("int", "(" + fragPart + " & 3)");
+    const std::string v = fetch(
+        b, loopPart.empty() ? texel : cached("int", "b:", "(" + texel + " + " + loopPart + ")"));
+    return cached("float", "e:",
+                  "(" + hoist("bool", "(" + comp + " == 0)") + " ? " + v +
+                      ".x : " + hoist("bool", "(" + comp + " == 1)") + " ? " + v + ".y : " +
+                      hoist("bool", "(" + comp + " == 2)") + " ? " + v + ".z : " + v + ".w)");
   }
 
   // `e` as a sum of terms that are multiples of 4 plus a constant: the GLSL of sum / 4 and
@@ -438,6 +473,7 @@ class ShaderWriter {
     int64_t component = 0;
     if (affineTexel(op->index, texel, component) || splitTexel(op->index, texel, component))
       return fetch(it->second, texel) + "." + "xyzw"[component];
+    if (auto v = affineElement(it->second, op->index)) return *v;
     scalarLoads_.insert(it->second);
     return cached("float", "s" + std::to_string(it->second) + ":",
                   "kiln_load" + std::to_string(it->second) + "(" + expr(op->index) + ")");
@@ -605,13 +641,7 @@ class ShaderWriter {
         // a CPU rasterizer runs lane by lane), and conditions on it (whether a window tap
         // falls in the padding), are computed once, at the top of the shader.
         if (fragVar_ && (e.type() == DType::I64 || e.type() == DType::Bool) && onlyFragment(e)) {
-          const std::string value = binary(e.as<Binary>());
-          const std::string key = "i:" + value;
-          if (auto f = scopes_.front().find(key); f != scopes_.front().end()) return f->second;
-          const std::string n = "c" + std::to_string(header_.size());
-          header_.push_back((e.type() == DType::Bool ? "bool " : "int ") + n + " = " + value + ";");
-          scopes_.front()[key] = n;
-          return n;
+          return hoist(e.type() == DType::Bool ? "bool" : "int", binary(e.as<Binary>()));
         }
         return binary(e.as<Binary>());
       case ExprKind::Not:
