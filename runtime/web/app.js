@@ -13,7 +13,7 @@ async function main() {
   const labels = await fetch('labels.json').then((r) => (r.ok ? r.json() : [])).catch(() => []);
   const input = model.inputs[0];
   $('model').textContent = model.manifest.model || 'model';
-  status(`Ready: ${model.passes.length} shaders compiled in ${model.loadMs.toFixed(0)} ms. Pick an image.`);
+  status(`Ready in ${model.loadMs.toFixed(0)} ms: ${model.passes.length} passes, ${model.programCount} programs. Pick an image.`);
   $('file').disabled = false;
   window.kiln = { model, ready: true };
 

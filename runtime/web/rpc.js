@@ -57,7 +57,7 @@ async function handle(header, body) {
     const t = performance.now();
     model = await KilnModel.fromFiles(files);
     const ms = performance.now() - t;
-    log(`loaded ${model.manifest.model}: ${model.passes.length} shaders in ${ms.toFixed(0)} ms`);
+    log(`loaded ${model.manifest.model}: ${model.passes.length} passes, ${model.programCount} programs, in ${ms.toFixed(0)} ms`);
     return [{ op: 'ok', target: `webgl on ${model.renderer}`, load_ms: ms, passes: model.passes.length }];
   }
   if (header.op === 'run') {

@@ -8,8 +8,9 @@
 //   node bench_ort_web.mjs MODEL.onnx INPUT.npy [--ep wasm|webgl|webgpu] [--threads T]
 //        [--runs R] [--warmup W] [--output OUT.npy]
 //
-// Prints one JSON line: {"ort_version", "ep", "threads", "renderer", "browser", "load_ms",
-// "first_ms", "times_ms": [...]}; with --output, writes the first output as .npy. An execution
+// Prints one JSON line: {"ort_version", "ep", "threads", "renderer", "browser", "load_ms"
+// (creating the session), "first_ms" (the first run), "first_inference_ms" (the two: from
+// creating the session to the first output), "times_ms": [...]}; with --output, writes the first output as .npy. An execution
 // provider the browser cannot start (WebGPU without an adapter) exits 3 with the reason.
 import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -119,6 +120,7 @@ try {
     const browser = context.browser()?.version() ?? 'chromium';
     console.log(JSON.stringify({ browser, ort_version: r.version, ep: opts.ep,
       threads: r.isolated ? opts.threads : 1, renderer: r.renderer, load_ms: r.load, first_ms: r.first,
+      first_inference_ms: r.load + r.first,
       times_ms: r.times }));
   }
 } catch (e) {

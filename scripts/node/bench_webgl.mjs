@@ -6,7 +6,10 @@
 //
 //   node bench_webgl.mjs BUNDLE INPUT.npy OUTPUT.npy [--runs R] [--warmup W]
 //
-// Prints one JSON line: {"renderer":..., "load_ms":..., "first_ms":..., "times_ms":[...]}.
+// Prints one JSON line: {"renderer":..., "load_ms": (the page and the model), "model_load_ms":
+// (KilnModel.load: fetch, compile, warm-up), "first_ms": (the first run), "first_inference_ms":
+// (model_load_ms + first_ms: from loading the package to its first output), "programs",
+// "passes", "times_ms":[...]}.
 import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
@@ -71,11 +74,14 @@ try {
     const gl = m.gl;
     const d = gl.getExtension('WEBGL_debug_renderer_info');
     const renderer = d ? gl.getParameter(d.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
-    return { y: Array.from(y), times, first, renderer, shape: m.outputs[0].shape };
+    return { y: Array.from(y), times, first, renderer, shape: m.outputs[0].shape, modelLoad: m.loadMs,
+      programs: m.programCount, passes: m.passes.length };
   }, { data: Array.from(x.data), runs: opts.runs, warmup: opts.warmup });
   writeNpy(outputPath, 'float32', r.shape, Float32Array.from(r.y));
   const browser = context.browser()?.version() ?? 'chromium';
-  console.log(JSON.stringify({ browser, renderer: r.renderer, load_ms: loadMs, first_ms: r.first, times_ms: r.times }));
+  console.log(JSON.stringify({ browser, renderer: r.renderer, load_ms: loadMs, model_load_ms: r.modelLoad,
+    first_ms: r.first, first_inference_ms: r.modelLoad + r.first, programs: r.programs, passes: r.passes,
+    times_ms: r.times }));
 } catch (e) {
   console.error(`bench_webgl: ${e.message}`);
   process.exitCode = 1;

@@ -102,6 +102,15 @@ def main(argv):
             fail(f"{n}: latencies not ordered: min {lo} median {med} max {hi}")
         if abs(r["throughput_per_s"] - 1000 * record["batch"] / med) > 1e-6 * r["throughput_per_s"]:
             fail(f"{n}: throughput {r['throughput_per_s']} is not batch / median")
+        if n == "webgl":
+            # first inference: the model's load in the page (fetch, compile, warm-up) plus the
+            # first run; one program per distinct shader, at most one per pass
+            if abs(r["first_inference_ms"] - r["model_load_ms"] - r["first_run_ms"]) > 1e-6 * r["first_inference_ms"] \
+                    or not r["model_load_ms"] > 0 or not r["first_run_ms"] > 0:
+                fail(f"webgl: first inference {r.get('first_inference_ms')} is not the model's load "
+                     f"{r.get('model_load_ms')} plus its first run {r.get('first_run_ms')}")
+            if not 0 < r["programs"] == r["shaders"] <= r["passes"]:
+                fail(f"webgl: {r['programs']} programs for {r['shaders']} distinct shaders and {r['passes']} passes")
         if n == "accel":
             if not (r["cycles"] > 0 and 0 < r["gemm_utilization"] <= 1 and r["clock_mhz"] > 0):
                 fail(f"accel: cycles {r['cycles']}, utilization {r['gemm_utilization']}")

@@ -9,8 +9,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
+#include "kiln/codegen/codegen_glsl.h"
 #include "kiln/codegen/glsl_package.h"
 #include "kiln/codegen/graph_compiler.h"
 #include "kiln/frontend/onnx.h"
@@ -55,6 +58,25 @@ void expectClose(const std::vector<NDArray>& got, const std::vector<NDArray>& wa
   }
 }
 
+// The shader file of each pass in a package's manifest, by the name of the tensor it writes
+// (a kernel's temporaries by their own names).
+std::map<std::string, std::string> shaderByOutput(const codegen::GLPackageFiles& p) {
+  const auto m = nlohmann::json::parse(p.files.at("manifest.json"));
+  std::map<std::string, std::string> files;
+  for (const auto& step : m.at("steps")) {
+    const auto& k = m.at("kernels").at(step.at("kernel").get<size_t>());
+    const size_t params = k.at("params");
+    for (const auto& pass : k.at("passes")) {
+      const size_t out = pass.at("output");
+      const std::string name =
+          out < params ? m.at("values").at(step.at("args").at(out).get<size_t>()).at("name")
+                       : k.at("temps").at(out - params).at("name");
+      files[name] = pass.at("shader");
+    }
+  }
+  return files;
+}
+
 class GlScheduleOnCpu : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GlScheduleOnCpu, MatchesReference) {
@@ -78,8 +100,8 @@ INSTANTIATE_TEST_SUITE_P(Models, GlScheduleOnCpu,
                                            "softmax_opset11", "avgpool_pad", "gemm_variants",
                                            "grouped_dilated", "concat_reshape", "broadcast_ops"));
 
-// Every model compiles to a package whose shaders are GLSL ES 3.00 fragment shaders, one per
-// pass, reading only what the manifest binds to them.
+// Every model compiles to a package whose shaders are GLSL ES 3.00 fragment shaders, one file
+// per distinct source, every pass naming one of them.
 TEST_P(GlScheduleOnCpu, PackageBuilds) {
   const fs::path model = fs::path(KILN_MODELS_DIR) / (GetParam() + ".onnx");
   Expected<Graph> g = importOnnx(model.string());
@@ -88,31 +110,54 @@ TEST_P(GlScheduleOnCpu, PackageBuilds) {
   codegen::GLPackageFiles p = codegen::buildGLPackage(*g);
   EXPECT_GT(p.kernels, 0u);
   EXPECT_GE(p.passes, p.kernels);
-  size_t shaders = 0;
+  std::set<std::string> sources;
   for (const auto& [name, text] : p.files) {
     if (name.size() < 5 || name.substr(name.size() - 5) != ".frag") continue;
-    ++shaders;
+    EXPECT_TRUE(sources.insert(text).second) << name << " repeats another file's source";
     EXPECT_EQ(text.rfind("#version 300 es\n", 0), 0u) << name;
     EXPECT_NE(text.find("out vec4 kiln_out;"), std::string::npos) << name;
     if (std::getenv("KILN_TEST_DUMP_IR")) std::cout << "== " << name << "\n" << text;
   }
-  EXPECT_EQ(shaders, p.passes);
+  EXPECT_EQ(sources.size(), p.shaders);
+  EXPECT_LE(p.shaders, p.passes);
   ASSERT_TRUE(p.files.count("manifest.json"));
+  for (const auto& [out, file] : shaderByOutput(p))
+    EXPECT_TRUE(p.files.count(file)) << "the pass writing " << out << " names a missing " << file;
+}
+
+// Layers that compute the same thing on the same shapes share one shader file (and so one
+// program in a runtime): ResNet-18's layer1 has four identical 3x3 convolutions with bias,
+// two of them followed by ReLU; MobileNet v2 repeats whole blocks.
+TEST(GlslPackage, RepeatedLayersShareOneShader) {
+  for (const char* name : {"resnet18", "mobilenetv2"}) {
+    const fs::path model = fs::path(KILN_MODELS_DIR) / (std::string(name) + ".onnx");
+    Expected<Graph> g = importOnnx(model.string());
+    ASSERT_TRUE(g) << g.message();
+    optimizeGraph(*g);
+    codegen::GLPackageFiles p = codegen::buildGLPackage(*g);
+    EXPECT_LT(p.shaders, p.passes) << name << ": no two passes share a shader";
+    if (std::string(name) == "resnet18") {
+      const auto files = shaderByOutput(p);
+      ASSERT_TRUE(files.count("Relu_1") && files.count("Relu_3"));
+      // layer1.0.conv1 + bn1 + relu and layer1.1.conv1 + bn1 + relu: 64 -> 64 channels, 56x56
+      EXPECT_EQ(files.at("Relu_1"), files.at("Relu_3"));
+    }
+  }
 }
 
 // A 3x3 convolution between NCHW4c activations with blocked weights reads whole texels only:
 // each input texel (four channels) and weight texel (four output channels) is fetched once
-// as a vec4 and feeds four multiply-adds, and no read goes through a scalar helper.
+// as a vec4 and feeds four multiply-adds, and no read goes through a scalar helper; the
+// padding's guards are not repeated per multiply-add.
 TEST(GlslPacking, ConvolutionReadsWholeTexels) {
   const fs::path model = fs::path(KILN_MODELS_DIR) / "resnet18.onnx";
   Expected<Graph> g = importOnnx(model.string());
   ASSERT_TRUE(g) << g.message();
   optimizeGraph(*g);
   codegen::GLPackageFiles p = codegen::buildGLPackage(*g);
-  const std::string* conv = nullptr;
-  for (const auto& [name, text] : p.files)
-    if (text.find("writes Relu_1.nchw4c") != std::string::npos) conv = &text;
-  ASSERT_NE(conv, nullptr) << "no pass writes Relu_1 (layer1.0.conv1) in NCHW4c";
+  const auto files = shaderByOutput(p);
+  ASSERT_TRUE(files.count("Relu_1")) << "no pass writes Relu_1 (layer1.0.conv1)";
+  const std::string* conv = &p.files.at(files.at("Relu_1"));
   EXPECT_EQ(conv->find("kiln_load"), std::string::npos) << *conv;
   EXPECT_NE(conv->find("out vec4 kiln_out;"), std::string::npos);
   // per input-channel block and tap: one input texel, four weight texels, 16 multiply-adds
@@ -121,6 +166,32 @@ TEST(GlslPacking, ConvolutionReadsWholeTexels) {
   for (size_t at = 0; (at = conv->find(" * f", at)) != std::string::npos; ++at) ++macs;
   EXPECT_EQ(macs, 9u * 16u) << *conv;         // 3x3 taps unrolled, 16 per tap
   EXPECT_LE(fetches, 9u * 5u + 1u) << *conv;  // + the bias texel
+  // A padded tap's input element is selected (element or zero) once, not once per output
+  // lane, and whether the tap is in the padding is decided once per fragment (a bool).
+  size_t selects = 0;
+  for (size_t at = 0; (at = conv->find(" ? f", at)) != std::string::npos; ++at) ++selects;
+  EXPECT_LE(selects, 9u * 4u) << *conv;
+  EXPECT_NE(conv->find("  bool c"), std::string::npos) << *conv;
+}
+
+// Textures are about square (a power-of-two width, not below the height, at most 4096), not
+// one long row: rasterizers shade 2 x 2 quads and CPU ones split rows between threads.
+TEST(GlslPacking, TexturesAreAboutSquare) {
+  auto shape = [](int64_t numel) {
+    const codegen::GLTextureShape t = codegen::glTextureShape(numel, "x");
+    return std::pair{t.width, t.height};
+  };
+  EXPECT_EQ(shape(1), (std::pair<int64_t, int64_t>{1, 1}));
+  EXPECT_EQ(shape(8), (std::pair<int64_t, int64_t>{2, 1}));
+  EXPECT_EQ(shape(7 * 7 * 320), (std::pair<int64_t, int64_t>{64, 62}));  // 3920 texels
+  EXPECT_EQ(shape(112 * 112 * 96), (std::pair<int64_t, int64_t>{1024, 294}));
+  EXPECT_EQ(shape(4 * 4096 * 4096), (std::pair<int64_t, int64_t>{4096, 4096}));
+  try {
+    codegen::glTextureShape(4 * 4096 * 4096 + 1, "huge");
+    ADD_FAILURE() << "a tensor over 4096 x 4096 texels was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'huge'"), std::string::npos) << e.what();
+  }
 }
 
 #ifdef KILN_HAVE_OPENGL

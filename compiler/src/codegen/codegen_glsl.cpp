@@ -35,13 +35,26 @@ namespace kiln::codegen {
 GLTextureShape glTextureShape(int64_t numel, const std::string& what) {
   const int64_t n = (std::max<int64_t>(numel, 1) + kGLTexelElements - 1) / kGLTexelElements;
   GLTextureShape t;
-  t.width = std::min(n, kGLMaxTextureSide);
+  // The narrowest power-of-two width that keeps the texture no taller than wide: a square
+  // rather than one long row, because rasterizers shade 2 x 2 quads (a one-row pass leaves
+  // half of each quad idle) and CPU ones split the rows between threads.
+  t.width = 1;
+  while (t.width < kGLMaxTextureSide && t.width * t.width < n) t.width *= 2;
   t.height = (n + t.width - 1) / t.width;
   if (t.height > kGLMaxTextureSide)
     throw Error("'" + what + "' has " + std::to_string(numel) +
                 " elements, more than a 4096 x 4096 RGBA32F texture holds (67108864)");
   return t;
 }
+
+namespace {
+// log2 of a power of two.
+int log2(int64_t pow2) {
+  int k = 0;
+  while ((int64_t{1} << k) < pow2) ++k;
+  return k;
+}
+}  // namespace
 
 const char* glslVertexShader() {
   return "#version 300 es\n"
@@ -135,8 +148,11 @@ class ShaderWriter {
 
     std::ostringstream src;
     src << "#version 300 es\n"
-        << "// Kiln kernel " << kernel_ << ": writes " << out->name << " (" << out->numel
-        << " elements, texture " << ob.texture.width << " x " << ob.texture.height << ")\n"
+        // Nothing in the source names the layer (identifiers are numbered, the manifest says
+        // which tensors a pass reads and writes), so layers that compute the same thing on
+        // the same shapes get the same source, and one program serves them all.
+        << "// Kiln: writes " << out->numel << " elements (texture " << ob.texture.width << " x "
+        << ob.texture.height << ")\n"
         << "precision highp float;\nprecision highp int;\nprecision highp sampler2D;\n";
     // WebGL2 promises 16 texture units to a fragment shader, and no more.
     if (samplersUsed_.size() > 16)
@@ -146,9 +162,8 @@ class ShaderWriter {
     GLSLPass pass;
     pass.output = index_.at(out);
     for (size_t b : samplersUsed_) {
-      const GLSLBuffer& buf = buffers_[b];
       std::string s = "t" + std::to_string(b);
-      src << "uniform highp sampler2D " << s << ";  // " << buf.name << "\n";
+      src << "uniform highp sampler2D " << s << ";\n";
       pass.samplers.emplace_back(s, b);
     }
     src << "out vec4 kiln_out;\n";
@@ -167,11 +182,13 @@ class ShaderWriter {
              "0.284496736) * t + 0.254829592) * t * exp(-x * x);\n"
           << "  return x < 0.0 ? -y : y;\n}\n";
     for (size_t b : samplersUsed_) {
-      // One row, or rows of 4096: texel t by a mask and a shift; element i is component
+      // Rows of a power-of-two width: texel t by a mask and a shift; element i is component
       // i & 3 of texel i >> 2.
       const GLTextureShape& t = buffers_[b].texture;
       src << "vec4 kiln_texel" << b << "(int t) { return texelFetch(t" << b << ", "
-          << (t.height == 1 ? std::string("ivec2(t, 0)") : "ivec2(t & 4095, t >> 12)")
+          << (t.height == 1 ? std::string("ivec2(t, 0)")
+                            : "ivec2(t & " + std::to_string(t.width - 1) + ", t >> " +
+                                  std::to_string(log2(t.width)) + ")")
           << ", 0); }\n";
       // Component i & 3 by selects: a vector indexed by a variable is very slow on
       // SwiftShader (Chromium's CPU WebGL).
@@ -209,6 +226,149 @@ class ShaderWriter {
   void close() {
     scopes_.pop_back();
     --indent_;
+  }
+
+  // An integer expression as sum(coefficient * atom) + constant, where an atom is a loop
+  // variable or an expression on the fragment's position alone (named by its hoisted
+  // variable); nullopt when it is not affine in those (a loop variable under a min, a
+  // division).
+  struct Affine {
+    std::map<std::string, int64_t> frag, loop;  // atom -> coefficient, by kind of atom
+    int64_t constant = 0;
+  };
+  std::optional<Affine> affine(const Expr& e) {
+    Affine a;
+    if (const int64_t* c = asConstInt(e)) {
+      a.constant = *c;
+      return a;
+    }
+    if (const auto* v = e.as<VarNode>()) {
+      if (!loopVars_.count(v) && v != fragVar_) return std::nullopt;
+      (v == fragVar_ ? a.frag : a.loop)[name(v)] = 1;
+      return a;
+    }
+    const auto* b = e.as<Binary>();
+    if (!b || isFloat(e.type()) || e.type() == DType::Bool) return std::nullopt;
+    if (fragVar_ && onlyFragment(e)) {
+      if (const auto c = constant(e)) {
+        a.constant = *c;
+      } else {
+        a.frag[expr(e)] = 1;  // hoisted to the top of the shader
+      }
+      return a;
+    }
+    auto scaled = [](Affine x, int64_t k) {
+      for (auto& [atom, c] : x.frag) c *= k;
+      for (auto& [atom, c] : x.loop) c *= k;
+      x.constant *= k;
+      return x;
+    };
+    switch (b->op) {
+      case BinOp::Add:
+      case BinOp::Sub: {
+        auto x = affine(b->a), y = affine(b->b);
+        if (!x || !y) return std::nullopt;
+        const int64_t sign = b->op == BinOp::Add ? 1 : -1;
+        for (const auto& [atom, c] : y->frag) x->frag[atom] += sign * c;
+        for (const auto& [atom, c] : y->loop) x->loop[atom] += sign * c;
+        x->constant += sign * y->constant;
+        return x;
+      }
+      case BinOp::Mul: {
+        if (const int64_t* k = asConstInt(b->b))
+          if (auto x = affine(b->a)) return scaled(*x, *k);
+        if (const int64_t* k = asConstInt(b->a))
+          if (auto x = affine(b->b)) return scaled(*x, *k);
+        return std::nullopt;
+      }
+      default:
+        return std::nullopt;
+    }
+  }
+
+  // `e`, an element index affine in the loops and the fragment's position with every
+  // coefficient a multiple of 4, as its texel (base + constant: the base computed once per
+  // scope, its part on the fragment's position once per shader) and component. Subzero
+  // neither hoists nor shares index arithmetic, so the unrolled taps of a window, which
+  // differ only by a constant, would otherwise each recompute the whole index.
+  bool affineTexel(const Expr& e, std::string& texel, int64_t& component) {
+    const auto a = affine(e);
+    if (!a) return false;
+    auto sum = [](const std::map<std::string, int64_t>& terms, std::string& part) {
+      for (const auto& [atom, c] : terms) {
+        if (c == 0) continue;
+        if (c % kGLTexelElements != 0) return false;
+        const int64_t q = c / kGLTexelElements;
+        const std::string term = q == 1 ? atom : "(" + atom + " * " + std::to_string(q) + ")";
+        part = part.empty() ? term : "(" + part + " + " + term + ")";
+      }
+      return true;
+    };
+    std::string fragPart, loopPart;
+    if (!sum(a->frag, fragPart) || !sum(a->loop, loopPart)) return false;
+    component = ((a->constant % kGLTexelElements) + kGLTexelElements) % kGLTexelElements;
+    const int64_t rest = (a->constant - component) / kGLTexelElements;
+    if (fragPart.find(' ') != std::string::npos) fragPart = hoist("int", fragPart);  // a sum
+    std::string base = fragPart;
+    if (!loopPart.empty()) {
+      // (the loop part once per scope too: the taps of a window share it)
+      if (loopPart.find(' ') != std::string::npos) loopPart = cached("int", "b:", loopPart);
+      base = fragPart.empty() ? loopPart
+                              : cached("int", "b:", "(" + fragPart + " + " + loopPart + ")");
+    }
+    if (base.empty()) {
+      texel = std::to_string(rest);
+    } else if (rest == 0) {
+      texel = base;
+    } else {
+      texel = "(" + base + (rest < 0 ? " - " : " + ") + std::to_string(std::abs(rest)) + ")";
+    }
+    return true;
+  }
+
+  // A header variable holding `value` (integer or bool arithmetic on the fragment's position),
+  // computed once at the top of the shader.
+  std::string hoist(const char* type, const std::string& value) {
+    const std::string key = "i:" + value;
+    if (auto f = scopes_.front().find(key); f != scopes_.front().end()) return f->second;
+    const std::string n = "c" + std::to_string(header_.size());
+    header_.push_back(std::string(type) + " " + n + " = " + value + ";");
+    scopes_.front()[key] = n;
+    return n;
+  }
+
+  // One element of buffer b whose index is affine with loop coefficients that are multiples
+  // of 4 but whose part on the fragment's position is not (the taps of a window over a plain
+  // NCHW input, a strided read): the texel and the component are found from the fragment's
+  // position once per shader, and the component picked by selects on bools computed there
+  // too. nullopt when the index is not of that form.
+  std::optional<std::string> affineElement(size_t b, const Expr& index) {
+    if (!fragVar_) return std::nullopt;
+    const auto a = affine(index);
+    if (!a) return std::nullopt;
+    std::string loopPart, fragPart;
+    for (const auto& [atom, c] : a->loop) {
+      if (c == 0) continue;
+      if (c % kGLTexelElements != 0) return std::nullopt;
+      const int64_t q = c / kGLTexelElements;
+      const std::string term = q == 1 ? atom : "(" + atom + " * " + std::to_string(q) + ")";
+      loopPart = loopPart.empty() ? term : "(" + loopPart + " + " + term + ")";
+    }
+    for (const auto& [atom, c] : a->frag) {
+      if (c == 0) continue;
+      const std::string term = c == 1 ? atom : "(" + atom + " * " + std::to_string(c) + ")";
+      fragPart = fragPart.empty() ? term : "(" + fragPart + " + " + term + ")";
+    }
+    if (fragPart.empty()) return std::nullopt;  // constant component: splitTexel's case
+    if (a->constant != 0) fragPart = "(" + fragPart + " + " + std::to_string(a->constant) + ")";
+    const std::string texel = hoist("int", "(" + fragPart + " >> 2)");
+    const std::string comp = hoist("int", "(" + fragPart + " & 3)");
+    const std::string v = fetch(
+        b, loopPart.empty() ? texel : cached("int", "b:", "(" + texel + " + " + loopPart + ")"));
+    return cached("float", "e:",
+                  "(" + hoist("bool", "(" + comp + " == 0)") + " ? " + v +
+                      ".x : " + hoist("bool", "(" + comp + " == 1)") + " ? " + v + ".y : " +
+                      hoist("bool", "(" + comp + " == 2)") + " ? " + v + ".z : " + v + ".w)");
   }
 
   // `e` as a sum of terms that are multiples of 4 plus a constant: the GLSL of sum / 4 and
@@ -275,15 +435,7 @@ class ShaderWriter {
   std::string name(const VarNode* v) {
     auto it = names_.find(v);
     if (it != names_.end()) return it->second;
-    std::string n = "v" + std::to_string(names_.size()) + "_";
-    for (char c : v->name) n += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-    if (n.find("__") != std::string::npos) {  // reserved in GLSL
-      std::string m;
-      for (char c : n)
-        if (!(c == '_' && !m.empty() && m.back() == '_')) m += c;
-      n = m;
-    }
-    return names_[v] = n;
+    return names_[v] = "v" + std::to_string(names_.size());
   }
 
   // Provably >= 0: constants, loop variables, and sums, products, quotients of them.
@@ -319,8 +471,9 @@ class ShaderWriter {
       samplersUsed_.push_back(it->second);
     std::string texel;
     int64_t component = 0;
-    if (splitTexel(op->index, texel, component))
+    if (affineTexel(op->index, texel, component) || splitTexel(op->index, texel, component))
       return fetch(it->second, texel) + "." + "xyzw"[component];
+    if (auto v = affineElement(it->second, op->index)) return *v;
     scalarLoads_.insert(it->second);
     return cached("float", "s" + std::to_string(it->second) + ":",
                   "kiln_load" + std::to_string(it->second) + "(" + expr(op->index) + ")");
@@ -331,6 +484,23 @@ class ShaderWriter {
     if (b->numel == 1) return n;
     if (scalarized_.count(b)) return n + std::to_string(*constant(idx));
     return n + "[" + expr(idx) + "]";
+  }
+
+  // e reads no local variable and not the output's register (kiln_acc): its value cannot
+  // change while the scope lasts, so it may be computed once and reused.
+  bool readsNoRegister(const Expr& e) const {
+    struct Check : IRVisitor {
+      const ShaderWriter* w;
+      bool ok = true;
+      using IRVisitor::visit;
+      void visit(const Load* op) override {
+        if (w->isLocal(op->buffer.get()) || op->buffer.get() == w->out_) ok = false;
+        IRVisitor::visit(op);
+      }
+    } c;
+    c.w = this;
+    c.visitExpr(e);
+    return c.ok;
   }
 
   // e reads no buffer and no variable but the fragment index.
@@ -468,22 +638,23 @@ class ShaderWriter {
           if (const auto c = constant(e))
             return *c < 0 ? "(" + std::to_string(*c) + ")" : std::to_string(*c);
         // Index arithmetic on the fragment's position alone (its coordinates: divisions, which
-        // a CPU rasterizer runs lane by lane) is computed once, at the top of the shader.
-        if (fragVar_ && e.type() == DType::I64 && onlyFragment(e)) {
-          const std::string value = binary(e.as<Binary>());
-          const std::string key = "i:" + value;
-          if (auto f = scopes_.front().find(key); f != scopes_.front().end()) return f->second;
-          const std::string n = "c" + std::to_string(header_.size());
-          header_.push_back("int " + n + " = " + value + ";");
-          scopes_.front()[key] = n;
-          return n;
+        // a CPU rasterizer runs lane by lane), and conditions on it (whether a window tap
+        // falls in the padding), are computed once, at the top of the shader.
+        if (fragVar_ && (e.type() == DType::I64 || e.type() == DType::Bool) && onlyFragment(e)) {
+          return hoist(e.type() == DType::Bool ? "bool" : "int", binary(e.as<Binary>()));
         }
         return binary(e.as<Binary>());
       case ExprKind::Not:
         return "(!" + expr(e.as<Not>()->a) + ")";
       case ExprKind::Select: {
         const auto* s = e.as<Select>();
-        return "(" + expr(s->cond) + " ? " + expr(s->t) + " : " + expr(s->f) + ")";
+        const std::string value =
+            "(" + expr(s->cond) + " ? " + expr(s->t) + " : " + expr(s->f) + ")";
+        // A guarded read (an input element or zero in the padding) feeds one multiply-add per
+        // output lane: selected once per scope, not once per use (SwiftShader's JIT does not
+        // eliminate the repeats).
+        if (isFloat(e.type()) && readsNoRegister(e)) return cached("float", "?:", value);
+        return value;
       }
       case ExprKind::Cast: {
         const auto* c = e.as<Cast>();
@@ -612,7 +783,6 @@ class ShaderWriter {
           fail("'" + b->name + "' (" + std::to_string(b->numel) +
                " elements) is too large for a fragment's registers");
         std::string n = "l" + std::to_string(locals_.size()) + "_";
-        for (char c : b->name) n += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
         locals_[b] = n;
         // In a block of its own: an unrolled loop allocates it once per copy.
         line("{");

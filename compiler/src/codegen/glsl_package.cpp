@@ -51,6 +51,9 @@ GLPackageFiles buildGLPackage(const Graph& graph, const CompileOptions& options)
   json inputs = json::array(), outputs = json::array(), kernels = json::array(),
        steps = json::array();
   for (const Value* v : graph.inputs()) inputs.push_back(idOf(v));
+  // One file per distinct source: passes that compute the same thing on the same shapes (the
+  // repeated blocks of a network) share it, and a runtime links one program for all of them.
+  std::map<std::string, std::string> fileOf;
   for (size_t i = 0; i < lowered.kernels.size(); ++i) {
     GLSLKernel k;
     try {
@@ -63,8 +66,10 @@ GLPackageFiles buildGLPackage(const Graph& graph, const CompileOptions& options)
       temps.push_back({{"name", k.buffers[b].name},
                        {"texture", {k.buffers[b].texture.width, k.buffers[b].texture.height}}});
     for (size_t p = 0; p < k.passes.size(); ++p) {
-      const std::string file = "shaders/" + k.name + "." + std::to_string(p) + ".frag";
-      out.files[file] = k.passes[p].source;
+      auto [it, fresh] = fileOf.try_emplace(
+          k.passes[p].source, "shaders/" + k.name + "." + std::to_string(p) + ".frag");
+      const std::string& file = it->second;
+      if (fresh) out.files[file] = k.passes[p].source;
       json samplers = json::array();
       for (const auto& [uniform, buffer] : k.passes[p].samplers)
         samplers.push_back({uniform, buffer});
@@ -102,6 +107,7 @@ GLPackageFiles buildGLPackage(const Graph& graph, const CompileOptions& options)
   };
   out.files["manifest.json"] = manifest.dump(1) + "\n";
   out.kernels = lowered.kernels.size();
+  out.shaders = fileOf.size();
   out.paramBytes = params.size();
   return out;
 }

@@ -139,8 +139,8 @@ Schedule glSchedule(const std::vector<Tensor>& outputs, bool bindFragments) {
         s.unroll(ri);
       } else {
         order.push_back(rv);
-        // A 3-tap window axis is unrolled: its taps' offsets become constants.
-        if (a > 0 && ext <= 3) s.unroll(rv);
+        // A window axis of up to 7 taps is unrolled: its taps' offsets become constants.
+        if (a > 0 && ext <= 7) s.unroll(rv);
       }
     }
     order.insert(order.end(), inner.begin(), inner.end());

@@ -310,9 +310,13 @@ Result benchWebgl(Context& c) {
             (r.device.find("SwiftShader") != std::string::npos ? " (SwiftShader)" : "");
   r.outputs.push_back(readNpy(out.string()));
   r.extra["page_load_ms"] = j.at("load_ms");
+  r.extra["model_load_ms"] = j.at("model_load_ms");
   r.extra["first_run_ms"] = j.at("first_ms");
+  r.extra["first_inference_ms"] = j.at("first_inference_ms");
   r.extra["kernels"] = p.kernels;
-  r.extra["shaders"] = p.passes;
+  r.extra["passes"] = p.passes;
+  r.extra["shaders"] = p.shaders;
+  r.extra["programs"] = j.at("programs");
   return r;
 }
 
@@ -510,6 +514,7 @@ Result benchTfjs(Context& c) {
              j.value("renderer", std::string());
   r.brief = "TF.js WebGL, same browser";
   r.extra["first_run_ms"] = j.at("first_ms");
+  r.extra["first_inference_ms"] = j.at("first_inference_ms");
   return r;
 }
 
@@ -554,6 +559,7 @@ Result benchOrtWeb(Context& c, const std::string& ep) {
                          : "ort-web " + ep + ", same browser";
   r.outputs.push_back(readNpy((c.work / (name + "_out.npy")).string()));
   r.extra["first_run_ms"] = j.at("first_ms");
+  r.extra["first_inference_ms"] = j.at("first_inference_ms");
   r.extra["session_ms"] = j.at("load_ms");
   return r;
 }
@@ -951,6 +957,18 @@ Runner addBench(CLI::App& app) {
     for (const ChartLine& l : lines)
       std::cout << std::left << std::setw(13) << "reference" << std::right << "  " << fixed(l.ms, 2)
                 << " ms: " << l.label << " (cited, not measured)\n";
+    // In-browser rows: the first inference, from loading the model in a fresh browser to its
+    // first output (fetch, shader compilation, weight upload and the first run).
+    std::string first;
+    for (const auto* rs : {&results, &anchorResults})
+      for (const Result& r : *rs)
+        if (r.status == "ok" && r.extra.contains("first_inference_ms"))
+          first += (first.empty() ? "" : ", ") + r.name + " " +
+                   fixed(r.extra["first_inference_ms"].get<double>(), 0) + " ms";
+    if (!first.empty())
+      std::cout << "first inference (from loading the model in a fresh browser to its first "
+                   "output): "
+                << first << "\n";
     std::cout << "check: max |out - " << checkedAgainst << "| / max |" << checkedAgainst
               << "| (accel, int8: whether the top class agrees); vs_ort: onnxruntime's median / "
                  "the target's\n";

@@ -99,7 +99,8 @@ Runner addCompile(CLI::App& app) {
       std::cout << (o->bundle.empty() ? "package     " : "bundle      ") << dir
                 << " (webgl: GLSL ES 3.00"
                 << (o->bundle.empty() ? ")" : "; open index.html from a static server)") << "\n";
-      std::cout << "kernels     " << p.kernels << " (" << p.passes << " shaders)\n";
+      std::cout << "kernels     " << p.kernels << " (" << p.passes << " passes, " << p.shaders
+                << " distinct shaders)\n";
       std::cout << "parameters  " << p.paramBytes << " bytes\n";
       std::cout << "compiled in " << std::fixed << std::setprecision(1)
                 << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)

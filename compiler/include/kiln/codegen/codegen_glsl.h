@@ -1,13 +1,14 @@
 // The GLSL back end: loop-IR kernels -> GLSL ES 3.00 fragment shaders, for OpenGL ES 3 (the
 // runtime's opengl device) and WebGL2 (runtime/web).
 //
-// Every tensor is an RGBA32F texture holding four consecutive elements per texel, of width
-// min(texels, 4096), filled row by row: element i is component i % 4 of texel t = i / 4, at
-// (t % width, t / width). A kernel becomes one render pass per stage it stores (see
-// schedule/gl_schedule.h): the pass draws one fragment per output texel, the fragment's
-// position is the texel's index, it computes the texel's four elements in registers, and what
-// it reads comes from the input textures through texelFetch. A kernel's intermediates (a
-// softmax's row maximum and sum) are textures of their own, written by an earlier pass.
+// Every tensor is an RGBA32F texture holding four consecutive elements per texel, about
+// square (its width the smallest power of two, at most 4096, not below its height), filled
+// row by row: element i is component i % 4 of texel t = i / 4, at (t % width, t / width). A kernel
+// becomes one render pass per stage it stores (see schedule/gl_schedule.h): the pass draws one
+// fragment per output texel, the fragment's position is the texel's index, it computes the texel's
+// four elements in registers, and what it reads comes from the input textures through texelFetch. A
+// kernel's intermediates (a softmax's row maximum and sum) are textures of their own, written by an
+// earlier pass.
 #pragma once
 
 #include <cstdint>

@@ -6,7 +6,9 @@
 //                  size; the kernels, each a list of render passes (shader file, which
 //                  buffer each sampler reads, which buffer it writes); the calls in order
 //   params.bin     the float32 constants, 64-byte aligned
-//   shaders/       one GLSL ES 3.00 fragment shader per pass, and the shared vertex shader
+//   shaders/       the GLSL ES 3.00 fragment shaders, one per distinct source (passes that
+//                  compute the same thing on the same shapes name the same file), and the
+//                  vertex shader they all use
 #pragma once
 
 #include <map>
@@ -21,6 +23,7 @@ namespace kiln::codegen {
 struct GLPackageFiles {
   std::map<std::string, std::string> files;
   size_t kernels = 0, passes = 0, paramBytes = 0;
+  size_t shaders = 0;  // distinct fragment shaders (passes with the same source share one)
 };
 
 // `graph` should be optimised (optimizeGraph). Throws kiln::Error naming the node or tensor
