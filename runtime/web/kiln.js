@@ -78,17 +78,19 @@ export class KilnModel {
     try {
       if (timing) timing.manifest_ms = since();
       model.#bindPasses();
-      model.#compileVertex(await read(manifest.vertex_shader, 'text'));
+      const vertex = read(manifest.vertex_shader, 'text').then((source) => model.#compileVertex(source));
       const warm = await Promise.allSettled(
         [...model.firstPass.keys()].map(async (file) => {
           const source = await read(file, 'text');
           if (timing) timing.shaders_ms = since();
+          await vertex;
           model.#compile(file, source);
           return model.#warm(file);
         }),
       );
       const failed = warm.find((w) => w.status === 'rejected');
       if (failed) throw failed.reason;
+      await vertex;  // (a package with no pass awaits it only here)
       const data = await params;
       if (timing) timing.params_ms = since();
       model.#upload(data);

@@ -3,8 +3,8 @@
 // then the page runs the model on a seeded random tensor (compared with `kiln run`'s
 // reference executor: max |webgl - ref| <= 1e-4 * max |ref|, the project's float32 bound),
 // runs it again (same answer, no new textures), classifies a photo picked through the file
-// input, takes a screenshot of the page, and checks that a lost WebGL context and a missing
-// EXT_color_buffer_float are reported as such.
+// input, takes a screenshot of the page, and checks that a lost WebGL context, a missing
+// EXT_color_buffer_float and a shader the browser rejects are reported as such.
 //
 //   node bundle_test.mjs KILN MODEL.onnx WORKDIR PHOTO
 import { spawnSync } from 'node:child_process';
@@ -135,12 +135,24 @@ try {
     };
     const noFloat = await KilnModel.load(new URL('./', location.href)).then(() => 'no error', (e) => e.message);
     WebGL2RenderingContext.prototype.getExtension = real;
-    return { lost, noFloat };
+    // A shader the browser rejects (one line of the package's last shader broken): reported
+    // at load with its file name and the browser's log.
+    const manifest = await (await fetch('manifest.json')).json();
+    const names = ['manifest.json', manifest.params, manifest.vertex_shader,
+      ...new Set(manifest.kernels.flatMap((k) => k.passes.map((p) => p.shader)))];
+    const files = new Map(await Promise.all(names.map(async (n) => [n, await (await fetch(n)).arrayBuffer()])));
+    const bad = names.at(-1);
+    const text = new TextDecoder().decode(files.get(bad)).replace('out vec4 kiln_out;', 'out vec4 kiln_out; int broken = ;');
+    files.set(bad, new TextEncoder().encode(text).buffer);
+    const badShader = await KilnModel.fromFiles(files).then(() => 'no error', (e) => e.message);
+    return { lost, noFloat, badShader, bad };
   });
   console.log(`context lost: ${errors.lost}`);
   console.log(`no EXT_color_buffer_float: ${errors.noFloat}`);
   if (!/context was lost/.test(errors.lost)) fail('a lost context was not reported');
   if (!/EXT_color_buffer_float/.test(errors.noFloat)) fail('a missing EXT_color_buffer_float was not reported');
+  console.log(`broken shader: ${errors.badShader}`);
+  if (!errors.badShader.includes(`WebGL rejected shader ${errors.bad}`)) fail('a shader the browser rejects was not reported by name');
 } catch (e) {
   fail(e.message);
 } finally {

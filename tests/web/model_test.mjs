@@ -49,7 +49,9 @@ for (let i = 0; i < want.length; ++i) {
   diff = Math.max(diff, Math.abs(got[i] - want[i]));
   scale = Math.max(scale, Math.abs(want[i]));
 }
-console.log(`${model}: ${r.renderer}; first inference ${r.first_ms.toFixed(0)} ms, second ${r.times_ms[0].toFixed(0)} ms`);
+console.log(`${model}: ${r.renderer}; first inference ${r.first_inference_ms.toFixed(0)} ms ` +
+  `(load ${r.model_load_ms.toFixed(0)} ms, first run ${r.first_ms.toFixed(0)} ms), second run ` +
+  `${r.times_ms[0].toFixed(0)} ms; ${r.programs} programs for ${r.passes} passes`);
 console.log(`max |webgl - ref| = ${diff.toExponential(2)}, max |ref| = ${scale.toFixed(3)}`);
 if (got.length !== want.length) {
   console.error(`FAIL: the page returned ${got.length} values, the reference ${want.length}`);
