@@ -174,6 +174,30 @@ TEST(GlslPacking, ConvolutionReadsWholeTexels) {
   EXPECT_NE(conv->find("  bool c"), std::string::npos) << *conv;
 }
 
+// ResNet-18's 7x7 stride-2 stem over the plain NCHW input: its 49 taps are unrolled (one loop,
+// over the three input channels), and every tap finds its input texel and component from
+// the fragment's position once per shader: no kiln_load helper, and one fetch and four
+// multiply-adds per tap.
+TEST(GlslPacking, StemTapsUnrolledWithTheirTexelsFoundOnce) {
+  const fs::path model = fs::path(KILN_MODELS_DIR) / "resnet18.onnx";
+  Expected<Graph> g = importOnnx(model.string());
+  ASSERT_TRUE(g) << g.message();
+  optimizeGraph(*g);
+  codegen::GLPackageFiles p = codegen::buildGLPackage(*g);
+  const auto files = shaderByOutput(p);
+  ASSERT_TRUE(files.count("Relu_0")) << "no pass writes Relu_0 (conv1, the stem)";
+  const std::string& stem = p.files.at(files.at("Relu_0"));
+  EXPECT_EQ(stem.find("kiln_load"), std::string::npos) << stem;
+  size_t loops = 0, macs = 0, inputFetches = 0;
+  for (size_t at = 0; (at = stem.find("for (", at)) != std::string::npos; ++at) ++loops;
+  for (size_t at = 0; (at = stem.find(" * f", at)) != std::string::npos; ++at) ++macs;
+  for (size_t at = 0; (at = stem.find("= kiln_texel0(", at)) != std::string::npos; ++at)
+    ++inputFetches;
+  EXPECT_EQ(loops, 1u) << stem;
+  EXPECT_EQ(macs, 49u * 4u) << stem;
+  EXPECT_EQ(inputFetches, 49u) << stem;
+}
+
 // Textures are about square (a power-of-two width, not below the height, at most 4096), not
 // one long row: rasterizers shade 2 x 2 quads and CPU ones split rows between threads.
 TEST(GlslPacking, TexturesAreAboutSquare) {
