@@ -156,6 +156,11 @@ const std::vector<ConvCase> kAwkwardConvs = {
     {1, 6, 12, 35, 12, 3, 3, 1, 1, {2, 2, 2, 2}, 2, 2, 6},
     // Padding only on the right and bottom; kernel wider than the unpadded input.
     {1, 2, 2, 3, 3, 3, 3, 1, 1, {0, 0, 2, 2}, 1, 1, 1},
+    // Strides 3 and 4 (rows read as dense loads and a shuffle), widths that end the input
+    // right after the last element a row of outputs reads.
+    {1, 3, 10, 49, 8, 3, 3, 3, 3, {1, 1, 1, 1}, 1, 1, 1},
+    {1, 3, 8, 64, 16, 4, 4, 4, 4, {0, 0, 0, 0}, 1, 1, 1},
+    {1, 5, 9, 61, 5, 3, 3, 4, 4, {1, 1, 1, 1}, 1, 1, 5},
 };
 
 TEST(CpuSchedule, ConvMatchesDirectLoopsOnAwkwardShapes) {
@@ -275,6 +280,10 @@ TEST(CpuSchedule, DepthwiseConvBuildsItsPaddedInputPerTile) {
   const size_t pad = r.ir.find("allocate conv.pad[f32 * 1920]");
   EXPECT_NE(pad, std::string::npos) << r.ir;
   EXPECT_GT(pad, loop) << r.ir;
+  // The phase split reads every other input column: dense loads and a shuffle, no gather.
+  EXPECT_NE(r.ir.find(", 2, 15)]"), std::string::npos) << r.ir;
+  EXPECT_EQ(r.llvmIr.find("masked.gather"), std::string::npos) << r.llvmIr;
+  EXPECT_NE(r.llvmIr.find("shufflevector <16 x float>"), std::string::npos) << r.llvmIr;
   // Stride 1 too, and a width (37) whose column tiles do not divide it, which keeps the
   // whole padded copy at the root and the convolution unfused.
   ConvProblem s1({1, 24, 14, 14, 24, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 24});
