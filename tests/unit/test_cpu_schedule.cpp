@@ -239,15 +239,17 @@ TEST(CpuSchedule, ConvIsRegisterTiledParallelAndVectorized) {
   // The padded copy is its own stage; the reduction reads it without a select.
   EXPECT_NE(r.ir.find("allocate conv.pad"), std::string::npos) << r.ir;
   // The convolution is computed inside its bias epilogue's tile: the parallel loop is the
-  // epilogue's, and each iteration holds one 16 x 14 tile of sums, never a whole output.
-  const size_t loop = r.ir.find("parallel for (conv.i0_o_i2");
+  // epilogue's, over (batch, rows, channel tiles), the channel tiles inside a row so that the
+  // row's input is read from cache by every tile; each iteration holds one 16 x 14 tile of
+  // sums, never a whole output.
+  const size_t loop = r.ir.find("parallel for (conv.i0_i2_o");
   EXPECT_NE(loop, std::string::npos) << r.ir;
   EXPECT_GT(r.ir.find("allocate conv.conv[f32 * 224]"), loop) << r.ir;
   EXPECT_NE(r.ir.find("allocate conv.conv[f32 * 224]"), std::string::npos) << r.ir;
   // Without the fusion (kiln run --no-fuse-epilogues), the convolution is its own parallel
   // loop over a whole output, and the answer is the same.
   ConvRun whole = p.run(schedule::cpuSchedule({p.output()}, {}, {}, false));
-  EXPECT_NE(whole.ir.find("parallel for (conv.conv.i0_o_i2"), std::string::npos) << whole.ir;
+  EXPECT_NE(whole.ir.find("parallel for (conv.conv.i0_i2_o"), std::string::npos) << whole.ir;
   expectNear(whole.out, p.expected(), "unfused");
   expectNear(r.out, p.expected(), "fused");
   // The 14-wide row is one vector statement: the output row a ramp of 14 lanes.
@@ -280,10 +282,13 @@ TEST(CpuSchedule, DepthwiseConvBuildsItsPaddedInputPerTile) {
   const size_t pad = r.ir.find("allocate conv.pad[f32 * 1920]");
   EXPECT_NE(pad, std::string::npos) << r.ir;
   EXPECT_GT(pad, loop) << r.ir;
-  // The phase split reads every other input column: dense loads and a shuffle, no gather.
-  EXPECT_NE(r.ir.find(", 2, 15)]"), std::string::npos) << r.ir;
+  // The phase split reads every other input column (13 of a tile's 15 padded columns are
+  // inside the input): dense loads and a shuffle of every other lane, no gather.
+  EXPECT_NE(r.ir.find("x[ramp("), std::string::npos) << r.ir;
+  EXPECT_NE(r.ir.find(", 2, 13)]"), std::string::npos) << r.ir;
   EXPECT_EQ(r.llvmIr.find("masked.gather"), std::string::npos) << r.llvmIr;
-  EXPECT_NE(r.llvmIr.find("shufflevector <16 x float>"), std::string::npos) << r.llvmIr;
+  EXPECT_NE(r.llvmIr.find("<13 x i32> <i32 0, i32 2, i32 4, i32 6,"), std::string::npos)
+      << r.llvmIr;
   // Stride 1 too, and a width (37) whose column tiles do not divide it, which keeps the
   // whole padded copy at the root and the convolution unfused.
   ConvProblem s1({1, 24, 14, 14, 24, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 24});
