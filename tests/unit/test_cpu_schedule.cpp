@@ -299,6 +299,20 @@ TEST(CpuSchedule, DepthwiseConvBuildsItsPaddedInputPerTile) {
   EXPECT_NE(o.ir.find("parallel for (conv.pad."), std::string::npos) << o.ir;
 }
 
+TEST(CpuSchedule, StridedPointwiseConvCopiesOnlyThePhaseItReads) {
+  // A 1x1 convolution of stride 2 (ResNet's downsampling) reads stride phase (0, 0) only:
+  // its phase-split input is one phase, 8 channels x 5 x 5, a quarter of the input.
+  ConvProblem p({1, 8, 9, 9, 16, 1, 1, 2, 2, {0, 0, 0, 0}, 1, 1, 1});
+  ConvRun r = p.run(schedule::cpuSchedule({p.output()}));
+  expectNear(r.out, p.expected(), "pointwise stride 2");
+  EXPECT_NE(r.ir.find("allocate conv.pad[f32 * 200]"), std::string::npos) << r.ir;
+  // A 3x3 window of stride 2 reads both phases of each axis; dilation 2 only the even ones.
+  ConvProblem d({1, 4, 13, 13, 8, 3, 3, 2, 2, {2, 2, 2, 2}, 2, 2, 1});
+  ConvRun dr = d.run(schedule::cpuSchedule({d.output()}));
+  expectNear(dr.out, d.expected(), "dilated stride 2");
+  EXPECT_NE(dr.ir.find("allocate conv.pad[f32 * 324]"), std::string::npos) << dr.ir;
+}
+
 TEST(CpuSchedule, PointwiseConvSumsStayInRegisters) {
   // A 1x1 convolution on 7x7 outputs: the reduction over input channels is the innermost
   // loop; element indices are marked nsw so LLVM tells the tile's rows apart and keeps them
