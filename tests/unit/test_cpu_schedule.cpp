@@ -156,6 +156,11 @@ const std::vector<ConvCase> kAwkwardConvs = {
     {1, 6, 12, 35, 12, 3, 3, 1, 1, {2, 2, 2, 2}, 2, 2, 6},
     // Padding only on the right and bottom; kernel wider than the unpadded input.
     {1, 2, 2, 3, 3, 3, 3, 1, 1, {0, 0, 2, 2}, 1, 1, 1},
+    // Strides 3 and 4 (rows read as dense loads and a shuffle), widths that end the input
+    // right after the last element a row of outputs reads.
+    {1, 3, 10, 49, 8, 3, 3, 3, 3, {1, 1, 1, 1}, 1, 1, 1},
+    {1, 3, 8, 64, 16, 4, 4, 4, 4, {0, 0, 0, 0}, 1, 1, 1},
+    {1, 5, 9, 61, 5, 3, 3, 4, 4, {1, 1, 1, 1}, 1, 1, 5},
 };
 
 TEST(CpuSchedule, ConvMatchesDirectLoopsOnAwkwardShapes) {
@@ -234,15 +239,17 @@ TEST(CpuSchedule, ConvIsRegisterTiledParallelAndVectorized) {
   // The padded copy is its own stage; the reduction reads it without a select.
   EXPECT_NE(r.ir.find("allocate conv.pad"), std::string::npos) << r.ir;
   // The convolution is computed inside its bias epilogue's tile: the parallel loop is the
-  // epilogue's, and each iteration holds one 16 x 14 tile of sums, never a whole output.
-  const size_t loop = r.ir.find("parallel for (conv.i0_o_i2");
+  // epilogue's, over (batch, rows, channel tiles), the channel tiles inside a row so that the
+  // row's input is read from cache by every tile; each iteration holds one 16 x 14 tile of
+  // sums, never a whole output.
+  const size_t loop = r.ir.find("parallel for (conv.i0_i2_o");
   EXPECT_NE(loop, std::string::npos) << r.ir;
   EXPECT_GT(r.ir.find("allocate conv.conv[f32 * 224]"), loop) << r.ir;
   EXPECT_NE(r.ir.find("allocate conv.conv[f32 * 224]"), std::string::npos) << r.ir;
   // Without the fusion (kiln run --no-fuse-epilogues), the convolution is its own parallel
   // loop over a whole output, and the answer is the same.
   ConvRun whole = p.run(schedule::cpuSchedule({p.output()}, {}, {}, false));
-  EXPECT_NE(whole.ir.find("parallel for (conv.conv.i0_o_i2"), std::string::npos) << whole.ir;
+  EXPECT_NE(whole.ir.find("parallel for (conv.conv.i0_i2_o"), std::string::npos) << whole.ir;
   expectNear(whole.out, p.expected(), "unfused");
   expectNear(r.out, p.expected(), "fused");
   // The 14-wide row is one vector statement: the output row a ramp of 14 lanes.
@@ -275,6 +282,13 @@ TEST(CpuSchedule, DepthwiseConvBuildsItsPaddedInputPerTile) {
   const size_t pad = r.ir.find("allocate conv.pad[f32 * 1920]");
   EXPECT_NE(pad, std::string::npos) << r.ir;
   EXPECT_GT(pad, loop) << r.ir;
+  // The phase split reads every other input column (13 of a tile's 15 padded columns are
+  // inside the input): dense loads and a shuffle of every other lane, no gather.
+  EXPECT_NE(r.ir.find("x[ramp("), std::string::npos) << r.ir;
+  EXPECT_NE(r.ir.find(", 2, 13)]"), std::string::npos) << r.ir;
+  EXPECT_EQ(r.llvmIr.find("masked.gather"), std::string::npos) << r.llvmIr;
+  EXPECT_NE(r.llvmIr.find("<13 x i32> <i32 0, i32 2, i32 4, i32 6,"), std::string::npos)
+      << r.llvmIr;
   // Stride 1 too, and a width (37) whose column tiles do not divide it, which keeps the
   // whole padded copy at the root and the convolution unfused.
   ConvProblem s1({1, 24, 14, 14, 24, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 24});
@@ -283,6 +297,20 @@ TEST(CpuSchedule, DepthwiseConvBuildsItsPaddedInputPerTile) {
   ConvRun o = odd.run(schedule::cpuSchedule({odd.output()}));
   expectNear(o.out, odd.expected(), "depthwise 37 wide");
   EXPECT_NE(o.ir.find("parallel for (conv.pad."), std::string::npos) << o.ir;
+}
+
+TEST(CpuSchedule, StridedPointwiseConvCopiesOnlyThePhaseItReads) {
+  // A 1x1 convolution of stride 2 (ResNet's downsampling) reads stride phase (0, 0) only:
+  // its phase-split input is one phase, 8 channels x 5 x 5, a quarter of the input.
+  ConvProblem p({1, 8, 9, 9, 16, 1, 1, 2, 2, {0, 0, 0, 0}, 1, 1, 1});
+  ConvRun r = p.run(schedule::cpuSchedule({p.output()}));
+  expectNear(r.out, p.expected(), "pointwise stride 2");
+  EXPECT_NE(r.ir.find("allocate conv.pad[f32 * 200]"), std::string::npos) << r.ir;
+  // A 3x3 window of stride 2 reads both phases of each axis; dilation 2 only the even ones.
+  ConvProblem d({1, 4, 13, 13, 8, 3, 3, 2, 2, {2, 2, 2, 2}, 2, 2, 1});
+  ConvRun dr = d.run(schedule::cpuSchedule({d.output()}));
+  expectNear(dr.out, d.expected(), "dilated stride 2");
+  EXPECT_NE(dr.ir.find("allocate conv.pad[f32 * 324]"), std::string::npos) << dr.ir;
 }
 
 TEST(CpuSchedule, PointwiseConvSumsStayInRegisters) {

@@ -3,9 +3,10 @@
 //     `name.impl(ptr noalias, ...)`, so LLVM knows kernel buffers never overlap;
 //   - serial loops are plain counted loops; vector expressions (made by lowering's
 //     vectorization pass, tir/vectorize.cpp) are LLVM vectors of as many lanes: a load or
-//     store at a ramp of stride 1 is one vector load or store, another vector index a
-//     gather or scatter; a loop still marked vectorized (one the pass could not turn into
-//     vector statements) carries llvm.loop.vectorize.enable for LLVM's loop vectorizer;
+//     store at a ramp of stride 1 is one vector load or store, a load at a ramp of stride
+//     2 to 4 a few dense loads and a shuffle, another vector index a gather or scatter; a loop
+//     still marked vectorized (one the pass could not turn into vector statements) carries
+//     llvm.loop.vectorize.enable for LLVM's loop vectorizer;
 //   - a parallel loop's body is outlined into `void f(i64 begin, i64 end, ptr closure)`,
 //     its free variables and buffers packed into a closure of 8-byte slots, and run through
 //     the runtime's kiln_parallel_for; f unpacks them and calls the body with noalias
@@ -374,6 +375,55 @@ class CodeGenLLVM : public IRVisitor {
     const int64_t* s = r ? asConstInt(r->stride) : nullptr;
     return s && *s == 1 ? r : nullptr;
   }
+  // The constant stride (2 to 4) of a ramp index of at least 4 lanes, or 0: such a load is
+  // read as dense loads and a shuffle (stridedLoad).
+  static int64_t shuffledStride(const Expr& index) {
+    const Ramp* r = index.as<Ramp>();
+    const int64_t* s = r ? asConstInt(r->stride) : nullptr;
+    return s && *s >= 2 && *s <= 4 && r->lanes >= 4 ? *s : 0;
+  }
+  // A load at ramp(base, stride, L) with a small constant stride (the stride-phase split of a
+  // strided convolution's input): the span it touches, (L - 1) * stride + 1 elements, is read
+  // as L-lane dense loads, the last one moved back to end at the span's last element so that
+  // nothing outside the span is read, and one shuffle of the joined loads picks every
+  // stride-th element. A gather costs about one memory access per lane; this is `stride`
+  // vector loads and a few permutes.
+  llvm::Value* stridedLoad(const Load* op, const Ramp* r, int64_t stride, llvm::Type* st,
+                           llvm::Align align) {
+    const int64_t lanes = r->lanes;
+    const int64_t span = (lanes - 1) * stride + 1;
+    const int64_t pieces = (span + lanes - 1) / lanes;
+    auto* vt = llvm::FixedVectorType::get(st, static_cast<unsigned>(lanes));
+    llvm::Value* first = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), indexValue(r->base));
+    std::vector<int64_t> starts;
+    std::vector<llvm::Value*> parts;
+    for (int64_t p = 0; p < pieces; ++p) {
+      starts.push_back(std::min(p * lanes, span - lanes));
+      llvm::Value* ptr = b_.CreateInBoundsGEP(st, first, b_.getInt64(starts.back()));
+      parts.push_back(b_.CreateAlignedLoad(vt, ptr, align));
+    }
+    // Join the pieces pairwise into one vector of (a power of two) x L lanes.
+    while (parts.size() > 1) {
+      std::vector<llvm::Value*> joined;
+      for (size_t i = 0; i < parts.size(); i += 2) {
+        llvm::Value* a = parts[i];
+        llvm::Value* b = i + 1 < parts.size() ? parts[i + 1] : llvm::PoisonValue::get(a->getType());
+        const unsigned n = llvm::cast<llvm::FixedVectorType>(a->getType())->getNumElements();
+        std::vector<int> mask(2 * n);
+        for (unsigned k = 0; k < 2 * n; ++k) mask[k] = static_cast<int>(k);
+        joined.push_back(b_.CreateShuffleVector(a, b, mask));
+      }
+      parts = std::move(joined);
+    }
+    std::vector<int> mask(static_cast<size_t>(lanes));
+    for (int64_t i = 0; i < lanes; ++i) {
+      const int64_t e = i * stride;  // element of the span; the first piece holding it
+      int64_t p = 0;
+      while (e >= starts[p] + lanes) ++p;
+      mask[i] = static_cast<int>(p * lanes + e - starts[p]);
+    }
+    return b_.CreateShuffleVector(parts[0], mask);
+  }
   llvm::Value* vectorLoad(const Load* op) {
     const DType dt = op->buffer->dtype;
     llvm::Type* st = storageType(dt);
@@ -383,6 +433,8 @@ class CodeGenLLVM : public IRVisitor {
     if (const Ramp* r = denseRamp(op->index)) {
       llvm::Value* ptr = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), indexValue(r->base));
       v = b_.CreateAlignedLoad(vt, ptr, align);
+    } else if (const int64_t stride = shuffledStride(op->index)) {
+      v = stridedLoad(op, op->index.as<Ramp>(), stride, st, align);
     } else if (const Broadcast* bc = op->index.as<Broadcast>()) {
       llvm::Value* ptr = b_.CreateInBoundsGEP(st, bufferPtr(op->buffer), indexValue(bc->value));
       v = b_.CreateVectorSplat(static_cast<unsigned>(op->lanes),

@@ -34,6 +34,16 @@ int64_t cpuColumnBlock(int64_t width, int64_t lanes) {
 }
 
 namespace {
+// Whether the NCHW form's channel tiles go inside its rows: a convolution that sums over
+// several input channels (not a depthwise one) reads the same input rows in every channel
+// tile, so with the tiles inside a row those rows come from cache once per row instead of
+// from memory once per channel tile (a 1x1 projection to 24 channels reads its 144-channel
+// input once, not three times). A depthwise tile reads only its own channels, and keeps the
+// rows outside so that consecutive rows share their input rows in L1.
+bool channelTilesInsideRows(const Stage& conv) {
+  return !conv.reduceAxes().empty() && conv.reduceAxes()[0].extent > 1;
+}
+
 // The NCHW register tile: owBlock output columns (the vector lanes) x ocBlock channels.
 std::pair<int64_t, int64_t> nchwTile(int64_t OC, int64_t OW, const CpuTarget& target) {
   const int64_t owBlock = cpuColumnBlock(OW, target.lanes);
@@ -59,8 +69,10 @@ void scheduleConv2dCpu(Stage& s, const CpuTarget& target) {
   const auto [ocBlock, owBlock] = nchwTile(extentOf(s, oc), extentOf(s, ow), target);
   auto [oco, oci] = s.split(oc, ocBlock);
   auto [owo, owi] = s.split(ow, owBlock);
-  s.reorder({n, oco, oh, owo, s.reduceAxis(0), s.reduceAxis(1), s.reduceAxis(2), oci, owi});
-  Var outer = s.fuse({n, oco, oh});
+  const bool inside = channelTilesInsideRows(s);
+  s.reorder({n, inside ? oh : oco, inside ? oco : oh, owo, s.reduceAxis(0), s.reduceAxis(1),
+             s.reduceAxis(2), oci, owi});
+  Var outer = inside ? s.fuse({n, oh, oco}) : s.fuse({n, oco, oh});
   s.parallel(outer);
   if (ocBlock > 1) s.unroll(oci);
   s.vectorize(owi);
@@ -150,8 +162,9 @@ bool fuseConvEpilogueCpu(Stage& o, Stage& r, const CpuTarget& target) {
   Var n = o.axis(0), oc = o.axis(1), oh = o.axis(2), ow = o.axis(3);
   auto [oco, oci] = o.split(oc, ocTile);
   auto [owo, owi] = o.split(ow, owBlock);
-  o.reorder({n, oco, oh, owo, oci, owi});
-  o.parallel(o.fuse({n, oco, oh}));
+  const bool inside = !nchwc && channelTilesInsideRows(r);
+  o.reorder({n, inside ? oh : oco, inside ? oco : oh, owo, oci, owi});
+  o.parallel(inside ? o.fuse({n, oh, oco}) : o.fuse({n, oco, oh}));
   if (ocTile > 1) o.unroll(oci);
   o.vectorize(owi);
   // The convolution, per tile: the reduction outside, the tile inside (unrolled, vector

@@ -79,8 +79,14 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const std::v
     const int64_t PW = (wRange.second + offW + st[1]) / st[1];
     std::pair<int64_t, int64_t> rows{-offH, PH * st[0] - 1 - offH},
         cols{-offW, PW * st[1] - 1 - offW};
+    // Only the phases some tap reads: a 1x1 convolution of stride 2 (ResNet's downsampling),
+    // or one whose dilation is a multiple of its stride, reads phase 0 alone, and copying the
+    // other phases would read the whole input.
+    auto phases = [](int64_t k, int64_t stride, int64_t dilation) {
+      return k == 1 || dilation % stride == 0 ? int64_t{1} : stride;
+    };
     xp = compute(
-        name + ".pad", {N, C, st[0], st[1], PH, PW},
+        name + ".pad", {N, C, phases(KH, st[0], dil[0]), phases(KW, st[1], dil[1]), PH, PW},
         [&](const Indices& i) {
           return guardedRead(x,
                              {i[0], i[1], i[4] * st[0] + i[2] - offH, i[5] * st[1] + i[3] - offW},
@@ -100,6 +106,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const std::v
   // The padded-coordinate offset of tap r along an axis, as (phase, row) when strided.
   auto tap = [](const Expr& o, const Var& r, int64_t stride, int64_t dilation) {
     if (stride == 1) return std::pair<Expr, Expr>{Expr(0), o + r * dilation};
+    if (dilation % stride == 0) return std::pair<Expr, Expr>{Expr(0), o + r * (dilation / stride)};
     return std::pair<Expr, Expr>{(r * dilation) % stride, o + (r * dilation) / stride};
   };
   IterVar rc = makeAxis(name + ".rc", KC), ry = makeAxis(name + ".ry", KH),

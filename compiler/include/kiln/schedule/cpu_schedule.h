@@ -3,7 +3,9 @@
 //   conv2d:  register tile of ocBlock output channels x owBlock output columns: split oc
 //            by ocBlock and ow by owBlock (cpuColumnBlock: a short row whole, a long one in
 //            whole vectors), order
-//            (n.oc.o.oh -> parallel, ow.o, rc, ry, rx, oc.i -> unrolled, ow.i -> vectorized),
+//            (n.oc.o.oh -> parallel, ow.o, rc, ry, rx, oc.i -> unrolled, ow.i -> vectorized;
+//            n.oh.oc.o when it sums over several input channels, so that every channel tile
+//            of a row reads that row's input from cache),
 //            so every input vector loaded feeds ocBlock FMAs and the ocBlock x owBlock sums
 //            stay in registers across the whole reduction (ocBlock = accumulators / vector
 //            registers per row, capped to a divisor of the channels); the padded, stride-
