@@ -15,6 +15,7 @@
 
 #include "kiln/codegen/codegen_glsl.h"
 #include "kiln/codegen/glsl_package.h"
+#include "kiln/codegen/glsl_uniforms.h"
 #include "kiln/codegen/graph_compiler.h"
 #include "kiln/frontend/onnx.h"
 #include "kiln/passes/pass.h"
@@ -142,6 +143,76 @@ TEST(GlslPackage, RepeatedLayersShareOneShader) {
       // layer1.0.conv1 + bn1 + relu and layer1.1.conv1 + bn1 + relu: 64 -> 64 channels, 56x56
       EXPECT_EQ(files.at("Relu_1"), files.at("Relu_3"));
     }
+  }
+}
+
+// Layers of one kind but different shapes share one shader too, their shape values set per
+// pass as the uniform kiln_u: ResNet-18's 3x3 convolutions (with bias and ReLU) of every stage
+// are one program, and the whole network needs 9 programs for its 24 passes (19 before shape
+// values were uniforms); MobileNet v2 9 for 55.
+TEST(GlslPackage, LayersOfDifferentShapesShareOneShader) {
+  const std::map<std::string, size_t> most = {{"resnet18", 9}, {"mobilenetv2", 9}};
+  for (const auto& [name, programs] : most) {
+    const fs::path model = fs::path(KILN_MODELS_DIR) / (name + ".onnx");
+    Expected<Graph> g = importOnnx(model.string());
+    ASSERT_TRUE(g) << g.message();
+    optimizeGraph(*g);
+    codegen::GLPackageFiles p = codegen::buildGLPackage(*g);
+    EXPECT_LE(p.shaders, programs)
+        << name << ": " << p.shaders << " shaders for " << p.passes << " passes";
+    if (name != "resnet18") continue;
+    const auto files = shaderByOutput(p);
+    // layer1.0.conv1 (64 channels, 56x56) and layer3.1.conv1 (256 channels, 14x14)
+    ASSERT_TRUE(files.count("Relu_1") && files.count("Relu_11"));
+    EXPECT_EQ(files.at("Relu_1"), files.at("Relu_11"));
+    const std::string& src = p.files.at(files.at("Relu_1"));
+    EXPECT_NE(src.find("uniform highp int kiln_u["), std::string::npos) << src;
+    // the manifest gives each pass its own values
+    const auto m = nlohmann::json::parse(p.files.at("manifest.json"));
+    std::set<std::vector<int>> values;
+    for (const auto& k : m.at("kernels"))
+      for (const auto& pass : k.at("passes"))
+        if (pass.at("shader") == files.at("Relu_1")) {
+          ASSERT_TRUE(pass.contains("uniforms"));
+          EXPECT_EQ(pass.at("uniforms").at(0), "kiln_u");
+          values.insert(pass.at("uniforms").at(1).get<std::vector<int>>());
+        }
+    EXPECT_EQ(values.size(), 4u) << "one set of shape values per stage";
+  }
+}
+
+// The rewrite itself: integers that differ become kiln_u entries (one per distinct column of
+// values), integers equal in every shader of a group stay literals, a texel's row is a float
+// division by the width when the width is a uniform, and shaders that differ in an array size
+// or index, a float or anything but an integer stay apart and unchanged.
+TEST(GlslPackage, ShapeUniformsRewrite) {
+  auto shader = [](int w, int s, int n, int idx, const char* f) {
+    return "#version 300 es\n// Kiln: writes " + std::to_string(n) +
+           " elements\nprecision highp float;\nprecision highp int;\nprecision highp sampler2D;\n"
+           "uniform highp sampler2D t0;\nout vec4 kiln_out;\n"
+           "vec4 kiln_texel0(int t) { return texelFetch(t0, ivec2(t & " +
+           std::to_string(w - 1) + ", t >> " + std::to_string(s) +
+           "), 0); }\nvoid main() {\n  int i = int(gl_FragCoord.y) * " + std::to_string(w) +
+           ";\n  float a[4];\n  a[" + std::to_string(idx) + "] = " + f + " * kiln_texel0(i / " +
+           std::to_string(n) + " + 3).x;\n  kiln_out = vec4(a[" + std::to_string(idx) + "]);\n}\n";
+  };
+  const std::vector<std::string> in = {shader(256, 8, 100, 1, "2.0"), shader(128, 7, 50, 1, "2.0"),
+                                       shader(256, 8, 100, 2, "2.0"),
+                                       shader(256, 8, 100, 1, "1e-05")};
+  const auto out = codegen::shareShapeUniforms(in);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].source, out[1].source);
+  EXPECT_NE(out[0].source.find("uniform highp int kiln_u["), std::string::npos) << out[0].source;
+  EXPECT_NE(out[0].source.find("int(float(t) / float(kiln_u[0] + 1))"), std::string::npos)
+      << out[0].source;
+  EXPECT_NE(out[0].source.find("+ 3).x"), std::string::npos) << "a shared literal stays one";
+  EXPECT_EQ(out[0].source.find("Kiln: writes"), std::string::npos);
+  // width - 1, shift, width, element count: four distinct columns
+  EXPECT_EQ(out[0].uniforms, (std::vector<int32_t>{255, 8, 256, 100}));
+  EXPECT_EQ(out[1].uniforms, (std::vector<int32_t>{127, 7, 128, 50}));
+  for (size_t i : {2u, 3u}) {
+    EXPECT_EQ(out[i].source, in[i]) << "shader " << i << " resembles no other";
+    EXPECT_TRUE(out[i].uniforms.empty());
   }
 }
 

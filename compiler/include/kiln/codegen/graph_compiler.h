@@ -42,6 +42,9 @@ struct CompileOptions {
   bool packConvWeights = true;
   // A convolution is computed inside its epilogue's tile (schedule::fuseConvEpilogueCpu).
   bool fuseConvEpilogues = true;
+  // GL packages: shaders that differ only in shape values share one source, the values
+  // passed per pass as uniforms (codegen/glsl_uniforms.h).
+  bool shapeUniforms = true;
 };
 
 // A graph lowered to loop-IR kernels, and the order to call them in: step i calls kernel
