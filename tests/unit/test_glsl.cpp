@@ -182,34 +182,33 @@ TEST(GlslPackage, LayersOfDifferentShapesShareOneShader) {
 }
 
 // The rewrite itself: integers that differ become kiln_u entries (one per distinct column of
-// values), integers equal in every shader of a group stay literals, a texel's row is a float
-// division by the width when the width is a uniform, and shaders that differ in an array size
-// or index, a float or anything but an integer stay apart and unchanged.
+// values), integers equal in every shader of a group stay literals, and shaders that differ in an
+// array size or index, a float or anything but an integer stay apart and unchanged.
 TEST(GlslPackage, ShapeUniformsRewrite) {
-  auto shader = [](int w, int s, int n, int idx, const char* f) {
+  auto shader = [](int w, int n, int idx, const char* f) {
     return "#version 300 es\n// Kiln: writes " + std::to_string(n) +
            " elements\nprecision highp float;\nprecision highp int;\nprecision highp sampler2D;\n"
            "uniform highp sampler2D t0;\nout vec4 kiln_out;\n"
            "vec4 kiln_texel0(int t) { return texelFetch(t0, ivec2(t & " +
-           std::to_string(w - 1) + ", t >> " + std::to_string(s) +
-           "), 0); }\nvoid main() {\n  int i = int(gl_FragCoord.y) * " + std::to_string(w) +
+           std::to_string(w - 1) + ", int(float(t) / float(" + std::to_string(w) +
+           "))), 0); }\nvoid main() {\n  int i = int(gl_FragCoord.y) * " + std::to_string(w) +
            ";\n  float a[4];\n  a[" + std::to_string(idx) + "] = " + f + " * kiln_texel0(i / " +
            std::to_string(n) + " + 3).x;\n  kiln_out = vec4(a[" + std::to_string(idx) + "]);\n}\n";
   };
-  const std::vector<std::string> in = {shader(256, 8, 100, 1, "2.0"), shader(128, 7, 50, 1, "2.0"),
-                                       shader(256, 8, 100, 2, "2.0"),
-                                       shader(256, 8, 100, 1, "1e-05")};
+  const std::vector<std::string> in = {shader(256, 100, 1, "2.0"), shader(128, 50, 1, "2.0"),
+                                       shader(256, 100, 2, "2.0"), shader(256, 100, 1, "1e-05")};
   const auto out = codegen::shareShapeUniforms(in);
   ASSERT_EQ(out.size(), 4u);
   EXPECT_EQ(out[0].source, out[1].source);
   EXPECT_NE(out[0].source.find("uniform highp int kiln_u["), std::string::npos) << out[0].source;
-  EXPECT_NE(out[0].source.find("int(float(t) / float(kiln_u[0] + 1))"), std::string::npos)
+  EXPECT_NE(out[0].source.find("ivec2(t & kiln_u[0], int(float(t) / float(kiln_u[1])))"),
+            std::string::npos)
       << out[0].source;
   EXPECT_NE(out[0].source.find("+ 3).x"), std::string::npos) << "a shared literal stays one";
   EXPECT_EQ(out[0].source.find("Kiln: writes"), std::string::npos);
-  // width - 1, shift, width, element count: four distinct columns
-  EXPECT_EQ(out[0].uniforms, (std::vector<int32_t>{255, 8, 256, 100}));
-  EXPECT_EQ(out[1].uniforms, (std::vector<int32_t>{127, 7, 128, 50}));
+  // width - 1, width (twice: one uniform), element count
+  EXPECT_EQ(out[0].uniforms, (std::vector<int32_t>{255, 256, 100}));
+  EXPECT_EQ(out[1].uniforms, (std::vector<int32_t>{127, 128, 50}));
   for (size_t i : {2u, 3u}) {
     EXPECT_EQ(out[i].source, in[i]) << "shader " << i << " resembles no other";
     EXPECT_TRUE(out[i].uniforms.empty());

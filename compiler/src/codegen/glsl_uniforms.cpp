@@ -16,8 +16,7 @@
 // "Shape values as uniforms"): Kiln's loop IR already unrolls what pays (window taps, the four
 // lanes), so the loops left are reductions over channel blocks, whose bound costs the same as
 // a uniform; the divisions on the fragment's position are hoisted to the top of the shader,
-// once per fragment; only the texel row (a shift by a uniform, lane by lane on SwiftShader)
-// needed another form. A slot whose value is the same in every shader of a group stays a
+// once per fragment. A slot whose value is the same in every shader of a group stays a
 // literal, so a shader no other one resembles is left exactly as generated.
 #include "kiln/codegen/glsl_uniforms.h"
 
@@ -140,18 +139,7 @@ std::vector<GLShaderUse> shareShapeUniforms(const std::vector<std::string>& sour
     }
     if (slotOf.empty() || slotOf.size() > kMaxSlots || !fits) continue;  // stays as it was
     std::string src;
-    for (size_t k = 0; k < first.values.size(); ++k) {
-      // A texel's row, t >> log2(width), with the width a uniform: SwiftShader shifts each
-      // lane on its own by a variable amount (SSE has no such vector shift), so the row is
-      // a float division by the width instead, exact here (t >= 0 is below 2^24, the width a
-      // power of two) and four lanes at once. The mask before it is width - 1.
-      if (k > 0 && literal[k].rfind(kGLShapeUniform, 0) == 0 &&
-          literal[k - 1].rfind(kGLShapeUniform, 0) == 0 && first.pieces[k] == ", t >> ") {
-        src += first.pieces[k].substr(0, 2) + "int(float(t) / float(" + literal[k - 1] + " + 1))";
-        continue;
-      }
-      src += first.pieces[k] + literal[k];
-    }
+    for (size_t k = 0; k < first.values.size(); ++k) src += first.pieces[k] + literal[k];
     src += first.pieces.back();
     // The generator's comment names one layer's size; the shared shader says what it is.
     const std::string shared = "// Kiln: shared by " + std::to_string(members.size()) +
