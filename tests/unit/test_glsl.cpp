@@ -146,10 +146,10 @@ TEST(GlslPackage, RepeatedLayersShareOneShader) {
   }
 }
 
-// Layers of one kind but different shapes share one shader too, their shape values set per
-// pass as the uniform kiln_u: ResNet-18's 3x3 convolutions (with bias and ReLU) of every stage
-// are one program, and the whole network needs 9 programs for its 24 passes (19 before shape
-// values were uniforms); MobileNet v2 9 for 55.
+// With shape uniforms (kiln compile --shape-uniforms), layers of one kind but different shapes
+// share one shader too, their shape values set per pass as the uniform kiln_u: ResNet-18's 3x3
+// convolutions (with bias and ReLU) of every stage are one program, and the whole network needs 9
+// programs for its 24 passes (19 before shape values were uniforms); MobileNet v2 9 for 55.
 TEST(GlslPackage, LayersOfDifferentShapesShareOneShader) {
   const std::map<std::string, size_t> most = {{"resnet18", 9}, {"mobilenetv2", 9}};
   for (const auto& [name, programs] : most) {
@@ -157,7 +157,9 @@ TEST(GlslPackage, LayersOfDifferentShapesShareOneShader) {
     Expected<Graph> g = importOnnx(model.string());
     ASSERT_TRUE(g) << g.message();
     optimizeGraph(*g);
-    codegen::GLPackageFiles p = codegen::buildGLPackage(*g);
+    codegen::CompileOptions opt;
+    opt.shapeUniforms = true;
+    codegen::GLPackageFiles p = codegen::buildGLPackage(*g, opt);
     EXPECT_LE(p.shaders, programs)
         << name << ": " << p.shaders << " shaders for " << p.passes << " passes";
     if (name != "resnet18") continue;
@@ -291,7 +293,7 @@ TEST(GlslPacking, TexturesAreAboutSquare) {
 #ifdef KILN_HAVE_OPENGL
 // The model compiled to a webgl package (in memory) and run on the opengl device (EGL
 // surfaceless, OpenGL ES 3; Mesa's llvmpipe here) against the reference executor.
-void runOnOpenGL(const std::string& name) {
+void runOnOpenGL(const std::string& name, bool shapeUniforms) {
   const fs::path model = fs::path(KILN_MODELS_DIR) / (name + ".onnx");
   ASSERT_TRUE(fs::exists(model)) << model << " is missing (the gen_models fixture makes it)";
   Expected<Graph> g = importOnnx(model.string());
@@ -303,7 +305,9 @@ void runOnOpenGL(const std::string& name) {
   // loaded as `kiln run DIR --device opengl` does.
   const fs::path dir = fs::temp_directory_path() / ("kiln_gl_test_" + name);
   fs::remove_all(dir);
-  codegen::writeGLPackage(codegen::buildGLPackage(*opt), dir.string());
+  codegen::CompileOptions options;
+  options.shapeUniforms = shapeUniforms;
+  codegen::writeGLPackage(codegen::buildGLPackage(*opt, options), dir.string());
   auto p = gl::GLPackage::load(dir.string());
   fs::remove_all(dir);
   if (!p && std::string(p.message()).find("EGL") != std::string::npos)
@@ -314,6 +318,16 @@ void runOnOpenGL(const std::string& name) {
   expectClose((*p)->run(feeds), want, name + " on " + (*p)->device());
   // A second run reuses every texture and program and gives the same answer.
   expectClose((*p)->run(feeds), want, name + " (second run)");
+}
+
+// Once with every shape a literal and once with shape uniforms (shaders shared by passes of
+// different shapes, which the device sets per pass).
+void runOnOpenGL(const std::string& name) {
+  for (bool uniforms : {false, true}) {
+    SCOPED_TRACE(uniforms ? "with shape uniforms" : "shapes as literals");
+    runOnOpenGL(name, uniforms);
+    if (::testing::Test::IsSkipped() || ::testing::Test::HasFatalFailure()) return;
+  }
 }
 
 class OpenGLVsReference : public ::testing::TestWithParam<std::string> {};

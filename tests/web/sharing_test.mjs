@@ -1,7 +1,7 @@
 // Programs shared between passes, and nothing stale across models, in headless Chromium's
 // WebGL2 (SwiftShader). Model A has passes with the same shader source (the package stores it
-// once); model B has passes of different shapes that share one shader, each pass setting its
-// shape values (the uniform kiln_u) from the manifest. In one page: A loads and links one program per distinct
+// once); model B, compiled with --shape-uniforms, has passes of different shapes that share one
+// shader, each pass setting its shape values (the uniform kiln_u) from the manifest. In one page: A loads and links one program per distinct
 // source (fewer than its passes) and gives the reference's answer; A is disposed (no texture
 // or program left, and it refuses to run); B loads and gives its own answer; A loads again
 // (the browser's program cache now holds A's programs) and B, still loaded, runs again: both
@@ -36,7 +36,7 @@ const run = (args) => {
 const models = [modelA, modelB].map((model, m) => {
   const bundle = join(work, `bundle_${m}`);
   rmSync(bundle, { recursive: true, force: true });
-  run(['compile', model, '--target', 'webgl', '--bundle', bundle]);
+  run(['compile', model, '--target', 'webgl', '--shape-uniforms', '--bundle', bundle]);
   const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
   const input = manifest.values[manifest.inputs[0]];
   const x = new Float32Array(input.shape.reduce((a, b) => a * b, 1));
