@@ -223,6 +223,8 @@ export class KilnModel {
             file: pass.shader,
             prog: null,  // set when its shader has arrived
             samplers: pass.samplers.map(([u, b]) => [u, buffers[b].tex]),
+            // a shader shared by layers of different shapes reads them from a uniform int array
+            uniforms: pass.uniforms ? [pass.uniforms[0], Int32Array.from(pass.uniforms[1])] : null,
             out: out.tex,
             width: out.width,
             height: out.height,
@@ -286,8 +288,10 @@ export class KilnModel {
   // Draws the program of one shader file once (once per program), without waiting for the
   // driver: no query that needs the link's result (a query would stall the page, and the
   // downloads with it, until the driver caught up), so its samplers keep their default
-  // unit 0, where one of its textures is bound (the compiled code is the same whatever they
-  // read). prepare() checks the links afterwards.
+  // unit 0, where one of its textures is bound, and a shared shader's shape values (kiln_u)
+  // their default 0 (the compiled code is the same whatever they read or hold: loop bounds
+  // are never uniforms, and out-of-range fetches read zero in WebGL). prepare() checks the
+  // links afterwards.
   #warm(file) {
     const prog = this.byFile.get(file);
     prog.warm ??= (async () => {
@@ -347,6 +351,12 @@ export class KilnModel {
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, p.out, 0);
     gl.viewport(0, 0, w, h);
     gl.useProgram(prog.handle);
+    if (p.uniforms) {
+      const [name, values] = p.uniforms;
+      let loc = prog.locations.get(name);
+      if (loc === undefined) prog.locations.set(name, (loc = gl.getUniformLocation(prog.handle, name)));
+      gl.uniform1iv(loc, values);  // (null, a no-op, if the driver found the values unused)
+    }
     p.samplers.forEach(([name, tex], u) => {
       let loc = prog.locations.get(name);
       if (loc === undefined) prog.locations.set(name, (loc = gl.getUniformLocation(prog.handle, name)));

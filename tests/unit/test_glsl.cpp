@@ -15,6 +15,7 @@
 
 #include "kiln/codegen/codegen_glsl.h"
 #include "kiln/codegen/glsl_package.h"
+#include "kiln/codegen/glsl_uniforms.h"
 #include "kiln/codegen/graph_compiler.h"
 #include "kiln/frontend/onnx.h"
 #include "kiln/passes/pass.h"
@@ -145,6 +146,77 @@ TEST(GlslPackage, RepeatedLayersShareOneShader) {
   }
 }
 
+// With shape uniforms (kiln compile --shape-uniforms), layers of one kind but different shapes
+// share one shader too, their shape values set per pass as the uniform kiln_u: ResNet-18's 3x3
+// convolutions (with bias and ReLU) of every stage are one program, and the whole network needs 9
+// programs for its 24 passes (19 before shape values were uniforms); MobileNet v2 9 for 55.
+TEST(GlslPackage, LayersOfDifferentShapesShareOneShader) {
+  const std::map<std::string, size_t> most = {{"resnet18", 9}, {"mobilenetv2", 9}};
+  for (const auto& [name, programs] : most) {
+    const fs::path model = fs::path(KILN_MODELS_DIR) / (name + ".onnx");
+    Expected<Graph> g = importOnnx(model.string());
+    ASSERT_TRUE(g) << g.message();
+    optimizeGraph(*g);
+    codegen::CompileOptions opt;
+    opt.shapeUniforms = true;
+    codegen::GLPackageFiles p = codegen::buildGLPackage(*g, opt);
+    EXPECT_LE(p.shaders, programs)
+        << name << ": " << p.shaders << " shaders for " << p.passes << " passes";
+    if (name != "resnet18") continue;
+    const auto files = shaderByOutput(p);
+    // layer1.0.conv1 (64 channels, 56x56) and layer3.1.conv1 (256 channels, 14x14)
+    ASSERT_TRUE(files.count("Relu_1") && files.count("Relu_11"));
+    EXPECT_EQ(files.at("Relu_1"), files.at("Relu_11"));
+    const std::string& src = p.files.at(files.at("Relu_1"));
+    EXPECT_NE(src.find("uniform highp int kiln_u["), std::string::npos) << src;
+    // the manifest gives each pass its own values
+    const auto m = nlohmann::json::parse(p.files.at("manifest.json"));
+    std::set<std::vector<int>> values;
+    for (const auto& k : m.at("kernels"))
+      for (const auto& pass : k.at("passes"))
+        if (pass.at("shader") == files.at("Relu_1")) {
+          ASSERT_TRUE(pass.contains("uniforms"));
+          EXPECT_EQ(pass.at("uniforms").at(0), "kiln_u");
+          values.insert(pass.at("uniforms").at(1).get<std::vector<int>>());
+        }
+    EXPECT_EQ(values.size(), 4u) << "one set of shape values per stage";
+  }
+}
+
+// The rewrite itself: integers that differ become kiln_u entries (one per distinct column of
+// values), integers equal in every shader of a group stay literals, and shaders that differ in an
+// array size or index, a float or anything but an integer stay apart and unchanged.
+TEST(GlslPackage, ShapeUniformsRewrite) {
+  auto shader = [](int w, int n, int idx, const char* f) {
+    return "#version 300 es\n// Kiln: writes " + std::to_string(n) +
+           " elements\nprecision highp float;\nprecision highp int;\nprecision highp sampler2D;\n"
+           "uniform highp sampler2D t0;\nout vec4 kiln_out;\n"
+           "vec4 kiln_texel0(int t) { return texelFetch(t0, ivec2(t & " +
+           std::to_string(w - 1) + ", int(float(t) / float(" + std::to_string(w) +
+           "))), 0); }\nvoid main() {\n  int i = int(gl_FragCoord.y) * " + std::to_string(w) +
+           ";\n  float a[4];\n  a[" + std::to_string(idx) + "] = " + f + " * kiln_texel0(i / " +
+           std::to_string(n) + " + 3).x;\n  kiln_out = vec4(a[" + std::to_string(idx) + "]);\n}\n";
+  };
+  const std::vector<std::string> in = {shader(256, 100, 1, "2.0"), shader(128, 50, 1, "2.0"),
+                                       shader(256, 100, 2, "2.0"), shader(256, 100, 1, "1e-05")};
+  const auto out = codegen::shareShapeUniforms(in);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].source, out[1].source);
+  EXPECT_NE(out[0].source.find("uniform highp int kiln_u["), std::string::npos) << out[0].source;
+  EXPECT_NE(out[0].source.find("ivec2(t & kiln_u[0], int(float(t) / float(kiln_u[1])))"),
+            std::string::npos)
+      << out[0].source;
+  EXPECT_NE(out[0].source.find("+ 3).x"), std::string::npos) << "a shared literal stays one";
+  EXPECT_EQ(out[0].source.find("Kiln: writes"), std::string::npos);
+  // width - 1, width (twice: one uniform), element count
+  EXPECT_EQ(out[0].uniforms, (std::vector<int32_t>{255, 256, 100}));
+  EXPECT_EQ(out[1].uniforms, (std::vector<int32_t>{127, 128, 50}));
+  for (size_t i : {2u, 3u}) {
+    EXPECT_EQ(out[i].source, in[i]) << "shader " << i << " resembles no other";
+    EXPECT_TRUE(out[i].uniforms.empty());
+  }
+}
+
 // A 3x3 convolution between NCHW4c activations with blocked weights reads whole texels only:
 // each input texel (four channels) and weight texel (four output channels) is fetched once
 // as a vec4 and feeds four multiply-adds, and no read goes through a scalar helper; the
@@ -221,7 +293,7 @@ TEST(GlslPacking, TexturesAreAboutSquare) {
 #ifdef KILN_HAVE_OPENGL
 // The model compiled to a webgl package (in memory) and run on the opengl device (EGL
 // surfaceless, OpenGL ES 3; Mesa's llvmpipe here) against the reference executor.
-void runOnOpenGL(const std::string& name) {
+void runOnOpenGL(const std::string& name, bool shapeUniforms) {
   const fs::path model = fs::path(KILN_MODELS_DIR) / (name + ".onnx");
   ASSERT_TRUE(fs::exists(model)) << model << " is missing (the gen_models fixture makes it)";
   Expected<Graph> g = importOnnx(model.string());
@@ -233,7 +305,9 @@ void runOnOpenGL(const std::string& name) {
   // loaded as `kiln run DIR --device opengl` does.
   const fs::path dir = fs::temp_directory_path() / ("kiln_gl_test_" + name);
   fs::remove_all(dir);
-  codegen::writeGLPackage(codegen::buildGLPackage(*opt), dir.string());
+  codegen::CompileOptions options;
+  options.shapeUniforms = shapeUniforms;
+  codegen::writeGLPackage(codegen::buildGLPackage(*opt, options), dir.string());
   auto p = gl::GLPackage::load(dir.string());
   fs::remove_all(dir);
   if (!p && std::string(p.message()).find("EGL") != std::string::npos)
@@ -244,6 +318,16 @@ void runOnOpenGL(const std::string& name) {
   expectClose((*p)->run(feeds), want, name + " on " + (*p)->device());
   // A second run reuses every texture and program and gives the same answer.
   expectClose((*p)->run(feeds), want, name + " (second run)");
+}
+
+// Once with every shape a literal and once with shape uniforms (shaders shared by passes of
+// different shapes, which the device sets per pass).
+void runOnOpenGL(const std::string& name) {
+  for (bool uniforms : {false, true}) {
+    SCOPED_TRACE(uniforms ? "with shape uniforms" : "shapes as literals");
+    runOnOpenGL(name, uniforms);
+    if (::testing::Test::IsSkipped() || ::testing::Test::HasFatalFailure()) return;
+  }
 }
 
 class OpenGLVsReference : public ::testing::TestWithParam<std::string> {};

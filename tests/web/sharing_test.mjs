@@ -1,6 +1,7 @@
 // Programs shared between passes, and nothing stale across models, in headless Chromium's
 // WebGL2 (SwiftShader). Model A has passes with the same shader source (the package stores it
-// once); model B is another model. In one page: A loads and links one program per distinct
+// once); model B, compiled with --shape-uniforms, has passes of different shapes that share one
+// shader, each pass setting its shape values (the uniform kiln_u) from the manifest. In one page: A loads and links one program per distinct
 // source (fewer than its passes) and gives the reference's answer; A is disposed (no texture
 // or program left, and it refuses to run); B loads and gives its own answer; A loads again
 // (the browser's program cache now holds A's programs) and B, still loaded, runs again: both
@@ -35,7 +36,7 @@ const run = (args) => {
 const models = [modelA, modelB].map((model, m) => {
   const bundle = join(work, `bundle_${m}`);
   rmSync(bundle, { recursive: true, force: true });
-  run(['compile', model, '--target', 'webgl', '--bundle', bundle]);
+  run(['compile', model, '--target', 'webgl', '--shape-uniforms', '--bundle', bundle]);
   const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
   const input = manifest.values[manifest.inputs[0]];
   const x = new Float32Array(input.shape.reduce((a, b) => a * b, 1));
@@ -47,12 +48,20 @@ const models = [modelA, modelB].map((model, m) => {
   writeNpy(join(work, `input_${m}.npy`), 'float32', input.shape, x);
   run(['run', model, '--input', join(work, `input_${m}.npy`), '--output', join(work, `ref_${m}.npy`)]);
   const passes = manifest.kernels.flatMap((k, i) => manifest.steps.filter((s) => s.kernel === i).flatMap(() => k.passes));
+  // shader file -> the distinct shape values its passes set
+  const values = new Map();
+  for (const p of passes) {
+    if (!values.has(p.shader)) values.set(p.shader, new Set());
+    values.get(p.shader).add(JSON.stringify(p.uniforms ?? null));
+  }
   return { bundle, x, want: readNpy(join(work, `ref_${m}.npy`)).data, passes: passes.length,
-    files: new Set(passes.map((p) => p.shader)).size };
+    files: values.size, shapeShared: [...values.values()].filter((v) => v.size > 1).length };
 });
 const [A, B] = models;
 console.log(`A ${modelA}: ${A.passes} passes, ${A.files} distinct shader files; B ${modelB}: ${B.passes} passes, ${B.files} files`);
 if (!(A.files < A.passes)) fail(`model A should have passes that share a shader (${A.files} files for ${A.passes} passes)`);
+console.log(`B: ${B.shapeShared} shader(s) shared by passes with different shape values`);
+if (!(B.shapeShared >= 1)) fail('model B should have a shader shared by passes of different shapes (set per pass as uniforms)');
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
 const server = createServer((req, res) => {

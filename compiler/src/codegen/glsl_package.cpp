@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kiln/codegen/codegen_glsl.h"
+#include "kiln/codegen/glsl_uniforms.h"
 #include "kiln/runtime/package.h"
 
 namespace kiln::codegen {
@@ -51,29 +52,43 @@ GLPackageFiles buildGLPackage(const Graph& graph, const CompileOptions& options)
   json inputs = json::array(), outputs = json::array(), kernels = json::array(),
        steps = json::array();
   for (const Value* v : graph.inputs()) inputs.push_back(idOf(v));
-  // One file per distinct source: passes that compute the same thing on the same shapes (the
-  // repeated blocks of a network) share it, and a runtime links one program for all of them.
-  std::map<std::string, std::string> fileOf;
+  // Every kernel's passes first, then their shaders as the package stores them: passes whose
+  // shaders differ only in shape values share one source and carry those values as uniforms
+  // (glsl_uniforms.cpp), and each distinct source is one file: a runtime links one program
+  // for all the passes that name it.
+  std::vector<GLSLKernel> glsl(lowered.kernels.size());
+  std::vector<std::string> sources;
   for (size_t i = 0; i < lowered.kernels.size(); ++i) {
-    GLSLKernel k;
     try {
-      k = codegenGLSL(lowered.kernels[i]);
+      glsl[i] = codegenGLSL(lowered.kernels[i]);
     } catch (const Error& e) {
       throw Error(lowered.steps[i].node->describe() + ": " + e.what());
     }
+    for (const GLSLPass& p : glsl[i].passes) sources.push_back(p.source);
+  }
+  const std::vector<GLShaderUse> uses =
+      options.shapeUniforms ? shareShapeUniforms(sources) : std::vector<GLShaderUse>{};
+  std::map<std::string, std::string> fileOf;
+  size_t passIndex = 0;
+  for (size_t i = 0; i < lowered.kernels.size(); ++i) {
+    const GLSLKernel& k = glsl[i];
     json temps = json::array(), passes = json::array();
     for (size_t b = k.paramCount; b < k.buffers.size(); ++b)
       temps.push_back({{"name", k.buffers[b].name},
                        {"texture", {k.buffers[b].texture.width, k.buffers[b].texture.height}}});
-    for (size_t p = 0; p < k.passes.size(); ++p) {
-      auto [it, fresh] = fileOf.try_emplace(
-          k.passes[p].source, "shaders/" + k.name + "." + std::to_string(p) + ".frag");
+    for (size_t p = 0; p < k.passes.size(); ++p, ++passIndex) {
+      const std::string& source = uses.empty() ? k.passes[p].source : uses[passIndex].source;
+      auto [it, fresh] =
+          fileOf.try_emplace(source, "shaders/" + k.name + "." + std::to_string(p) + ".frag");
       const std::string& file = it->second;
-      if (fresh) out.files[file] = k.passes[p].source;
+      if (fresh) out.files[file] = source;
       json samplers = json::array();
       for (const auto& [uniform, buffer] : k.passes[p].samplers)
         samplers.push_back({uniform, buffer});
-      passes.push_back({{"shader", file}, {"samplers", samplers}, {"output", k.passes[p].output}});
+      json pass = {{"shader", file}, {"samplers", samplers}, {"output", k.passes[p].output}};
+      if (!uses.empty() && !uses[passIndex].uniforms.empty())
+        pass["uniforms"] = {kGLShapeUniform, uses[passIndex].uniforms};
+      passes.push_back(std::move(pass));
     }
     out.passes += k.passes.size();
     kernels.push_back(

@@ -32,7 +32,7 @@ Runner addCompile(CLI::App& app) {
     std::string model, out, bundle, target = "llvm", cpu = "host", config = "pynq-z1";
     std::string preprocess = "auto", calibration = "max";
     std::vector<std::string> shapes, calibrate;
-    bool dumpIr = false, dumpSource = false, perChannel = false;
+    bool dumpIr = false, dumpSource = false, perChannel = false, shapeUniforms = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -68,6 +68,10 @@ Runner addCompile(CLI::App& app) {
                   "Image preprocessing of calibration images: auto, imagenet or tf")
       ->check(CLI::IsMember({"auto", "imagenet", "tf"}));
   sub->add_option("--shape", o->shapes, "Input shape override NAME=DIMS (e.g. input=1x3x224x224)");
+  sub->add_flag("--shape-uniforms", o->shapeUniforms,
+                "With --target webgl: shaders differing only in shape values share one program, "
+                "the values set per pass as uniforms (fewer programs, a faster first inference; "
+                "the steady state may be a little slower)");
   sub->add_flag("--dump-ir", o->dumpIr, "Print every kernel's loop IR after each lowering pass");
   sub->add_flag("--dump-source", o->dumpSource,
                 "With --target opencl or cuda: print the generated kernel source");
@@ -82,7 +86,10 @@ Runner addCompile(CLI::App& app) {
     optimizeGraph(g);
     if (o->target == "webgl") {
       const auto t0 = std::chrono::steady_clock::now();
-      codegen::GLPackageFiles p = codegen::buildGLPackage(g, {o->dumpIr ? &std::cout : nullptr});
+      codegen::CompileOptions opt;
+      opt.dumpIr = o->dumpIr ? &std::cout : nullptr;
+      opt.shapeUniforms = o->shapeUniforms;
+      codegen::GLPackageFiles p = codegen::buildGLPackage(g, opt);
       const std::string dir = o->bundle.empty() ? o->out : o->bundle;
       if (!o->bundle.empty()) {
         for (const auto& [name, text] : webRuntimeFiles())

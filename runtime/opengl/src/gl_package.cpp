@@ -337,7 +337,7 @@ Expected<std::unique_ptr<GLPackage>> GLPackage::open(const FileReader& read,
               throw Error("OpenGL: cannot link " + file + ": " + log);
             }
           }
-          Pass ps{prog, {}, 0, 0, 0};
+          Pass ps{prog, {}, 0, 0, 0, -1, {}};
           for (const json& smp : pass.at("samplers")) {
             const std::string uniform = smp.at(0);
             const size_t b = smp.at(1);
@@ -346,6 +346,13 @@ Expected<std::unique_ptr<GLPackage>> GLPackage::open(const FileReader& read,
                           ", which does not exist");
             ps.samplers.emplace_back(glGetUniformLocation(prog, uniform.c_str()),
                                      std::get<0>(buffers[b]));
+          }
+          // A shader shared by passes of different shapes reads them from a uniform int array.
+          if (pass.contains("uniforms")) {
+            const std::string uniform = pass.at("uniforms").at(0);
+            ps.shapeValues = pass.at("uniforms").at(1).get<std::vector<int>>();
+            // (-1 if the driver found them unused: nothing to set)
+            ps.uniforms = glGetUniformLocation(prog, (uniform + "[0]").c_str());
           }
           const size_t o = pass.at("output");
           if (o >= buffers.size())
@@ -402,6 +409,8 @@ std::vector<NDArray> GLPackage::run(const std::map<std::string, NDArray>& inputs
     glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, ps.output, 0);
     glViewport(0, 0, ps.width, ps.height);
     glUseProgram(ps.program);
+    if (ps.uniforms >= 0)
+      glUniform1iv(ps.uniforms, GLsizei(ps.shapeValues.size()), ps.shapeValues.data());
     for (size_t u = 0; u < ps.samplers.size(); ++u) {
       glActiveTexture(GL_TEXTURE0 + GLenum(u));
       glBindTexture(GL_TEXTURE_2D, ps.samplers[u].second);

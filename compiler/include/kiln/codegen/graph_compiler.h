@@ -42,6 +42,11 @@ struct CompileOptions {
   bool packConvWeights = true;
   // A convolution is computed inside its epilogue's tile (schedule::fuseConvEpilogueCpu).
   bool fuseConvEpilogues = true;
+  // GL packages: shaders that differ only in shape values share one source, the values
+  // passed per pass as uniforms (codegen/glsl_uniforms.h). Off by default: it cuts a first
+  // inference in a browser by a third but made the nsfwjs MobileNet v2's steady state 6-12%
+  // slower on SwiftShader (docs/webgl.md).
+  bool shapeUniforms = false;
 };
 
 // A graph lowered to loop-IR kernels, and the order to call them in: step i calls kernel

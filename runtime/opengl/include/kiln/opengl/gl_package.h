@@ -55,6 +55,8 @@ class GLPackage {
     std::vector<std::pair<int, unsigned>> samplers;  // uniform location, texture
     unsigned output;
     int width, height;
+    int uniforms = -1;             // location of a shared shader's shape values (kiln_u), or -1
+    std::vector<int> shapeValues;  // their values for this pass
   };
   std::vector<Pass> passes_;
   std::vector<PackageTensor> inputs_, outputs_;
