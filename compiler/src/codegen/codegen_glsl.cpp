@@ -173,17 +173,23 @@ class ShaderWriter {
              "0.284496736) * t + 0.254829592) * t * exp(-x * x);\n"
           << "  return x < 0.0 ? -y : y;\n}\n";
     for (size_t b : samplersUsed_) {
-      // Rows of a power-of-two width: texel t's column by a mask, its row by a float
-      // multiply by the width's reciprocal (exact: t < 2^24, the width a power of two), set
-      // once at the top of main(), not a shift: SwiftShader shifts a vector lane by lane, and
-      // ResNet-18 with shifts in its fetches ran 1.4-1.7x slower. Element i is component i & 3
-      // of texel i >> 2. The width is an integer literal, so glsl_uniforms.cpp can make it a
-      // uniform.
+      // Rows of a power-of-two width 2^k: texel t's column by a mask, its row by a float
+      // multiply by 2^-k, set once at the top of main(), not a shift: SwiftShader shifts a
+      // vector lane by lane, and ResNet-18 with shifts in its fetches ran 1.4-1.7x slower.
+      // 2^-k is built from its bits (GLSL ES lets 1.0 / x be 2.5 ulp off, which could put
+      // float(t) * r just below a whole row), and a float multiply is correctly rounded, so
+      // the row is exact for t < 2^24. Element i is component i & 3 of texel i >> 2. The
+      // width's mask and k are integer literals, so glsl_uniforms.cpp can make them uniforms.
       const GLTextureShape& t = buffers_[b].texture;
       if (t.height != 1) {
+        int k = 0;
+        while ((int64_t{1} << k) < t.width) ++k;
+        if ((int64_t{1} << k) != t.width)
+          fail("a texture of several rows has a width that is not a power of two (" +
+               std::to_string(t.width) + ")");
         src << "float kiln_r" << b << ";\n";
-        rowScales_ +=
-            "  kiln_r" + std::to_string(b) + " = 1.0 / float(" + std::to_string(t.width) + ");\n";
+        rowScales_ += "  kiln_r" + std::to_string(b) + " = intBitsToFloat((127 - " +
+                      std::to_string(k) + ") << 23);\n";
       }
       src << "vec4 kiln_texel" << b << "(int t) { return texelFetch(t" << b << ", "
           << (t.height == 1 ? std::string("ivec2(t, 0)")
@@ -582,7 +588,7 @@ class ShaderWriter {
   // The component of kiln_acc that index `idx` of the output is (".x" ... ".w", or "[lane]"):
   // idx must be fragment * 4 + lane, lane a constant in [0, 4) or a loop of the fragment.
   std::string ownLane(const Expr& idx, const char* what) {
-    auto bad = [&]() {
+    auto bad = [&]() -> std::string {  // does not return: fail() throws
       fail(std::string(what) + " '" + out_->name +
            "' away from the fragment's own four elements (a fragment writes only its own texel)");
     };
@@ -616,7 +622,7 @@ class ShaderWriter {
     }
     if (const auto* lv = lane.as<VarNode>(); lv && loopVars_.count(lv))
       return "[" + expr(lane) + "]";
-    bad();
+    return bad();
   }
 
   std::string expr(const Expr& e) {
