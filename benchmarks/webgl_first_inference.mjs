@@ -8,10 +8,9 @@
 //
 //   node benchmarks/webgl_first_inference.mjs [--rounds N] [--breakdown] BUNDLE...
 //   (a bundle: kiln compile MODEL --target webgl --bundle DIR)
-import { createReadStream, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,17 +49,12 @@ window.bench = async (base, timing) => {
 };
 window.ready = true;
 </script>`;
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
-const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-  if (path === '/bench.html') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+const { serveLocal } = await import(join(root, 'scripts/node/local_server.mjs'));
+const server = await serveLocal((path) => {
+  if (path === '/bench.html') return { body: page };
   const m = /^\/b(\d+)\/(.*)$/.exec(path);
-  const file = m && bundles[Number(m[1])] ? join(bundles[Number(m[1])], m[2]) : null;
-  if (!file || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
-  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-  createReadStream(file).pipe(res);
+  return m && bundles[Number(m[1])] ? join(bundles[Number(m[1])], m[2]) : null;
 });
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));
 async function once(i, timing) {
   const { context, profile } = await launchChromium();

@@ -7,10 +7,9 @@
 //
 //   node benchmarks/webgl_passes.mjs MODEL [RUNS] [TOP]   (MODEL: .onnx, or a TF.js model dir)
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,16 +68,9 @@ window.profile = async (runs) => {
 window.ready = true;
 </script>`;
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
-const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-  if (path === '/profile.html') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
-  const file = path.startsWith('/kiln/') ? join(bundle, path.slice(6)) : null;
-  if (!file || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
-  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-  createReadStream(file).pipe(res);
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const { serveLocal } = await import(join(root, 'scripts/node/local_server.mjs'));
+const server = await serveLocal((path) =>
+  path === '/profile.html' ? { body: page } : path.startsWith('/kiln/') ? join(bundle, path.slice(6)) : null);
 const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));
 const { context, profile } = await launchChromium();
 try {

@@ -9,10 +9,9 @@
 //
 //   node benchmarks/webgl_vs_ort_webgl.mjs [MODEL.onnx] [RUNS]   (default: ResNet-18, 5 runs)
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,19 +72,12 @@ window.bench = async (runs) => {
 window.ready = true;
 </script>`;
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript',
-  '.json': 'application/json', '.wasm': 'application/wasm' };
-const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-  if (path === '/bench.html') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
-  const file = path === '/model.onnx' ? model
+const { serveLocal } = await import(join(root, 'scripts/node/local_server.mjs'));
+const server = await serveLocal((path) =>
+  path === '/bench.html' ? { body: page }
+    : path === '/model.onnx' ? model
     : path.startsWith('/ort/') ? join(dist, path.slice(5))
-    : path.startsWith('/kiln/') ? join(bundle, path.slice(6)) : null;
-  if (!file || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
-  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-  createReadStream(file).pipe(res);
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    : path.startsWith('/kiln/') ? join(bundle, path.slice(6)) : null);
 const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));
 const { context, profile } = await launchChromium();
 try {

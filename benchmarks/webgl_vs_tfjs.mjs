@@ -17,10 +17,9 @@
 //   node benchmarks/webgl_vs_tfjs.mjs [RUNS] [--breakdown] [--kiln-only]
 //   (after a release build and its e2e fixtures)
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -103,18 +102,12 @@ window.breakdown = async () => {
 window.ready = true;
 </script>`;
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
-const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-  if (path === '/bench.html') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
-  const file = path === '/tf.min.js' ? join(root, 'scripts/node/node_modules/@tensorflow/tfjs/dist/tf.min.js')
+const { serveLocal } = await import(join(root, 'scripts/node/local_server.mjs'));
+const server = await serveLocal((path) =>
+  path === '/bench.html' ? { body: page }
+    : path === '/tf.min.js' ? join(root, 'scripts/node/node_modules/@tensorflow/tfjs/dist/tf.min.js')
     : path.startsWith('/kiln/') ? join(bundle, path.slice(6))
-    : path.startsWith('/tfjs/') ? join(tfjsModel, path.slice(6)) : null;
-  if (!file || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
-  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-  createReadStream(file).pipe(res);
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    : path.startsWith('/tfjs/') ? join(tfjsModel, path.slice(6)) : null);
 const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));
 // Each measurement in a browser of its own: nothing compiled by one is cached for the next.
 async function inFreshBrowser(fn) {

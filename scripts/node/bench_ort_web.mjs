@@ -12,9 +12,8 @@
 // (creating the session), "first_ms" (the first run), "first_inference_ms" (the two: from
 // creating the session to the first output), "times_ms": [...]}; with --output, writes the first output as .npy. An execution
 // provider the browser cannot start (WebGPU without an adapter) exits 3 with the reason.
-import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -86,19 +85,12 @@ window.bench = async (data, dims, ep, threads, runs, warmup) => {
 };
 window.ready = true;
 </script>`;
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript',
-  '.json': 'application/json', '.wasm': 'application/wasm' };
-const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
-const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-  if (path === '/bench.html') return res.writeHead(200, { 'content-type': 'text/html', ...isolation }).end(page);
-  const file = path === '/model.onnx' ? model : path.startsWith('/ort/') ? join(dist, path.slice(5)) : null;
-  if (!file || !(file === model || file.startsWith(dist)) || !existsSync(file) || !statSync(file).isFile())
-    return res.writeHead(404).end();
-  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', ...isolation });
-  createReadStream(file).pipe(res);
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const { serveLocal } = await import(join(here, 'local_server.mjs'));
+const server = await serveLocal((path) =>
+  path === '/bench.html' ? { body: page }
+    : path === '/model.onnx' ? model
+    : path.startsWith('/ort/') ? join(dist, path.slice(5)) : null,
+  { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
 const { launchChromium } = await import(join(here, 'chromium.mjs'));
 const { context, profile } = await launchChromium();
 try {

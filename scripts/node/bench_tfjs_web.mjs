@@ -8,9 +8,8 @@
 //
 // Prints one JSON line: {"tfjs_version":..., "renderer":..., "first_ms": (the first predict),
 // "first_inference_ms": (from loadLayersModel to the first output), "times_ms":[...]}.
-import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -60,18 +59,11 @@ window.bench = async (data, shape, runs, warmup) => {
 };
 window.ready = true;
 </script>`;
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
-const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-  if (path === '/bench.html') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
-  const file = path === '/tf.min.js' ? tfjs : path.startsWith('/model/') ? join(modelDir, path.slice(7)) : null;
-  if (!file || !file.startsWith(path === '/tf.min.js' ? tfjs : modelDir) || !existsSync(file) || !statSync(file).isFile()) {
-    return res.writeHead(404).end();
-  }
-  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-  createReadStream(file).pipe(res);
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const { serveLocal } = await import(join(here, 'local_server.mjs'));
+const server = await serveLocal((path) =>
+  path === '/bench.html' ? { body: page }
+    : path === '/tf.min.js' ? tfjs
+    : path.startsWith('/model/') ? join(modelDir, path.slice(7)) : null);
 const { launchChromium } = await import(join(here, 'chromium.mjs'));
 const { context, profile } = await launchChromium();
 try {

@@ -10,9 +10,8 @@
 // (KilnModel.load: fetch, compile, warm-up), "first_ms": (the first run), "first_inference_ms":
 // (model_load_ms + first_ms: from loading the package to its first output), "programs",
 // "passes", "times_ms":[...]}.
-import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,15 +33,8 @@ const [bundleArg, inputPath, outputPath] = pos;
 const bundle = resolve(bundleArg);
 const x = readNpy(inputPath);
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
-const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^\/+/, '');
-  const file = join(bundle, path || 'index.html');
-  if (!file.startsWith(bundle) || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
-  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-  createReadStream(file).pipe(res);
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const { serveLocal } = await import(join(here, 'local_server.mjs'));
+const server = await serveLocal((path) => join(bundle, path === '/' ? 'index.html' : path));
 const { launchChromium } = await import(join(here, 'chromium.mjs'));
 const { context, profile } = await launchChromium();
 try {

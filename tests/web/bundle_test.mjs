@@ -8,9 +8,8 @@
 //
 //   node bundle_test.mjs KILN MODEL.onnx WORKDIR PHOTO
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -49,18 +48,8 @@ run(['run', model, '--input', join(work, 'input.npy'), '--output', join(work, 'r
 const want = readNpy(join(work, 'ref.npy')).data;
 
 // A static server for the bundle folder, on loopback only.
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
-const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^\/+/, '');
-  const file = join(bundle, path || 'index.html');
-  if (!file.startsWith(bundle) || !existsSync(file) || !statSync(file).isFile()) {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-  createReadStream(file).pipe(res);
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const { serveLocal } = await import(join(root, 'scripts/node/local_server.mjs'));
+const server = await serveLocal((path) => join(bundle, path === '/' ? 'index.html' : path));
 const url = `http://127.0.0.1:${server.address().port}/index.html`;
 
 const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));

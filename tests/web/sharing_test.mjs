@@ -9,9 +9,8 @@
 //
 //   node sharing_test.mjs KILN MODEL_A.onnx MODEL_B.onnx WORKDIR
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -63,16 +62,11 @@ if (!(A.files < A.passes)) fail(`model A should have passes that share a shader 
 console.log(`B: ${B.shapeShared} shader(s) shared by passes with different shape values`);
 if (!(B.shapeShared >= 1)) fail('model B should have a shader shared by passes of different shapes (set per pass as uniforms)');
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
-const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+const { serveLocal } = await import(join(root, 'scripts/node/local_server.mjs'));
+const server = await serveLocal((path) => {
   const m = /^\/([ab])\/(.*)$/.exec(path);
-  const file = m ? join(models[m[1] === 'a' ? 0 : 1].bundle, m[2] || 'index.html') : null;
-  if (!file || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
-  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-  createReadStream(file).pipe(res);
+  return m ? join(models[m[1] === 'a' ? 0 : 1].bundle, m[2] || 'index.html') : null;
 });
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));
 const { context, profile } = await launchChromium();
 try {
