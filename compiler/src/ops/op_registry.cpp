@@ -2,6 +2,7 @@
 #include "kiln/ops/op_registry.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -36,6 +37,32 @@ void requireLen(const std::vector<int64_t>& v, size_t len, const std::string& wh
                 std::to_string(v.size()));
 }
 
+// The output height and width of a 2-D window of extent `k` over an NCHW input x, with the
+// node's strides, pads and dilations (1 where absent), each checked; shared by convolution,
+// pooling and Im2col so that they accept and refuse the same windows.
+std::array<int64_t, 2> windowOutputHW(const Node& n, const Value& x, const std::vector<int64_t>& k,
+                                      bool ceil) {
+  const auto& strides = n.ints("strides");
+  const auto& pads = n.ints("pads");
+  const std::vector<int64_t> dil = n.ints("dilations", {1, 1});
+  requireLen(k, 2, "kernel_shape");
+  requireLen(strides, 2, "strides");
+  requireLen(pads, 4, "pads");
+  requireLen(dil, 2, "dilations");
+  for (size_t a = 0; a < 2; ++a)
+    if (k[a] < 1 || strides[a] < 1 || dil[a] < 1)
+      throw Error("kernel_shape " + dims(k) + ", strides " + dims(strides) + " and dilations " +
+                  dims(dil) + " must all be >= 1");
+  for (int64_t p : pads)
+    if (p < 0) throw Error("pads " + dims(pads) + " must be >= 0");
+  const int64_t oh = windowOutputSize(x.shape[2], k[0], strides[0], pads[0], pads[2], dil[0], ceil);
+  const int64_t ow = windowOutputSize(x.shape[3], k[1], strides[1], pads[1], pads[3], dil[1], ceil);
+  if (oh < 1 || ow < 1)
+    throw Error("kernel " + dims(k) + " does not fit input " + dims({x.shape[2], x.shape[3]}) +
+                " with pads " + dims(pads) + " and dilations " + dims(dil));
+  return {oh, ow};
+}
+
 void inferUnary(Node& n) {
   setOut(n, in(n, 0).dtype, in(n, 0).shape);
 }
@@ -57,12 +84,6 @@ void inferConvShape(Node& n, DType outType) {
   const Value& w = in(n, 1);
   requireRank(x, 4, "input X (only 2-D convolution, NCHW)");
   requireRank(w, 4, "weight W");
-  const auto& strides = n.ints("strides");
-  const auto& pads = n.ints("pads");
-  const auto& dil = n.ints("dilations");
-  requireLen(strides, 2, "strides");
-  requireLen(pads, 4, "pads");
-  requireLen(dil, 2, "dilations");
   int64_t group = n.i("group");
   if (group < 1) throw Error("group must be >= 1, got " + std::to_string(group));
   int64_t c = x.shape[1], oc = w.shape[0];
@@ -77,19 +98,7 @@ void inferConvShape(Node& n, DType outType) {
     if (b->shape != Shape{oc})
       throw Error("bias must have shape [" + std::to_string(oc) + "], got " + dims(b->shape));
   }
-  for (int64_t s : strides)
-    if (s < 1) throw Error("strides must be >= 1");
-  for (int64_t d : dil)
-    if (d < 1) throw Error("dilations must be >= 1");
-  for (int64_t p : pads)
-    if (p < 0) throw Error("pads must be >= 0");
-  int64_t oh =
-      windowOutputSize(x.shape[2], w.shape[2], strides[0], pads[0], pads[2], dil[0], false);
-  int64_t ow =
-      windowOutputSize(x.shape[3], w.shape[3], strides[1], pads[1], pads[3], dil[1], false);
-  if (oh < 1 || ow < 1)
-    throw Error("kernel " + dims({w.shape[2], w.shape[3]}) + " does not fit input " +
-                dims({x.shape[2], x.shape[3]}) + " with the given pads and dilations");
+  const auto [oh, ow] = windowOutputHW(n, x, {w.shape[2], w.shape[3]}, false);
   setOut(n, outType, {x.shape[0], oc, oh, ow});
 }
 
@@ -103,24 +112,12 @@ void inferPool(Node& n) {
   requireFloat(x, "input X");
   requireRank(x, 4, "input X (only 2-D pooling, NCHW)");
   const auto& k = n.ints("kernel_shape");
-  const auto& strides = n.ints("strides");
+  const auto [oh, ow] = windowOutputHW(n, x, k, n.i("ceil_mode", 0) != 0);
   const auto& pads = n.ints("pads");
-  requireLen(k, 2, "kernel_shape");
-  requireLen(strides, 2, "strides");
-  requireLen(pads, 4, "pads");
-  std::vector<int64_t> dil = n.ints("dilations", {1, 1});
-  requireLen(dil, 2, "dilations");
-  bool ceil = n.i("ceil_mode", 0) != 0;
-  for (size_t a = 0; a < 2; ++a) {
-    if (k[a] < 1 || strides[a] < 1 || dil[a] < 1)
-      throw Error("kernel_shape, strides and dilations must be >= 1");
+  const std::vector<int64_t> dil = n.ints("dilations", {1, 1});
+  for (size_t a = 0; a < 2; ++a)
     if (pads[a] >= k[a] * dil[a] || pads[a + 2] >= k[a] * dil[a])
       throw Error("pads " + dims(pads) + " must be smaller than the kernel " + dims(k));
-  }
-  int64_t oh = windowOutputSize(x.shape[2], k[0], strides[0], pads[0], pads[2], dil[0], ceil);
-  int64_t ow = windowOutputSize(x.shape[3], k[1], strides[1], pads[1], pads[3], dil[1], ceil);
-  if (oh < 1 || ow < 1)
-    throw Error("kernel " + dims(k) + " does not fit input " + dims({x.shape[2], x.shape[3]}));
   setOut(n, DType::F32, {x.shape[0], x.shape[1], oh, ow});
 }
 
@@ -361,20 +358,9 @@ void inferIm2col(Node& n) {
   const Value& x = in(n, 0);
   requireRank(x, 4, "input X (NCHW)");
   const auto& k = n.ints("kernel_shape");
-  const auto& strides = n.ints("strides");
-  const auto& pads = n.ints("pads");
-  requireLen(k, 2, "kernel_shape");
-  requireLen(strides, 2, "strides");
-  requireLen(pads, 4, "pads");
-  for (size_t a = 0; a < 2; ++a)
-    if (k[a] < 1 || strides[a] < 1) throw Error("kernel_shape and strides must be >= 1");
-  for (int64_t p : pads)
-    if (p < 0) throw Error("pads must be >= 0");
-  const int64_t oh = windowOutputSize(x.shape[2], k[0], strides[0], pads[0], pads[2], 1, false);
-  const int64_t ow = windowOutputSize(x.shape[3], k[1], strides[1], pads[1], pads[3], 1, false);
-  if (oh < 1 || ow < 1)
-    throw Error("kernel " + dims(k) + " does not fit input " + dims({x.shape[2], x.shape[3]}) +
-                " with the given pads");
+  if (n.ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
+    throw Error("Im2col takes no dilations");
+  const auto [oh, ow] = windowOutputHW(n, x, k, false);
   setOut(n, x.dtype, {x.shape[0], x.shape[1] * k[0] * k[1], oh, ow});
 }
 void inferQGemm(Node& n) {
@@ -412,20 +398,13 @@ void inferQPool(Node& n) {
   requireDType(x, DType::I8, "input X");
   requireRank(x, 4, "input X (only 2-D pooling, NCHW)");
   const auto& k = n.ints("kernel_shape");
-  const auto& strides = n.ints("strides");
+  if (n.ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
+    throw Error("int8 pooling takes no dilations");
+  const auto [oh, ow] = windowOutputHW(n, x, k, false);
   const auto& pads = n.ints("pads");
-  requireLen(k, 2, "kernel_shape");
-  requireLen(strides, 2, "strides");
-  requireLen(pads, 4, "pads");
-  for (size_t a = 0; a < 2; ++a) {
-    if (k[a] < 1 || strides[a] < 1) throw Error("kernel_shape and strides must be >= 1");
-    if (pads[a] < 0 || pads[a + 2] < 0 || pads[a] >= k[a] || pads[a + 2] >= k[a])
+  for (size_t a = 0; a < 2; ++a)
+    if (pads[a] >= k[a] || pads[a + 2] >= k[a])
       throw Error("pads " + dims(pads) + " must be in [0, kernel " + dims(k) + ")");
-  }
-  const int64_t oh = windowOutputSize(x.shape[2], k[0], strides[0], pads[0], pads[2], 1, false);
-  const int64_t ow = windowOutputSize(x.shape[3], k[1], strides[1], pads[1], pads[3], 1, false);
-  if (oh < 1 || ow < 1)
-    throw Error("kernel " + dims(k) + " does not fit input " + dims({x.shape[2], x.shape[3]}));
   if (n.op == "QAveragePool" && (n.i("multiplier") < 0 || n.i("multiplier") >= (int64_t{1} << 31) ||
                                  n.i("shift") < 0 || n.i("shift") > 63))
     throw Error("requantization multiplier must be in [0, 2^31) and shift in [0, 63]");
