@@ -55,14 +55,11 @@ const server = await serveLocal((path) => {
   const m = /^\/b(\d+)\/(.*)$/.exec(path);
   return m && bundles[Number(m[1])] ? join(bundles[Number(m[1])], m[2]) : null;
 });
-const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));
+const { launchChromium, openReadyPage } = await import(join(root, 'scripts/node/chromium.mjs'));
 async function once(i, timing) {
   const { context, profile } = await launchChromium();
   try {
-    const p = context.pages()[0] ?? (await context.newPage());
-    p.setDefaultTimeout(0);
-    await p.goto(`http://127.0.0.1:${server.address().port}/bench.html`);
-    await p.waitForFunction(() => window.ready);
+    const p = await openReadyPage(context, `http://127.0.0.1:${server.address().port}/bench.html`);
     return await p.evaluate(([base, t]) => window.bench(base, t), [`/b${i}/`, timing]);
   } finally {
     await context.close();

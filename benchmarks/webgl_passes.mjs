@@ -71,13 +71,10 @@ window.ready = true;
 const { serveLocal } = await import(join(root, 'scripts/node/local_server.mjs'));
 const server = await serveLocal((path) =>
   path === '/profile.html' ? { body: page } : path.startsWith('/kiln/') ? join(bundle, path.slice(6)) : null);
-const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));
+const { launchChromium, openReadyPage } = await import(join(root, 'scripts/node/chromium.mjs'));
 const { context, profile } = await launchChromium();
 try {
-  const p = context.pages()[0] ?? (await context.newPage());
-  await p.goto(`http://127.0.0.1:${server.address().port}/profile.html`);
-  await p.waitForFunction(() => window.ready);
-  p.setDefaultTimeout(0);
+  const p = await openReadyPage(context, `http://127.0.0.1:${server.address().port}/profile.html`);
   const r = await p.evaluate((n) => window.profile(n), runs);
   const sum = r.passes.reduce((a, q) => a + q.ms, 0);
   console.log(`model: ${model}; ${r.passes.length} passes; inference ${r.whole.toFixed(1)} ms, passes one by one ${sum.toFixed(1)} ms (medians of ${runs})`);

@@ -78,13 +78,10 @@ const server = await serveLocal((path) =>
     : path === '/model.onnx' ? model
     : path.startsWith('/ort/') ? join(dist, path.slice(5))
     : path.startsWith('/kiln/') ? join(bundle, path.slice(6)) : null);
-const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));
+const { launchChromium, openReadyPage } = await import(join(root, 'scripts/node/chromium.mjs'));
 const { context, profile } = await launchChromium();
 try {
-  const p = context.pages()[0] ?? (await context.newPage());
-  await p.goto(`http://127.0.0.1:${server.address().port}/bench.html`);
-  await p.waitForFunction(() => window.ready);
-  p.setDefaultTimeout(0);
+  const p = await openReadyPage(context, `http://127.0.0.1:${server.address().port}/bench.html`);
   const r = await p.evaluate((n) => window.bench(n), runs);
   const rs = [...r.ratios].sort((a, b) => a - b);
   console.log(`browser: Chromium headless, WebGL2 on ${r.renderer}; onnxruntime-web ${r.version} (webgl EP); ${runs} turns`);

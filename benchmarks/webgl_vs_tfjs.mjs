@@ -108,15 +108,12 @@ const server = await serveLocal((path) =>
     : path === '/tf.min.js' ? join(root, 'scripts/node/node_modules/@tensorflow/tfjs/dist/tf.min.js')
     : path.startsWith('/kiln/') ? join(bundle, path.slice(6))
     : path.startsWith('/tfjs/') ? join(tfjsModel, path.slice(6)) : null);
-const { launchChromium } = await import(join(root, 'scripts/node/chromium.mjs'));
+const { launchChromium, openReadyPage } = await import(join(root, 'scripts/node/chromium.mjs'));
 // Each measurement in a browser of its own: nothing compiled by one is cached for the next.
 async function inFreshBrowser(fn) {
   const { context, profile } = await launchChromium();
   try {
-    const p = context.pages()[0] ?? (await context.newPage());
-    await p.goto(`http://127.0.0.1:${server.address().port}/bench.html`);
-    await p.waitForFunction(() => window.ready);
-    p.setDefaultTimeout(0);
+    const p = await openReadyPage(context, `http://127.0.0.1:${server.address().port}/bench.html`);
     return await fn(p);
   } finally {
     await context.close();

@@ -64,13 +64,10 @@ const server = await serveLocal((path) =>
   path === '/bench.html' ? { body: page }
     : path === '/tf.min.js' ? tfjs
     : path.startsWith('/model/') ? join(modelDir, path.slice(7)) : null);
-const { launchChromium } = await import(join(here, 'chromium.mjs'));
+const { launchChromium, openReadyPage } = await import(join(here, 'chromium.mjs'));
 const { context, profile } = await launchChromium();
 try {
-  const p = context.pages()[0] ?? (await context.newPage());
-  await p.goto(`http://127.0.0.1:${server.address().port}/bench.html`);
-  await p.waitForFunction(() => window.ready);
-  p.setDefaultTimeout(0);
+  const p = await openReadyPage(context, `http://127.0.0.1:${server.address().port}/bench.html`);
   const r = await p.evaluate(({ data, shape, runs, warmup }) => window.bench(data, shape, runs, warmup),
     { data: Array.from(x.data), shape: x.dims, runs: opts.runs, warmup: opts.warmup });
   const browser = context.browser()?.version() ?? 'chromium';

@@ -22,3 +22,13 @@ export async function launchChromium() {
   });
   return { context, profile };
 }
+
+// A benchmark page: opened in the context's first tab, waited for until it sets window.ready,
+// then allowed to run as long as it needs (a model on a CPU rasterizer can take minutes).
+export async function openReadyPage(context, url) {
+  const p = context.pages()[0] ?? (await context.newPage());
+  await p.goto(url);
+  await p.waitForFunction(() => window.ready);
+  p.setDefaultTimeout(0);
+  return p;
+}
