@@ -37,4 +37,23 @@ NDArray loadInput(const std::string& file, const Value& in, const std::string& p
 // own metadata, or a well-known label set (ImageNet) when one is installed.
 std::vector<std::string> findLabels(const Graph& g, const std::string& labelsFile, int64_t classes);
 
+// The int8 quantization options that `kiln compile --target accel` and `kiln run --int8` share
+// (common.cpp): calibration inputs, how activation ranges are chosen, and per-channel scales.
+struct Int8Options {
+  std::vector<std::string> calibrate;
+  std::string calibration = "max";
+  bool perChannel = false;
+};
+// Registers --calibrate, --calibration and --per-channel-activations; `when` starts their help
+// ("With --int8"); `calibrateNote` ends --calibrate's.
+void addInt8Options(CLI::App* sub, Int8Options& o, const std::string& when,
+                    const std::string& calibrateNote = "");
+// The --calibrate inputs as feeds of g's single input (none when none are given).
+std::vector<std::map<std::string, NDArray>> loadCalibration(const Graph& g, const Int8Options& o,
+                                                            const std::string& preprocess);
+// g calibrated on `samples` and quantized as `o` says; `summary` gets "N operators quantized,
+// M left in float; METHOD calibration on K input(s)".
+Graph quantizeCalibrated(const Graph& g, const std::vector<std::map<std::string, NDArray>>& samples,
+                         const Int8Options& o, std::string* summary);
+
 }  // namespace kiln::cli

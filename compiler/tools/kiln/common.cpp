@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "kiln/passes/quantize.h"
 
 namespace kiln::cli {
 
@@ -81,6 +82,47 @@ std::vector<std::string> findLabels(const Graph& g, const std::string& labelsFil
     }
   }
   return {};
+}
+
+void addInt8Options(CLI::App* sub, Int8Options& o, const std::string& when,
+                    const std::string& calibrateNote) {
+  sub->add_option(
+      "--calibrate", o.calibrate,
+      when + ": calibration inputs (images or .npy) for the model's single input" + calibrateNote);
+  sub->add_option("--calibration", o.calibration,
+                  when +
+                      ": how activation ranges are chosen: max (default), percentile "
+                      "(99.99th) or entropy (least KL divergence)")
+      ->check(CLI::IsMember({"max", "percentile", "entropy"}));
+  sub->add_flag("--per-channel-activations", o.perChannel,
+                when +
+                    ": per-channel scales for activations read only by depthwise "
+                    "convolutions (folded into their weights)");
+}
+
+std::vector<std::map<std::string, NDArray>> loadCalibration(const Graph& g, const Int8Options& o,
+                                                            const std::string& preprocess) {
+  std::vector<std::map<std::string, NDArray>> samples;
+  if (!o.calibrate.empty() && g.inputs().size() != 1)
+    throw Error("--calibrate needs a model with one input; this one has " +
+                std::to_string(g.inputs().size()));
+  for (const std::string& file : o.calibrate)
+    samples.push_back({{g.inputs()[0]->name, loadInput(file, *g.inputs()[0], preprocess, g)}});
+  return samples;
+}
+
+Graph quantizeCalibrated(const Graph& g, const std::vector<std::map<std::string, NDArray>>& samples,
+                         const Int8Options& o, std::string* summary) {
+  CalibrationOptions cal;
+  cal.method = parseCalibrationMethod(o.calibration);
+  ChannelRanges channels;
+  const auto ranges = calibrate(g, samples, cal, o.perChannel ? &channels : nullptr);
+  QuantizeReport report;
+  Graph q = quantizeGraph(g, ranges, &report, o.perChannel ? &channels : nullptr);
+  *summary = std::to_string(report.quantized) + " operators quantized, " +
+             std::to_string(report.floatOps) + " left in float; " + o.calibration +
+             " calibration on " + std::to_string(samples.size()) + " input(s)";
+  return q;
 }
 
 }  // namespace kiln::cli

@@ -30,9 +30,10 @@ const std::map<std::string, std::string>& webRuntimeFiles();
 Runner addCompile(CLI::App& app) {
   struct Opts {
     std::string model, out, bundle, target = "llvm", cpu = "host", config = "pynq-z1";
-    std::string preprocess = "auto", calibration = "max";
-    std::vector<std::string> shapes, calibrate;
-    bool dumpIr = false, dumpSource = false, perChannel = false, shapeUniforms = false;
+    std::string preprocess = "auto";
+    std::vector<std::string> shapes;
+    Int8Options int8;
+    bool dumpIr = false, dumpSource = false, shapeUniforms = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -54,16 +55,7 @@ Runner addCompile(CLI::App& app) {
   sub->add_option("--config", o->config,
                   "With --target accel: the accelerator config, a built-in name (pynq-z1, small, "
                   "ultrascale) or a hw/configs/*.yaml file");
-  sub->add_option("--calibrate", o->calibrate,
-                  "With --target accel: calibration inputs (images or .npy) for the int8 "
-                  "quantization of a single-input model");
-  sub->add_option("--calibration", o->calibration,
-                  "With --calibrate: how activation ranges are chosen: max (default), "
-                  "percentile (99.99th) or entropy (least KL divergence)")
-      ->check(CLI::IsMember({"max", "percentile", "entropy"}));
-  sub->add_flag("--per-channel-activations", o->perChannel,
-                "With --calibrate: per-channel scales for activations read only by depthwise "
-                "convolutions (folded into their weights)");
+  addInt8Options(sub, o->int8, "With --target accel");
   sub->add_option("--preprocess", o->preprocess,
                   "Image preprocessing of calibration images: auto, imagenet or tf")
       ->check(CLI::IsMember({"auto", "imagenet", "tf"}));
@@ -118,31 +110,20 @@ Runner addCompile(CLI::App& app) {
     if (o->target == "accel") {
       Expected<accel::Config> config = accel::Config::find(o->config);
       if (!config) throw config.error();
-      if (o->calibrate.empty())
+      if (o->int8.calibrate.empty())
         throw Error(
             "--target accel quantizes the model to int8: give --calibrate inputs "
             "(images or .npy tensors like the model's input)");
-      if (g.inputs().size() != 1)
-        throw Error("--calibrate needs a model with one input; this one has " +
-                    std::to_string(g.inputs().size()));
-      std::vector<std::map<std::string, NDArray>> samples;
-      for (const std::string& f : o->calibrate)
-        samples.push_back({{g.inputs()[0]->name, loadInput(f, *g.inputs()[0], o->preprocess, g)}});
+      const auto samples = loadCalibration(g, o->int8, o->preprocess);
       // Quantize the unfused graph (fusion groups are for the CPU back end).
       for (Node* n : g.nodes()) n->attrs.erase(kFuseGroupAttr);
-      QuantizeReport q;
-      CalibrationOptions cal;
-      cal.method = parseCalibrationMethod(o->calibration);
-      ChannelRanges channels;
-      const auto ranges = calibrate(g, samples, cal, o->perChannel ? &channels : nullptr);
-      Graph qg = quantizeGraph(g, ranges, &q, o->perChannel ? &channels : nullptr);
+      std::string quantized;
+      Graph qg = quantizeCalibrated(g, samples, o->int8, &quantized);
       codegen::AccelPackageSummary s = codegen::writeAccelPackage(
           qg, o->out, codegen::aotTarget(o->cpu), *config, o->dumpIr ? &std::cout : nullptr);
       std::cout << "package     " << o->out << " (accel " << config->name() << ", host " << o->cpu
                 << ")\n";
-      std::cout << "int8        " << q.quantized << " operators quantized, " << q.floatOps
-                << " left in float (" << o->calibration << " calibration on " << samples.size()
-                << " input(s))\n";
+      std::cout << "int8        " << quantized << "\n";
       std::cout << "accelerator " << s.accelKernels << " kernels, " << s.instructions
                 << " instructions, " << s.deviceBytes << " bytes of device memory\n";
       std::cout << "cpu         " << s.cpuKernels << " kernels\n";
@@ -154,7 +135,7 @@ Runner addCompile(CLI::App& app) {
       std::cout << "compiled in " << std::fixed << std::setprecision(1) << s.compileMs << " ms\n";
       return 0;
     }
-    if (!o->calibrate.empty())
+    if (!o->int8.calibrate.empty())
       throw Error("--calibrate applies to --target accel (int8); the llvm target runs float");
     if (o->dumpSource && o->target == "llvm")
       throw Error("--dump-source needs --target opencl or cuda (use --dump-ir for llvm)");

@@ -89,9 +89,7 @@ Runner addRun(CLI::App& app) {
     std::string device = "auto";
     bool int8 = false;
     std::string rpc, rpcTokenFile;
-    std::vector<std::string> calibrate;
-    std::string calibration = "max";
-    bool perChannel = false;
+    Int8Options q;
     bool dumpIr = false;
     bool dumpLLVM = false;
     bool noFuseEpilogues = false;
@@ -147,16 +145,7 @@ Runner addRun(CLI::App& app) {
   sub->add_flag("--int8", o->int8,
                 "Quantize to int8 first (post-training, calibrated on --calibrate inputs) and run "
                 "the int8 graph");
-  sub->add_option("--calibrate", o->calibrate,
-                  "With --int8: calibration inputs (images or .npy) for the model's single input "
-                  "(default: the --input)");
-  sub->add_option("--calibration", o->calibration,
-                  "With --int8: how activation ranges are chosen: max (default), percentile "
-                  "(99.99th) or entropy (least KL divergence)")
-      ->check(CLI::IsMember({"max", "percentile", "entropy"}));
-  sub->add_flag("--per-channel-activations", o->perChannel,
-                "With --int8: per-channel scales for activations read only by depthwise "
-                "convolutions (folded into their weights)");
+  addInt8Options(sub, o->q, "With --int8", " (default: the --input)");
   sub->add_option("--timeout", o->timeoutMs,
                   "Milliseconds to wait for each accelerator step before reporting a hung device")
       ->check(CLI::Range(1, 100000000));
@@ -390,25 +379,12 @@ Runner addRun(CLI::App& app) {
         throw Error(
             "int8 graphs run in the reference executor (--target ref); to run one on the "
             "accelerator, compile it: kiln compile MODEL --target accel --calibrate ...");
-      std::vector<std::map<std::string, NDArray>> samples;
-      if (o->calibrate.empty()) samples.push_back(feeds);
-      for (const std::string& file : o->calibrate) {
-        if (g.inputs().size() != 1)
-          throw Error("--calibrate needs a model with one input; this one has " +
-                      std::to_string(g.inputs().size()));
-        samples.push_back(
-            {{g.inputs()[0]->name, loadInput(file, *g.inputs()[0], o->preprocess, g)}});
-      }
+      auto samples = loadCalibration(g, o->q, o->preprocess);
+      if (samples.empty()) samples.push_back(feeds);  // calibrated on the input it runs
       optimizeGraph(g);
-      QuantizeReport report;
-      CalibrationOptions cal;
-      cal.method = parseCalibrationMethod(o->calibration);
-      ChannelRanges channels;
-      const auto ranges = calibrate(g, samples, cal, o->perChannel ? &channels : nullptr);
-      g = quantizeGraph(g, ranges, &report, o->perChannel ? &channels : nullptr);
-      quantized = " (int8: " + std::to_string(report.quantized) + " operators quantized, " +
-                  std::to_string(report.floatOps) + " left in float; " + o->calibration +
-                  " calibration on " + std::to_string(samples.size()) + " input(s))";
+      std::string summary;
+      g = quantizeCalibrated(g, samples, o->q, &summary);
+      quantized = " (int8: " + summary + ")";
     }
 
     std::unique_ptr<codegen::CompiledGraph> compiled;
